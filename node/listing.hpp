@@ -1,0 +1,79 @@
+#pragma once
+
+// Reading directories and entries beneath the root. Nothing here follows a
+// symlink, opens a FIFO, socket or device, or leaves the root.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/hash_cache.hpp"
+#include "node/unique_fd.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/outcome.hpp"
+
+namespace dirscope::node {
+
+/// An entry whose hash is still to be computed (cache miss). `key` says
+/// which version of the file the hash must belong to.
+struct pending_hash {
+  size_t index = 0; ///< position in the batch
+  file_key key;
+};
+
+/// One batch of a listing: entries complete except for `pending` hashes.
+struct listing_batch {
+  std::vector<protocol::entry> entries;
+  std::vector<pending_hash> pending;
+};
+
+/// An open directory being listed. Read sequentially by one worker at a
+/// time; the fd stays valid for hashing until the cursor is destroyed.
+class dir_cursor {
+public:
+  /// Opens the directory at `path` beneath `root_fd`. If it holds at most
+  /// `sort_limit` entries they come out sorted by name (bytewise), else in
+  /// directory order.
+  static outcome<std::shared_ptr<dir_cursor>>
+  open(int root_fd, std::string_view path, size_t sort_limit = 100'000);
+
+  ~dir_cursor();
+
+  /// Reads the next entries: at most `max_entries` and about `byte_budget`
+  /// encoded bytes. Fills sha256 from `cache` when `with_hashes` and the
+  /// cache knows the file, else lists the file in `pending`. An entry that
+  /// cannot be read carries its error.
+  listing_batch next(size_t max_entries, size_t byte_budget, bool with_hashes,
+                     hash_cache* cache);
+
+  /// True once every entry has been returned.
+  bool done() const noexcept;
+
+  /// True if entries come out sorted.
+  bool sorted() const noexcept;
+
+  /// The directory's fd (for hash_at).
+  int fd() const noexcept;
+
+  struct impl;
+
+private:
+  explicit dir_cursor(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+/// Hashes the regular file `name` in directory `dir_fd` and stores the result
+/// in `cache` (when given). Fails if the file changed identity since `key`
+/// was taken or is not a regular file.
+outcome<protocol::sha256_digest> hash_at(int dir_fd, const std::string& name,
+                                         const file_key& key,
+                                         hash_cache* cache);
+
+/// Describes the single entry at `path` (the root itself is named "/"),
+/// with its hash when it is a regular file and `with_hash` is set.
+outcome<protocol::entry> stat_entry(int root_fd, std::string_view path,
+                                    bool with_hash, hash_cache* cache);
+
+} // namespace dirscope::node

@@ -1,0 +1,22 @@
+#pragma once
+
+// Where a file's hash is computed: Crypto++ SHA-256 over 64 KiB reads
+// (measured fastest on our machines, see STACK-NOTES.md).
+
+#include <string_view>
+
+#include "protocol/messages.hpp"
+#include "protocol/outcome.hpp"
+
+namespace dirscope::node {
+
+/// Size of each read() while hashing.
+constexpr size_t hash_read_size = 64u << 10;
+
+/// Hashes everything readable from `fd` (from its current offset).
+outcome<protocol::sha256_digest> sha256_fd(int fd);
+
+/// Hashes an in-memory buffer (tests, known vectors).
+protocol::sha256_digest sha256_bytes(std::string_view data);
+
+} // namespace dirscope::node

@@ -1,0 +1,82 @@
+#pragma once
+
+// Frames on the wire: a 4-byte big-endian body length, then the body. The
+// body starts with a 1-byte message tag. Everything is big-endian; strings
+// are a 4-byte length and raw bytes. PROTOCOL.md is the full contract.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "protocol/messages.hpp"
+#include "protocol/outcome.hpp"
+
+namespace dirscope::protocol {
+
+/// Wire tags, one per message kind. Part of the protocol: never renumber.
+enum class message_tag : uint8_t {
+  hello = 1,
+  welcome = 2,
+  reject = 3,
+  heartbeat = 4,
+  heartbeat_ack = 5,
+  goodbye = 6,
+  list_request = 16,
+  stat_request = 17,
+  chunk_ack = 18,
+  cancel = 19,
+  entries_chunk = 32,
+  list_end = 33,
+  stat_reply = 34,
+  request_failed = 35,
+};
+
+/// Returns the tag of `msg`.
+message_tag tag_of(const message& msg) noexcept;
+
+/// Returns a short name for the kind of `msg`, e.g. "list_request".
+const char* name_of(const message& msg) noexcept;
+
+/// Appends the complete frame (length prefix and body) for `msg` to `out`.
+void encode(const message& msg, std::vector<uint8_t>& out);
+
+/// Returns the complete frame for `msg`.
+std::vector<uint8_t> encode(const message& msg);
+
+/// Returns how many bytes `x` adds to an entries_chunk body.
+size_t encoded_size(const entry& x) noexcept;
+
+/// Decodes one frame body (without the length prefix). Fails with
+/// wire_code::protocol_error on an unknown tag, truncated or trailing bytes,
+/// an out-of-range enum value or an element count the body cannot hold.
+outcome<message> decode_body(const uint8_t* data, size_t size);
+
+/// Splits a byte stream into frames and decodes them. Feed it whatever the
+/// socket delivered; it never buffers more than one frame beyond `max_frame`.
+class frame_decoder {
+public:
+  explicit frame_decoder(uint32_t max_frame = default_max_frame);
+
+  /// Appends received bytes.
+  void feed(const uint8_t* data, size_t size);
+
+  /// Returns the next complete message, std::monostate if more bytes are
+  /// needed, or a failure (oversized frame, undecodable body). After a
+  /// failure the stream is unusable: the connection must close.
+  std::variant<std::monostate, message, failure> next();
+
+  /// Bytes received but not yet consumed.
+  size_t buffered() const noexcept {
+    return buf_.size() - pos_;
+  }
+
+private:
+  uint32_t max_frame_;
+  std::vector<uint8_t> buf_;
+  size_t pos_ = 0;
+  bool failed_ = false;
+};
+
+} // namespace dirscope::protocol

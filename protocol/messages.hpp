@@ -1,0 +1,186 @@
+#pragma once
+
+// The wire messages of the dirscope protocol (see PROTOCOL.md). Plain
+// aggregates; codec.hpp turns them into frames and back.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "protocol/wire_code.hpp"
+
+namespace dirscope::protocol {
+
+/// Protocol version spoken by this build. Peers must agree exactly.
+constexpr uint16_t version = 1;
+
+/// First four bytes of every hello body: "DSCP".
+constexpr uint32_t magic = 0x44534350;
+
+/// Frames larger than this are never accepted, whatever is configured.
+constexpr uint32_t absolute_max_frame = 16u << 20;
+
+/// Default maximum frame size (configurable down to min_frame_limit).
+constexpr uint32_t default_max_frame = 1u << 20;
+
+/// Smallest maximum frame size that still fits every message kind.
+constexpr uint32_t min_frame_limit = 64u << 10;
+
+/// Size of the length prefix in front of every frame body.
+constexpr size_t frame_header_size = 4;
+
+/// Capability bits announced in the hello.
+namespace capability {
+constexpr uint32_t list = 1u << 0;
+constexpr uint32_t stat = 1u << 1;
+constexpr uint32_t hash = 1u << 2;
+} // namespace capability
+
+/// Flags of a list request.
+namespace list_flags {
+/// Compute SHA-256 for regular files.
+constexpr uint8_t with_hashes = 1u << 0;
+} // namespace list_flags
+
+enum class entry_type : uint8_t { file = 0, dir = 1, symlink = 2, other = 3 };
+
+/// An error attached to one entry (the listing itself succeeded).
+struct entry_error {
+  wire_code code = wire_code::internal;
+  std::string message;
+};
+
+using sha256_digest = std::array<uint8_t, 32>;
+
+/// One directory entry as the node reports it. `name` holds the raw bytes
+/// of the file name (not necessarily UTF-8).
+struct entry {
+  std::string name;
+  entry_type type = entry_type::other;
+  int64_t mtime_ns = 0;
+  uint64_t size = 0;
+  std::optional<uint64_t> items;       ///< directories
+  std::optional<sha256_digest> sha256; ///< regular files
+  std::optional<std::string> target;   ///< symlinks (raw bytes)
+  std::optional<entry_error> error;    ///< what could not be read
+};
+
+// -- handshake ----------------------------------------------------------------
+
+/// Client -> server, first frame of every connection.
+struct hello {
+  uint16_t version = protocol::version;
+  std::string node_name;
+  std::string hostname;
+  std::string root; ///< raw bytes of the node's root on its own machine
+  uint32_t capabilities = 0;
+};
+
+/// Server -> client: the node is in.
+struct welcome {
+  uint64_t session_id = 0;
+  int64_t server_time_ns = 0; ///< UTC, nanoseconds since the epoch
+  uint32_t heartbeat_ms = 0;  ///< server heartbeat interval
+  uint32_t max_frame = 0;     ///< largest frame the server accepts
+};
+
+/// Server -> client: the node is not admitted; the server then closes.
+struct reject {
+  wire_code code = wire_code::internal;
+  std::string reason;
+};
+
+// -- liveness -----------------------------------------------------------------
+
+/// Server -> client every heartbeat interval, carrying the server's clock.
+struct heartbeat {
+  uint64_t seq = 0;
+  int64_t server_time_ns = 0;
+};
+
+/// Client -> server, answering a heartbeat.
+struct heartbeat_ack {
+  uint64_t seq = 0;
+};
+
+/// Either direction: the sender closes the connection after this frame.
+struct goodbye {
+  wire_code code = wire_code::ok;
+  std::string reason;
+};
+
+// -- requests (server -> client) ----------------------------------------------
+
+/// List the directory at `path` (normalized, see paths.hpp).
+struct list_request {
+  uint32_t id = 0;
+  std::string path;
+  uint8_t flags = 0;
+};
+
+/// Describe the single entry at `path`.
+struct stat_request {
+  uint32_t id = 0;
+  std::string path;
+};
+
+/// Flow control: the server consumed one entries_chunk of request `id`.
+struct chunk_ack {
+  uint32_t id = 0;
+};
+
+/// Stop working on request `id`; the client answers request_failed(cancelled)
+/// unless it already finished.
+struct cancel {
+  uint32_t id = 0;
+};
+
+// -- replies (client -> server) -----------------------------------------------
+
+/// Part of a listing. A client keeps at most `window` chunks unacknowledged.
+struct entries_chunk {
+  uint32_t id = 0;
+  std::vector<entry> entries;
+};
+
+/// Final frame of a successful listing.
+struct list_end {
+  uint32_t id = 0;
+  uint64_t total = 0; ///< number of entries sent
+  bool sorted = true; ///< false if the directory was too large to sort
+};
+
+/// Reply to a stat_request.
+struct stat_reply {
+  uint32_t id = 0;
+  entry item;
+};
+
+/// Final frame of a failed request.
+struct request_failed {
+  uint32_t id = 0;
+  wire_code code = wire_code::internal;
+  std::string message;
+};
+
+/// Every message of the protocol. The index is not the wire tag: see
+/// message_tag in codec.hpp.
+using message
+  = std::variant<hello, welcome, reject, heartbeat, heartbeat_ack, goodbye,
+                 list_request, stat_request, chunk_ack, cancel, entries_chunk,
+                 list_end, stat_reply, request_failed>;
+
+/// Number of unacknowledged entries_chunk frames a client may have in flight.
+constexpr uint32_t chunk_window = 4;
+
+/// A client closes a chunk once it holds this many entries...
+constexpr size_t max_entries_per_chunk = 256;
+
+/// ... or once its encoding reaches this many bytes (always < min_frame_limit
+/// plus one maximal entry, so every chunk fits the smallest frame limit).
+constexpr size_t chunk_byte_budget = 32u << 10;
+
+} // namespace dirscope::protocol
