@@ -1,0 +1,61 @@
+#pragma once
+
+// The one place where results become text for people or scripts. Every
+// function returns complete lines (ending in '\n') so the console can write
+// them in one go.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/messages.hpp"
+#include "protocol/outcome.hpp"
+#include "shell/node_info.hpp"
+
+namespace dirscope::shell {
+
+/// "2026-11-24T08:00:29" in the server's local time zone.
+std::string format_local_time(int64_t ns_since_epoch);
+
+/// RFC 3339 with offset, e.g. "2026-11-24T09:00:29+01:00" (local zone).
+std::string format_rfc3339(int64_t ns_since_epoch);
+
+/// Header line for `ls` text output.
+std::string render_listing_header();
+
+/// One `ls` row: type, name (escaped; symlinks "name -> target"), mtime,
+/// size, then ITEMS for a dir, the 64-hex SHA256 for a file, or the entry's
+/// error in brackets.
+std::string render_entry_line(const protocol::entry& x);
+
+/// One JSON object line with keys node, path, name, type, mtime, size and
+/// items / sha256 / target, plus error when present. `dir` is the listed
+/// directory (for stat: the parent of the entry).
+std::string render_entry_json(std::string_view node, std::string_view dir,
+                              const protocol::entry& x);
+
+/// `stat` as "key: value" lines.
+std::string render_stat(std::string_view node, std::string_view path,
+                        const protocol::entry& x);
+
+/// One `tree` line, indented by depth with box-drawing guides.
+/// `last` says whether this entry is the last among its siblings at each
+/// level from the top (size == depth + 1).
+std::string render_tree_line(const std::vector<bool>& last,
+                             const protocol::entry& x);
+
+/// `nodes` as a table (a friendly line when empty).
+std::string render_nodes(const std::vector<node_info>& nodes);
+
+/// `nodes --json`: one JSON object per node with keys id, name, hostname,
+/// root, address, port, connected_since, last_heartbeat.
+std::string render_nodes_json(const std::vector<node_info>& nodes);
+
+/// A failure for people: "error: <message> (<code>)".
+std::string render_failure(const failure& x);
+
+/// Footer after a listing, e.g. "3 entries" (+ note when unsorted).
+std::string render_listing_footer(uint64_t total, bool sorted);
+
+} // namespace dirscope::shell
