@@ -1,0 +1,485 @@
+#include "shell/command.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "protocol/names.hpp"
+
+namespace dirscope::shell {
+
+namespace {
+
+// -- the command table --------------------------------------------------------
+
+constexpr std::string_view path_notes
+  = "PATH is relative to the node's root: / is the root, a relative PATH\n"
+    "starts at the current directory, and .. never leaves the root. A\n"
+    "PATH may name its node scp-style, as in n1:/docs (cd then also makes\n"
+    "n1 the current node). Names with odd bytes are shown with \\xNN\n"
+    "escapes (a backslash as \\\\) and can be typed the same way. Quote\n"
+    "names with spaces (\"my file\" or 'my file') or escape the space\n"
+    "(my\\ file). A lone -- ends the options, e.g. ls -- --odd-name.\n";
+
+std::vector<command_spec> make_table() {
+  std::vector<command_spec> result;
+  result.push_back(command_spec{
+    "nodes",
+    {},
+    0,
+    0,
+    {"json"},
+    {},
+    "nodes [--json]",
+    "list connected nodes",
+    "Lists every connected node: session id, name, peer address:port, the\n"
+    "node's root directory on its own machine, when it connected and when\n"
+    "it last answered a heartbeat (- if it has not yet).\n"
+    "With --json, prints one JSON object per node and line.\n"
+    "\n"
+    "Examples:\n"
+    "  nodes\n"
+    "  nodes --json\n",
+  });
+  result.push_back(command_spec{
+    "use",
+    {},
+    1,
+    1,
+    {},
+    {},
+    "use NODE",
+    "make NODE (name or id) the current node",
+    "Makes NODE the current node, so that paths without a node prefix refer\n"
+    "to it. NODE is a node's name or its numeric id as shown by 'nodes'.\n"
+    "\n"
+    "Examples:\n"
+    "  use n1\n"
+    "  use 3\n",
+  });
+  result.push_back(command_spec{
+    "pwd",
+    {},
+    0,
+    0,
+    {},
+    {},
+    "pwd",
+    "show current node and directory",
+    "Shows the current node and directory as NODE:PATH, e.g. n1:/docs.\n",
+  });
+  result.push_back(command_spec{
+    "cd",
+    {},
+    1,
+    1,
+    {},
+    {},
+    "cd PATH",
+    "change directory, e.g. cd n1:/docs",
+    "Changes the current directory. If PATH names a node (n1:/docs), that\n"
+    "node also becomes the current node. The directory must exist.\n"
+    "\n"
+    "Examples:\n"
+    "  cd /docs\n"
+    "  cd ..\n"
+    "  cd n2:/var/log\n"
+    "  cd \"My Documents\"\n",
+  });
+  result.push_back(command_spec{
+    "ls",
+    {},
+    0,
+    1,
+    {"json"},
+    {},
+    "ls [PATH] [--json]",
+    "list a directory: sizes, items, SHA-256",
+    "Lists the directory PATH (default: the current directory). Each row\n"
+    "shows the entry's type, modification time (server's local time), size\n"
+    "in bytes, then the number of items for a directory, the SHA-256 for a\n"
+    "file or the error for an entry that could not be read, and the name\n"
+    "last (symlinks as name -> target).\n"
+    "With --json, prints one JSON object per entry and line, with keys\n"
+    "node, path, name, type, mtime (RFC 3339), size and items, sha256 or\n"
+    "target, plus error and error_code when the entry could not be read.\n"
+    "\n"
+    "Examples:\n"
+    "  ls\n"
+    "  ls /docs\n"
+    "  ls n1:/ --json\n"
+    "  ls 'with space/caf\\xe9'\n",
+  });
+  result.push_back(command_spec{
+    "stat",
+    {},
+    1,
+    1,
+    {"json"},
+    {},
+    "stat PATH [--json]",
+    "describe one entry",
+    "Describes the single entry at PATH: type, size, modification time and\n"
+    "the item count, SHA-256 or symlink target. Symlinks are not followed.\n"
+    "With --json, prints one JSON object with the same keys as ls --json.\n"
+    "\n"
+    "Examples:\n"
+    "  stat a.txt\n"
+    "  stat n1:/docs --json\n",
+  });
+  result.push_back(command_spec{
+    "tree",
+    {},
+    0,
+    1,
+    {"json"},
+    {"depth"},
+    "tree [PATH] [--depth N] [--json]",
+    "show a directory tree (default depth 3)",
+    "Shows the directory PATH (default: the current directory) and what\n"
+    "lies below it, down to N levels (default 3; --depth 1 is like ls).\n"
+    "Symlinks are shown, never followed.\n"
+    "With --json, prints one JSON object per entry and line, as ls --json.\n"
+    "\n"
+    "Examples:\n"
+    "  tree\n"
+    "  tree /src --depth 2\n"
+    "  tree n1:/ --depth=1 --json\n",
+  });
+  result.push_back(command_spec{
+    "kick",
+    {},
+    1,
+    1,
+    {},
+    {},
+    "kick NODE",
+    "disconnect a node (it exits)",
+    "Disconnects NODE (name or id). The node's client process is told it\n"
+    "was kicked and exits; it does not reconnect by itself.\n"
+    "\n"
+    "Examples:\n"
+    "  kick n1\n"
+    "  kick 3\n",
+  });
+  result.push_back(command_spec{
+    "wait-nodes",
+    {},
+    1,
+    1,
+    {},
+    {"timeout"},
+    "wait-nodes N [--timeout S]",
+    "wait until at least N nodes are connected",
+    "Waits until at least N nodes are connected, or fails after S seconds\n"
+    "(default 30). S is a number of seconds, optionally with a unit: s, m\n"
+    "or h. Useful in scripts that feed commands to the server.\n"
+    "\n"
+    "Examples:\n"
+    "  wait-nodes 2\n"
+    "  wait-nodes 5 --timeout 2m\n",
+  });
+  result.push_back(command_spec{
+    "help",
+    {},
+    0,
+    1,
+    {},
+    {},
+    "help [CMD]",
+    "this help",
+    "Without CMD, lists every command. With CMD, describes that command.\n"
+    "\n"
+    "Examples:\n"
+    "  help\n"
+    "  help tree\n",
+  });
+  result.push_back(command_spec{
+    "quit",
+    {"exit"},
+    0,
+    0,
+    {},
+    {},
+    "quit",
+    "stop the server and its nodes (alias: exit)",
+    "Says goodbye to every connected node (their client processes exit)\n"
+    "and stops the server. 'exit' does the same.\n",
+  });
+  return result;
+}
+
+bool contains(const std::vector<std::string_view>& xs, std::string_view x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+failure bad_request(std::string message) {
+  return make_failure(wire_code::bad_request, std::move(message));
+}
+
+std::string usage_of(const command_spec& spec) {
+  return "usage: " + std::string{spec.usage};
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v'
+         || c == '\f';
+}
+
+bool looks_like_option(std::string_view word) {
+  return word.size() > 2 && word.substr(0, 2) == "--";
+}
+
+std::string option_name(std::string_view option) {
+  if (option.substr(0, 2) == "--")
+    return std::string{option};
+  return "--" + std::string{option};
+}
+
+} // namespace
+
+const std::vector<command_spec>& command_table() {
+  static const std::vector<command_spec> table = make_table();
+  return table;
+}
+
+const command_spec* find_command(std::string_view name) {
+  for (auto& spec : command_table())
+    if (spec.name == name || contains(spec.aliases, name))
+      return &spec;
+  return nullptr;
+}
+
+bool command::has_flag(std::string_view name) const {
+  return std::find(flags.begin(), flags.end(), name) != flags.end();
+}
+
+std::optional<std::string> command::option(std::string_view name) const {
+  if (auto i = options.find(std::string{name}); i != options.end())
+    return i->second;
+  return std::nullopt;
+}
+
+// -- tokenizing ---------------------------------------------------------------
+
+outcome<std::vector<std::string>> tokenize(std::string_view line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false; // distinguishes "" (an empty word) from no word
+  char quote = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    auto c = line[i];
+    auto next = i + 1 < line.size() ? line[i + 1] : '\0';
+    if (quote == '\'') {
+      if (c == quote)
+        quote = 0;
+      else
+        word += c;
+      continue;
+    }
+    if (c == '\\') {
+      in_word = true;
+      // A backslash pair is a name escape for one backslash: pass it on
+      // whole so it cannot escape a following space or quote.
+      if (next == '\\') {
+        word += "\\\\";
+        ++i;
+      } else if (next == '"' || (quote == 0 && next == '\'')
+                 || (quote == 0 && is_space(next))) {
+        word += next;
+        ++i;
+      } else {
+        word += c;
+      }
+      continue;
+    }
+    if (quote == '"') {
+      if (c == quote)
+        quote = 0;
+      else
+        word += c;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      quote = c;
+      in_word = true;
+    } else if (is_space(c)) {
+      if (in_word) {
+        words.push_back(std::move(word));
+        word.clear();
+        in_word = false;
+      }
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (quote != 0)
+    return bad_request(std::string{"unterminated "} + quote + " quote");
+  if (in_word)
+    words.push_back(std::move(word));
+  return words;
+}
+
+// -- parsing ------------------------------------------------------------------
+
+outcome<command> parse_command(std::string_view line) {
+  auto words = tokenize(line);
+  if (!words)
+    return words.error();
+  command result;
+  if (words->empty())
+    return result;
+  auto& name = words->front();
+  auto spec = find_command(name);
+  if (spec == nullptr)
+    return bad_request("unknown command '" + protocol::escape_name(name)
+                       + "' (try 'help')");
+  result.spec = spec;
+  bool options_done = false;
+  for (size_t i = 1; i < words->size(); ++i) {
+    auto& word = (*words)[i];
+    if (options_done || !looks_like_option(word)) {
+      if (!options_done && word == "--")
+        options_done = true;
+      else
+        result.args.push_back(word);
+      continue;
+    }
+    auto body = std::string_view{word}.substr(2);
+    auto eq = body.find('=');
+    auto key = std::string{body.substr(0, eq)};
+    if (contains(spec->flags, key)) {
+      if (eq != std::string_view::npos)
+        return bad_request("option --" + key + " takes no value; "
+                           + usage_of(*spec));
+      if (!result.has_flag(key))
+        result.flags.push_back(key);
+    } else if (contains(spec->options, key)) {
+      std::string value;
+      if (eq != std::string_view::npos) {
+        value = std::string{body.substr(eq + 1)};
+      } else if (i + 1 < words->size()
+                 && !looks_like_option((*words)[i + 1])) {
+        value = (*words)[++i];
+      } else {
+        return bad_request("option --" + key + " needs a value; "
+                           + usage_of(*spec));
+      }
+      result.options[key] = std::move(value);
+    } else {
+      return bad_request("unknown option --" + protocol::escape_name(key)
+                         + " for " + std::string{spec->name} + "; "
+                         + usage_of(*spec));
+    }
+  }
+  auto n = result.args.size();
+  if (n < spec->min_args)
+    return bad_request("missing argument for " + std::string{spec->name}
+                       + "; " + usage_of(*spec));
+  if (n > spec->max_args)
+    return bad_request("too many arguments for " + std::string{spec->name}
+                       + "; " + usage_of(*spec));
+  return result;
+}
+
+// -- help ---------------------------------------------------------------------
+
+outcome<std::string> help_text(std::optional<std::string_view> name) {
+  if (name) {
+    auto spec = find_command(*name);
+    if (spec == nullptr)
+      return bad_request("unknown command '" + protocol::escape_name(*name)
+                         + "' (try 'help')");
+    auto result = usage_of(*spec) + "\n";
+    if (!spec->aliases.empty()) {
+      result += "aliases:";
+      for (auto alias : spec->aliases)
+        result.append(" ").append(alias);
+      result += "\n";
+    }
+    result.append("\n").append(spec->details);
+    if (spec->max_args > 0 && spec->usage.find("PATH") != std::string::npos)
+      result.append("\n").append(path_notes);
+    return result;
+  }
+  size_t width = 0;
+  for (auto& spec : command_table())
+    width = std::max(width, spec.usage.size());
+  std::string result = "Commands:\n";
+  for (auto& spec : command_table()) {
+    result.append("  ").append(spec.usage);
+    result.append(width - spec.usage.size() + 2, ' ');
+    result.append(spec.summary).append("\n");
+  }
+  result.append("\n").append(path_notes);
+  result += "\nType 'help CMD' for details and examples.\n";
+  return result;
+}
+
+// -- option values ------------------------------------------------------------
+
+outcome<uint64_t> parse_count(std::string_view option, std::string_view text) {
+  auto fail = [&] {
+    return bad_request(option_name(option)
+                       + " expects a non-negative integer, got '"
+                       + protocol::escape_name(text) + "'");
+  };
+  if (text.empty() || text.front() < '0' || text.front() > '9')
+    return fail();
+  uint64_t result = 0;
+  auto last = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), last, result);
+  if (ec == std::errc::result_out_of_range)
+    return bad_request(option_name(option) + " value too large: '"
+                       + protocol::escape_name(text) + "'");
+  if (ec != std::errc{} || ptr != last)
+    return fail();
+  return result;
+}
+
+outcome<double> parse_seconds(std::string_view option, std::string_view text) {
+  auto fail = [&] {
+    return bad_request(option_name(option)
+                       + " expects a non-negative number of seconds"
+                         " (e.g. 30, 2.5, 30s, 5m, 1h), got '"
+                       + protocol::escape_name(text) + "'");
+  };
+  auto number = text;
+  double scale = 1.0;
+  if (!number.empty()) {
+    switch (number.back()) {
+      case 's':
+        number.remove_suffix(1);
+        break;
+      case 'm':
+        number.remove_suffix(1);
+        scale = 60.0;
+        break;
+      case 'h':
+        number.remove_suffix(1);
+        scale = 3600.0;
+        break;
+      default:
+        break;
+    }
+  }
+  // from_chars alone would accept "inf" and "nan": insist on a digit or a
+  // decimal point up front.
+  if (number.empty()
+      || !((number.front() >= '0' && number.front() <= '9')
+           || number.front() == '.'))
+    return fail();
+  double value = 0;
+  auto last = number.data() + number.size();
+  auto [ptr, ec] = std::from_chars(number.data(), last, value);
+  if (ec != std::errc{} || ptr != last)
+    return fail();
+  value *= scale;
+  if (!std::isfinite(value) || value < 0)
+    return fail();
+  return value;
+}
+
+} // namespace dirscope::shell

@@ -1,0 +1,326 @@
+#include "shell/render.hpp"
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/names.hpp"
+
+namespace dirscope::shell {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr int64_t ns_per_second = 1'000'000'000;
+
+// Column widths of the `ls` layout: TYPE MTIME SIZE DETAILS NAME.
+constexpr int type_width = 5;
+constexpr int mtime_width = 19;
+constexpr int size_width = 12;
+constexpr int details_width = 64;
+
+// Rounds toward negative infinity so that times before the epoch land in
+// the right second.
+time_t to_seconds(int64_t ns) {
+  auto secs = ns / ns_per_second;
+  if (ns % ns_per_second < 0)
+    --secs;
+  return static_cast<time_t>(secs);
+}
+
+bool to_local(int64_t ns, std::tm& out) {
+  auto secs = to_seconds(ns);
+  return localtime_r(&secs, &out) != nullptr;
+}
+
+std::string format_tm(const std::tm& x) {
+  std::array<char, 64> buf;
+  auto n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &x);
+  return std::string(buf.data(), n);
+}
+
+std::string dump(const json& x) {
+  // Names are escaped and thus valid UTF-8; messages come from peers and
+  // might not be, and a listing must not throw half-way.
+  return x.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+const char* short_type(protocol::entry_type x) {
+  switch (x) {
+    case protocol::entry_type::file:
+      return "file";
+    case protocol::entry_type::dir:
+      return "dir";
+    case protocol::entry_type::symlink:
+      return "link";
+    default:
+      return "other";
+  }
+}
+
+std::string items_text(uint64_t n) {
+  return std::to_string(n) + (n == 1 ? " item" : " items");
+}
+
+std::string error_text(const protocol::entry_error& err) {
+  return "[error: " + err.message + "]";
+}
+
+// "name" or "name -> target", escaped for display.
+std::string display_name(const protocol::entry& x) {
+  auto result = protocol::escape_name(x.name);
+  if (x.target)
+    result += " -> " + protocol::escape_name(*x.target);
+  return result;
+}
+
+std::string join(std::string_view dir, std::string_view name) {
+  std::string result{dir};
+  if (name.empty())
+    return result;
+  if (result.empty() || result.back() != '/')
+    result += '/';
+  result += name;
+  return result;
+}
+
+void pad_right(std::string& out, std::string_view x, size_t width) {
+  out += x;
+  if (x.size() < width)
+    out.append(width - x.size(), ' ');
+}
+
+void pad_left(std::string& out, std::string_view x, size_t width) {
+  if (x.size() < width)
+    out.append(width - x.size(), ' ');
+  out += x;
+}
+
+// Terminal columns taken by UTF-8 text, approximated by code points.
+size_t display_width(std::string_view x) {
+  size_t n = 0;
+  for (auto c : x)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
+      ++n;
+  return n;
+}
+
+std::string ls_row(std::string_view type, std::string_view mtime,
+                   std::string_view size, std::string_view details,
+                   std::string_view name) {
+  std::string result;
+  pad_right(result, type, type_width);
+  result += "  ";
+  pad_right(result, mtime, mtime_width);
+  result += "  ";
+  pad_left(result, size, size_width);
+  result += "  ";
+  pad_right(result, details, details_width);
+  result += "  ";
+  result += name;
+  result += '\n';
+  return result;
+}
+
+} // namespace
+
+// -- time ---------------------------------------------------------------------
+
+std::string format_local_time(int64_t ns_since_epoch) {
+  std::tm tm{};
+  if (!to_local(ns_since_epoch, tm))
+    return std::to_string(to_seconds(ns_since_epoch));
+  return format_tm(tm);
+}
+
+std::string format_rfc3339(int64_t ns_since_epoch) {
+  std::tm tm{};
+  if (!to_local(ns_since_epoch, tm))
+    return std::to_string(to_seconds(ns_since_epoch));
+  long offset = tm.tm_gmtoff;
+  // RFC 3339 offsets have no seconds (old local mean times do): fall back
+  // to UTC rather than print a different instant.
+  if (offset % 60 != 0) {
+    auto secs = to_seconds(ns_since_epoch);
+    if (gmtime_r(&secs, &tm) == nullptr)
+      return std::to_string(secs);
+    offset = 0;
+  }
+  auto sign = offset < 0 ? '-' : '+';
+  auto abs_minutes = (offset < 0 ? -offset : offset) / 60;
+  std::array<char, 16> buf;
+  std::snprintf(buf.data(), buf.size(), "%c%02ld:%02ld", sign,
+                abs_minutes / 60, abs_minutes % 60);
+  return format_tm(tm) + buf.data();
+}
+
+// -- entries ------------------------------------------------------------------
+
+std::string render_listing_header() {
+  return ls_row("TYPE", "MTIME", "SIZE", "ITEMS/SHA256", "NAME");
+}
+
+std::string render_entry_line(const protocol::entry& x) {
+  std::string details;
+  if (x.items)
+    details = items_text(*x.items);
+  else if (x.sha256)
+    details = protocol::to_hex(*x.sha256);
+  if (x.error) {
+    if (!details.empty())
+      details += ' ';
+    details += error_text(*x.error);
+  }
+  if (details.empty())
+    details = "-";
+  return ls_row(short_type(x.type), format_local_time(x.mtime_ns),
+                std::to_string(x.size), details, display_name(x));
+}
+
+std::string render_entry_json(std::string_view node, std::string_view dir,
+                              const protocol::entry& x) {
+  json obj;
+  obj["node"] = protocol::escape_name(node);
+  obj["path"] = protocol::escape_name(join(dir, x.name));
+  obj["name"] = protocol::escape_name(x.name);
+  obj["type"] = protocol::to_string(x.type);
+  obj["mtime"] = format_rfc3339(x.mtime_ns);
+  obj["size"] = x.size;
+  if (x.items)
+    obj["items"] = *x.items;
+  if (x.sha256)
+    obj["sha256"] = protocol::to_hex(*x.sha256);
+  if (x.target)
+    obj["target"] = protocol::escape_name(*x.target);
+  if (x.error) {
+    obj["error"] = x.error->message;
+    obj["error_code"] = std::string{to_string(x.error->code)};
+  }
+  return dump(obj);
+}
+
+std::string render_stat(std::string_view node, std::string_view path,
+                        const protocol::entry& x) {
+  std::string result;
+  auto line = [&result](std::string_view key, std::string_view value) {
+    result.append(key).append(": ").append(value).append("\n");
+  };
+  line("node", protocol::escape_name(node));
+  line("path", protocol::escape_name(path));
+  line("type", protocol::to_string(x.type));
+  line("size", std::to_string(x.size));
+  line("mtime", format_rfc3339(x.mtime_ns));
+  if (x.items)
+    line("items", std::to_string(*x.items));
+  if (x.sha256)
+    line("sha256", protocol::to_hex(*x.sha256));
+  if (x.target)
+    line("target", protocol::escape_name(*x.target));
+  if (x.error)
+    line("error", x.error->message + " ("
+                    + std::string{to_string(x.error->code)} + ")");
+  return result;
+}
+
+std::string render_tree_line(const std::vector<bool>& last,
+                             const protocol::entry& x) {
+  std::string result;
+  for (size_t i = 0; i + 1 < last.size(); ++i)
+    result += last[i] ? "    " : "\u2502   ";
+  if (!last.empty())
+    result += last.back() ? "\u2514\u2500\u2500 " : "\u251c\u2500\u2500 ";
+  result += protocol::escape_name(x.name);
+  switch (x.type) {
+    case protocol::entry_type::dir:
+      result += '/';
+      if (x.items)
+        result += " (" + items_text(*x.items) + ")";
+      break;
+    case protocol::entry_type::file:
+      result += " (" + std::to_string(x.size)
+                + (x.size == 1 ? " byte)" : " bytes)");
+      break;
+    case protocol::entry_type::symlink:
+      if (x.target)
+        result += " -> " + protocol::escape_name(*x.target);
+      break;
+    default:
+      break;
+  }
+  if (x.error)
+    result += " " + error_text(*x.error);
+  result += '\n';
+  return result;
+}
+
+// -- nodes --------------------------------------------------------------------
+
+std::string render_nodes(const std::vector<node_info>& nodes) {
+  if (nodes.empty())
+    return "no nodes connected\n";
+  using row = std::array<std::string, 6>;
+  std::vector<row> rows;
+  rows.push_back(
+    row{"ID", "NAME", "ADDRESS", "ROOT", "CONNECTED", "LAST-HEARTBEAT"});
+  for (auto& x : nodes)
+    rows.push_back(row{std::to_string(x.id), protocol::escape_name(x.name),
+                       x.endpoint(), protocol::escape_name(x.root),
+                       format_local_time(x.connected_ns),
+                       x.last_heartbeat_ns == 0
+                         ? std::string{"-"}
+                         : format_local_time(x.last_heartbeat_ns)});
+  std::array<size_t, 6> widths{};
+  for (auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i)
+      widths[i] = std::max(widths[i], display_width(r[i]));
+  std::string result;
+  for (auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      result += r[i];
+      if (i + 1 < r.size())
+        result.append(widths[i] - display_width(r[i]) + 2, ' ');
+    }
+    result += '\n';
+  }
+  return result;
+}
+
+std::string render_nodes_json(const std::vector<node_info>& nodes) {
+  std::string result;
+  for (auto& x : nodes) {
+    json obj;
+    obj["id"] = x.id;
+    obj["name"] = protocol::escape_name(x.name);
+    obj["hostname"] = protocol::escape_name(x.hostname);
+    obj["root"] = protocol::escape_name(x.root);
+    obj["address"] = x.address;
+    obj["port"] = x.port;
+    obj["connected_since"] = format_rfc3339(x.connected_ns);
+    if (x.last_heartbeat_ns == 0)
+      obj["last_heartbeat"] = nullptr;
+    else
+      obj["last_heartbeat"] = format_rfc3339(x.last_heartbeat_ns);
+    result += dump(obj);
+  }
+  return result;
+}
+
+// -- misc ---------------------------------------------------------------------
+
+std::string render_failure(const failure& x) {
+  return "error: " + x.message + " (" + std::string{to_string(x.code)}
+         + ")\n";
+}
+
+std::string render_listing_footer(uint64_t total, bool sorted) {
+  auto result = std::to_string(total) + (total == 1 ? " entry" : " entries");
+  if (!sorted)
+    result += " (directory order: too large to sort)";
+  result += '\n';
+  return result;
+}
+
+} // namespace dirscope::shell
