@@ -1,0 +1,45 @@
+#include "node/sha256.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <memory>
+
+#include <cryptopp/sha.h>
+#include <unistd.h>
+
+#include "node/confine.hpp"
+
+namespace dirscope::node {
+
+outcome<protocol::sha256_digest> sha256_fd(int fd) {
+  CryptoPP::SHA256 hash;
+  std::unique_ptr<CryptoPP::byte[]> buf{new CryptoPP::byte[hash_read_size]};
+  for (;;) {
+    auto n = ::read(fd, buf.get(), hash_read_size);
+    if (n > 0) {
+      hash.Update(buf.get(), static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      auto err = errno;
+      auto result = errno_failure(err, "read");
+      result.code = wire_code::io_error;
+      return result;
+    }
+  }
+  protocol::sha256_digest digest;
+  static_assert(sizeof(digest) == CryptoPP::SHA256::DIGESTSIZE);
+  hash.Final(digest.data());
+  return digest;
+}
+
+protocol::sha256_digest sha256_bytes(std::string_view data) {
+  CryptoPP::SHA256 hash;
+  hash.Update(reinterpret_cast<const CryptoPP::byte*>(data.data()),
+              data.size());
+  protocol::sha256_digest digest;
+  hash.Final(digest.data());
+  return digest;
+}
+
+} // namespace dirscope::node
