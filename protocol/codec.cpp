@@ -1,0 +1,423 @@
+#include "protocol/codec.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <type_traits>
+#include <utility>
+
+#include "protocol/byte_io.hpp"
+
+namespace dirscope::protocol {
+
+namespace {
+
+using detail::byte_reader;
+using detail::byte_writer;
+
+// Indexed by message::index().
+constexpr message_tag tags[] = {
+  message_tag::hello,         message_tag::welcome,
+  message_tag::reject,        message_tag::heartbeat,
+  message_tag::heartbeat_ack, message_tag::goodbye,
+  message_tag::list_request,  message_tag::stat_request,
+  message_tag::chunk_ack,     message_tag::cancel,
+  message_tag::entries_chunk, message_tag::list_end,
+  message_tag::stat_reply,    message_tag::request_failed,
+};
+
+constexpr const char* names[] = {
+  "hello",         "welcome",        "reject",        "heartbeat",
+  "heartbeat_ack", "goodbye",        "list_request",  "stat_request",
+  "chunk_ack",     "cancel",         "entries_chunk", "list_end",
+  "stat_reply",    "request_failed",
+};
+
+static_assert(std::size(tags) == std::variant_size_v<message>);
+static_assert(std::size(names) == std::variant_size_v<message>);
+
+template <class T, size_t I = 0>
+constexpr size_t index_of() {
+  if constexpr (std::is_same_v<T, std::variant_alternative_t<I, message>>)
+    return I;
+  else
+    return index_of<T, I + 1>();
+}
+
+// name, type, mtime_ns, size and the four presence flags.
+constexpr size_t min_entry_size = 4 + 1 + 8 + 8 + 4;
+
+// -- encoding -----------------------------------------------------------------
+
+void write_code(byte_writer& w, wire_code x) {
+  w.u16(static_cast<uint16_t>(x));
+}
+
+void write(byte_writer& w, const entry& x) {
+  w.str(x.name);
+  w.u8(static_cast<uint8_t>(x.type));
+  w.i64(x.mtime_ns);
+  w.u64(x.size);
+  w.boolean(x.items.has_value());
+  if (x.items)
+    w.u64(*x.items);
+  w.boolean(x.sha256.has_value());
+  if (x.sha256)
+    w.raw(x.sha256->data(), x.sha256->size());
+  w.boolean(x.target.has_value());
+  if (x.target)
+    w.str(*x.target);
+  w.boolean(x.error.has_value());
+  if (x.error) {
+    write_code(w, x.error->code);
+    w.str(x.error->message);
+  }
+}
+
+void write(byte_writer& w, const hello& x) {
+  w.u32(magic);
+  w.u16(x.version);
+  w.str(x.node_name);
+  w.str(x.hostname);
+  w.str(x.root);
+  w.u32(x.capabilities);
+}
+
+void write(byte_writer& w, const welcome& x) {
+  w.u64(x.session_id);
+  w.i64(x.server_time_ns);
+  w.u32(x.heartbeat_ms);
+  w.u32(x.max_frame);
+}
+
+void write(byte_writer& w, const reject& x) {
+  write_code(w, x.code);
+  w.str(x.reason);
+}
+
+void write(byte_writer& w, const heartbeat& x) {
+  w.u64(x.seq);
+  w.i64(x.server_time_ns);
+}
+
+void write(byte_writer& w, const heartbeat_ack& x) {
+  w.u64(x.seq);
+}
+
+void write(byte_writer& w, const goodbye& x) {
+  write_code(w, x.code);
+  w.str(x.reason);
+}
+
+void write(byte_writer& w, const list_request& x) {
+  w.u32(x.id);
+  w.str(x.path);
+  w.u8(x.flags);
+}
+
+void write(byte_writer& w, const stat_request& x) {
+  w.u32(x.id);
+  w.str(x.path);
+}
+
+void write(byte_writer& w, const chunk_ack& x) {
+  w.u32(x.id);
+}
+
+void write(byte_writer& w, const cancel& x) {
+  w.u32(x.id);
+}
+
+void write(byte_writer& w, const entries_chunk& x) {
+  w.u32(x.id);
+  w.u32(static_cast<uint32_t>(x.entries.size()));
+  for (auto& e : x.entries)
+    write(w, e);
+}
+
+void write(byte_writer& w, const list_end& x) {
+  w.u32(x.id);
+  w.u64(x.total);
+  w.boolean(x.sorted);
+}
+
+void write(byte_writer& w, const stat_reply& x) {
+  w.u32(x.id);
+  write(w, x.item);
+}
+
+void write(byte_writer& w, const request_failed& x) {
+  w.u32(x.id);
+  write_code(w, x.code);
+  w.str(x.message);
+}
+
+// -- decoding -----------------------------------------------------------------
+
+wire_code read_code(byte_reader& r, const char* field) {
+  return wire_code_from(r.u16(field));
+}
+
+void read(byte_reader& r, entry& x) {
+  x.name = r.str("entry name");
+  auto type = r.u8("entry type");
+  if (type > static_cast<uint8_t>(entry_type::other))
+    r.fail("bad entry_type " + std::to_string(type));
+  x.type = static_cast<entry_type>(type);
+  x.mtime_ns = r.i64("entry mtime_ns");
+  x.size = r.u64("entry size");
+  if (r.flag("entry items"))
+    x.items = r.u64("entry items");
+  if (r.flag("entry sha256")) {
+    x.sha256.emplace();
+    r.raw(*x.sha256, "entry sha256");
+  }
+  if (r.flag("entry target"))
+    x.target = r.str("entry target");
+  if (r.flag("entry error")) {
+    auto code = read_code(r, "entry error code");
+    x.error = entry_error{code, r.str("entry error message")};
+  }
+}
+
+void read(byte_reader& r, hello& x) {
+  auto m = r.u32("magic");
+  if (r.ok() && m != magic) {
+    r.fail("not a dirscope peer");
+    return;
+  }
+  x.version = r.u16("version");
+  x.node_name = r.str("node_name");
+  x.hostname = r.str("hostname");
+  x.root = r.str("root");
+  x.capabilities = r.u32("capabilities");
+}
+
+void read(byte_reader& r, welcome& x) {
+  x.session_id = r.u64("session_id");
+  x.server_time_ns = r.i64("server_time_ns");
+  x.heartbeat_ms = r.u32("heartbeat_ms");
+  x.max_frame = r.u32("max_frame");
+}
+
+void read(byte_reader& r, reject& x) {
+  x.code = read_code(r, "code");
+  x.reason = r.str("reason");
+}
+
+void read(byte_reader& r, heartbeat& x) {
+  x.seq = r.u64("seq");
+  x.server_time_ns = r.i64("server_time_ns");
+}
+
+void read(byte_reader& r, heartbeat_ack& x) {
+  x.seq = r.u64("seq");
+}
+
+void read(byte_reader& r, goodbye& x) {
+  x.code = read_code(r, "code");
+  x.reason = r.str("reason");
+}
+
+void read(byte_reader& r, list_request& x) {
+  x.id = r.u32("id");
+  x.path = r.str("path");
+  x.flags = r.u8("flags");
+}
+
+void read(byte_reader& r, stat_request& x) {
+  x.id = r.u32("id");
+  x.path = r.str("path");
+}
+
+void read(byte_reader& r, chunk_ack& x) {
+  x.id = r.u32("id");
+}
+
+void read(byte_reader& r, cancel& x) {
+  x.id = r.u32("id");
+}
+
+void read(byte_reader& r, entries_chunk& x) {
+  x.id = r.u32("id");
+  auto n = r.u32("entry count");
+  if (!r.ok())
+    return;
+  // Bound the reservation by what the body can hold, not by what it claims.
+  if (n > r.remaining() / min_entry_size) {
+    r.fail(std::to_string(n) + " entries cannot fit in "
+           + std::to_string(r.remaining()) + " bytes (an entry takes at least "
+           + std::to_string(min_entry_size) + ")");
+    return;
+  }
+  x.entries.resize(n);
+  for (auto& e : x.entries) {
+    read(r, e);
+    if (!r.ok())
+      return;
+  }
+}
+
+void read(byte_reader& r, list_end& x) {
+  x.id = r.u32("id");
+  x.total = r.u64("total");
+  x.sorted = r.boolean("sorted");
+}
+
+void read(byte_reader& r, stat_reply& x) {
+  x.id = r.u32("id");
+  read(r, x.item);
+}
+
+void read(byte_reader& r, request_failed& x) {
+  x.id = r.u32("id");
+  x.code = read_code(r, "code");
+  x.message = r.str("message");
+}
+
+template <class T>
+outcome<message> decode_as(const uint8_t* data, size_t size) {
+  byte_reader r{data, size, names[index_of<T>()]};
+  T x;
+  read(r, x);
+  if (r.ok() && r.remaining() > 0)
+    r.fail(std::to_string(r.remaining()) + " trailing bytes");
+  if (!r.ok())
+    return failure{wire_code::protocol_error, r.error()};
+  return message{std::move(x)};
+}
+
+failure protocol_failure(std::string what) {
+  return failure{wire_code::protocol_error, std::move(what)};
+}
+
+} // namespace
+
+message_tag tag_of(const message& msg) noexcept {
+  return tags[msg.index()];
+}
+
+const char* name_of(const message& msg) noexcept {
+  return names[msg.index()];
+}
+
+void encode(const message& msg, std::vector<uint8_t>& out) {
+  byte_writer w{out};
+  auto start = w.size();
+  w.u32(0); // patched below
+  w.u8(static_cast<uint8_t>(tag_of(msg)));
+  std::visit([&w](const auto& x) { write(w, x); }, msg);
+  auto body = w.size() - start - frame_header_size;
+  w.patch_u32(start, static_cast<uint32_t>(body));
+}
+
+std::vector<uint8_t> encode(const message& msg) {
+  std::vector<uint8_t> out;
+  encode(msg, out);
+  return out;
+}
+
+size_t encoded_size(const entry& x) noexcept {
+  auto n = min_entry_size + x.name.size();
+  if (x.items)
+    n += 8;
+  if (x.sha256)
+    n += x.sha256->size();
+  if (x.target)
+    n += 4 + x.target->size();
+  if (x.error)
+    n += 2 + 4 + x.error->message.size();
+  return n;
+}
+
+outcome<message> decode_body(const uint8_t* data, size_t size) {
+  if (size == 0)
+    return protocol_failure("empty frame body");
+  auto body = data + 1;
+  auto n = size - 1;
+  switch (static_cast<message_tag>(data[0])) {
+    case message_tag::hello:
+      return decode_as<hello>(body, n);
+    case message_tag::welcome:
+      return decode_as<welcome>(body, n);
+    case message_tag::reject:
+      return decode_as<reject>(body, n);
+    case message_tag::heartbeat:
+      return decode_as<heartbeat>(body, n);
+    case message_tag::heartbeat_ack:
+      return decode_as<heartbeat_ack>(body, n);
+    case message_tag::goodbye:
+      return decode_as<goodbye>(body, n);
+    case message_tag::list_request:
+      return decode_as<list_request>(body, n);
+    case message_tag::stat_request:
+      return decode_as<stat_request>(body, n);
+    case message_tag::chunk_ack:
+      return decode_as<chunk_ack>(body, n);
+    case message_tag::cancel:
+      return decode_as<cancel>(body, n);
+    case message_tag::entries_chunk:
+      return decode_as<entries_chunk>(body, n);
+    case message_tag::list_end:
+      return decode_as<list_end>(body, n);
+    case message_tag::stat_reply:
+      return decode_as<stat_reply>(body, n);
+    case message_tag::request_failed:
+      return decode_as<request_failed>(body, n);
+  }
+  return protocol_failure("unknown message tag "
+                          + std::to_string(static_cast<int>(data[0])));
+}
+
+// -- frame_decoder ------------------------------------------------------------
+
+frame_decoder::frame_decoder(uint32_t max_frame)
+  : max_frame_(std::clamp(max_frame, min_frame_limit, absolute_max_frame)) {
+  // nop
+}
+
+void frame_decoder::feed(const uint8_t* data, size_t size) {
+  // A failed stream is dead; holding on to more of it only costs memory.
+  if (failed_)
+    return;
+  buf_.insert(buf_.end(), data, data + size);
+}
+
+std::variant<std::monostate, message, failure> frame_decoder::next() {
+  if (failed_)
+    return protocol_failure("stream already failed; the connection must close");
+  auto fail = [this](failure err) {
+    failed_ = true;
+    buf_.clear();
+    buf_.shrink_to_fit();
+    pos_ = 0;
+    return err;
+  };
+  if (buffered() < frame_header_size)
+    return std::monostate{};
+  auto p = buf_.data() + pos_;
+  uint32_t len = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16)
+                 | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+  // Refuse before the body arrives: a peer must not make us buffer it.
+  if (len == 0)
+    return fail(protocol_failure("empty frame (length 0)"));
+  if (len > max_frame_)
+    return fail(protocol_failure("frame of " + std::to_string(len)
+                                 + " bytes exceeds limit of "
+                                 + std::to_string(max_frame_)));
+  if (buffered() - frame_header_size < len)
+    return std::monostate{};
+  auto result = decode_body(p + frame_header_size, len);
+  if (!result)
+    return fail(result.error());
+  pos_ += frame_header_size + len;
+  if (pos_ == buf_.size()) {
+    buf_.clear();
+    pos_ = 0;
+  } else if (pos_ > buf_.size() / 2) {
+    buf_.erase(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(pos_));
+    pos_ = 0;
+  }
+  return std::move(result.value());
+}
+
+} // namespace dirscope::protocol
