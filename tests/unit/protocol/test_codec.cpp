@@ -1,0 +1,193 @@
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "protocol/codec.hpp"
+#include "test_support.hpp"
+
+using namespace dirscope;
+using namespace dirscope::protocol;
+using namespace dirscope::protocol::test;
+
+TEST_CASE("samples cover every message kind", "[codec]") {
+  std::set<size_t> kinds;
+  for (auto& msg : sample_messages())
+    kinds.insert(msg.index());
+  CHECK(kinds.size() == std::variant_size_v<message>);
+}
+
+TEST_CASE("every message kind survives a round trip", "[codec]") {
+  for (auto& msg : sample_messages()) {
+    INFO("message kind: " << name_of(msg));
+    auto frame = encode(msg);
+    REQUIRE(frame.size() > frame_header_size);
+    auto body_size = (size_t{frame[0]} << 24) | (size_t{frame[1]} << 16)
+                     | (size_t{frame[2]} << 8) | size_t{frame[3]};
+    REQUIRE(body_size == frame.size() - frame_header_size);
+    auto res = decode_body(frame.data() + frame_header_size, body_size);
+    REQUIRE(res.ok());
+    CHECK(equal(*res, msg));
+    CHECK(encode(*res) == frame);
+  }
+}
+
+TEST_CASE("encode appends to an existing buffer", "[codec]") {
+  bytes out{0xaa, 0xbb};
+  encode(cancel{1}, out);
+  auto alone = encode(cancel{1});
+  REQUIRE(out.size() == 2 + alone.size());
+  CHECK(out[0] == 0xaa);
+  CHECK(out[1] == 0xbb);
+  CHECK(bytes(out.begin() + 2, out.end()) == alone);
+}
+
+TEST_CASE("tags and names are fixed", "[codec]") {
+  struct expectation {
+    message msg;
+    uint8_t tag;
+    const char* name;
+  };
+  std::vector<expectation> table{
+    {hello{}, 1, "hello"},
+    {welcome{}, 2, "welcome"},
+    {reject{}, 3, "reject"},
+    {heartbeat{}, 4, "heartbeat"},
+    {heartbeat_ack{}, 5, "heartbeat_ack"},
+    {goodbye{}, 6, "goodbye"},
+    {list_request{}, 16, "list_request"},
+    {stat_request{}, 17, "stat_request"},
+    {chunk_ack{}, 18, "chunk_ack"},
+    {cancel{}, 19, "cancel"},
+    {entries_chunk{}, 32, "entries_chunk"},
+    {list_end{}, 33, "list_end"},
+    {stat_reply{}, 34, "stat_reply"},
+    {request_failed{}, 35, "request_failed"},
+  };
+  REQUIRE(table.size() == std::variant_size_v<message>);
+  for (auto& x : table) {
+    INFO("message kind: " << x.name);
+    CHECK(static_cast<uint8_t>(tag_of(x.msg)) == x.tag);
+    CHECK(std::string{name_of(x.msg)} == x.name);
+    CHECK(body_of(x.msg).front() == x.tag);
+  }
+}
+
+// -- exact layouts ------------------------------------------------------------
+
+TEST_CASE("heartbeat_ack layout", "[codec][layout]") {
+  bytes expected{0, 0, 0, 9, 5, 1, 2, 3, 4, 5, 6, 7, 8};
+  CHECK(encode(heartbeat_ack{0x0102030405060708}) == expected);
+}
+
+TEST_CASE("hello layout starts with the magic", "[codec][layout]") {
+  // clang-format off
+  bytes expected{
+    0,   0,   0,   26,       // length
+    1,                       // tag
+    'D', 'S', 'C', 'P',      // magic
+    0,   1,                  // version
+    0,   0,   0,   1,   'n', // node_name
+    0,   0,   0,   1,   'h', // hostname
+    0,   0,   0,   1,   '/', // root
+    0,   0,   0,   7,        // capabilities
+  };
+  // clang-format on
+  CHECK(encode(hello{1, "n", "h", "/", 7}) == expected);
+}
+
+TEST_CASE("welcome layout", "[codec][layout]") {
+  // clang-format off
+  bytes expected{
+    0,    0,    0,    25,                         // length
+    2,                                            // tag
+    0,    0,    0,    0,    0,    0,    0,    9,    // session_id
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, // server_time_ns
+    0,    0,    0x27, 0x10,                         // heartbeat_ms
+    0,    0x10, 0,    0,                            // max_frame
+  };
+  // clang-format on
+  CHECK(encode(welcome{9, -2, 10000, 1u << 20}) == expected);
+}
+
+TEST_CASE("list_request layout", "[codec][layout]") {
+  bytes expected{0, 0, 0, 12, 16, 0, 0, 0, 7, 0, 0, 0, 2, '/', 'a', 1};
+  CHECK(encode(list_request{7, "/a", 1}) == expected);
+}
+
+TEST_CASE("list_end layout", "[codec][layout]") {
+  bytes expected{0, 0, 0, 14, 33, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 1};
+  CHECK(encode(list_end{1, 2, true}) == expected);
+}
+
+TEST_CASE("request_failed layout", "[codec][layout]") {
+  bytes expected{0, 0, 0, 12, 35, 0, 0, 0, 5, 0, 1, 0, 0, 0, 1, 'x'};
+  CHECK(encode(request_failed{5, wire_code::not_found, "x"}) == expected);
+}
+
+TEST_CASE("entry layout inside entries_chunk", "[codec][layout]") {
+  entry e;
+  e.name = "a";
+  e.type = entry_type::dir;
+  e.mtime_ns = -1;
+  e.size = 2;
+  e.items = 3;
+  e.target = "t";
+  e.error = entry_error{wire_code::not_found, "m"};
+  // clang-format off
+  bytes expected{
+    32,                                                 // tag
+    0,    0,    0,    4,                                // id
+    0,    0,    0,    1,                                // count
+    0,    0,    0,    1,    'a',                        // name
+    1,                                                  // type
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,     // mtime_ns
+    0,    0,    0,    0,    0,    0,    0,    2,        // size
+    1,    0,    0,    0,    0,    0,    0,    0,    3,  // items
+    0,                                                  // sha256 absent
+    1,    0,    0,    0,    1,    't',                  // target
+    1,    0,    1,    0,    0,    0,    1,    'm',      // error
+  };
+  // clang-format on
+  CHECK(body_of(entries_chunk{4, {e}}) == expected);
+  CHECK(encoded_size(e) == expected.size() - 9);
+}
+
+TEST_CASE("sha256 travels as 32 raw bytes", "[codec][layout]") {
+  entry e;
+  e.sha256 = sample_digest();
+  auto body = body_of(stat_reply{1, e});
+  // tag, id, name length, type, mtime, size, items flag, sha256 flag
+  size_t at = 1 + 4 + 4 + 1 + 8 + 8 + 1 + 1;
+  REQUIRE(body.size() == at + 32 + 2);
+  CHECK(body[at - 1] == 1);
+  CHECK(std::equal(e.sha256->begin(), e.sha256->end(), body.begin() + at));
+}
+
+// -- encoded_size -------------------------------------------------------------
+
+TEST_CASE("encoded_size matches the encoding", "[codec]") {
+  auto empty = body_of(entries_chunk{1, {}}).size();
+  size_t total = 0;
+  for (auto& e : sample_entries()) {
+    INFO("entry name: " << e.name);
+    auto with_one = body_of(entries_chunk{1, {e}}).size();
+    CHECK(encoded_size(e) == with_one - empty);
+    // stat_reply carries the same entry encoding.
+    CHECK(encoded_size(e) == body_of(stat_reply{1, e}).size() - 5);
+    total += encoded_size(e);
+  }
+  CHECK(body_of(entries_chunk{1, sample_entries()}).size() == empty + total);
+  CHECK(encoded_size(entry{}) == 25);
+}
+
+TEST_CASE("a full chunk fits the smallest frame limit", "[codec]") {
+  // The documented budget: a client closes a chunk at chunk_byte_budget, so
+  // the largest chunk is just below the budget plus one entry.
+  entry big;
+  big.name = std::string(255, 'n');
+  big.sha256 = sample_digest();
+  big.target = std::string(4095, 't');
+  big.error = entry_error{wire_code::io_error, std::string(200, 'e')};
+  big.items = 1;
+  REQUIRE(chunk_byte_budget + encoded_size(big) + 9 < min_frame_limit);
+}
