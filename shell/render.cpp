@@ -77,16 +77,6 @@ std::string display_name(const protocol::entry& x) {
   return result;
 }
 
-std::string join(std::string_view dir, std::string_view name) {
-  std::string result{dir};
-  if (name.empty())
-    return result;
-  if (result.empty() || result.back() != '/')
-    result += '/';
-  result += name;
-  return result;
-}
-
 void pad_right(std::string& out, std::string_view x, size_t width) {
   out += x;
   if (x.size() < width)
@@ -184,7 +174,7 @@ std::string render_entry_json(std::string_view node, std::string_view dir,
                               const protocol::entry& x) {
   json obj;
   obj["node"] = protocol::escape_name(node);
-  obj["path"] = protocol::escape_name(join(dir, x.name));
+  obj["path"] = protocol::escape_name(dir);
   obj["name"] = protocol::escape_name(x.name);
   obj["type"] = protocol::to_string(x.type);
   obj["mtime"] = format_rfc3339(x.mtime_ns);
@@ -321,6 +311,14 @@ std::string render_listing_footer(uint64_t total, bool sorted) {
     result += " (directory order: too large to sort)";
   result += '\n';
   return result;
+}
+
+std::string render_tree_footer(uint64_t dirs, uint64_t others) {
+  auto counted = [](uint64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  return counted(dirs, "directory", "directories") + ", "
+         + counted(others, "other entry", "other entries") + "\n";
 }
 
 } // namespace dirscope::shell

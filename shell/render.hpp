@@ -24,9 +24,9 @@ std::string format_rfc3339(int64_t ns_since_epoch);
 /// Header line for `ls` text output.
 std::string render_listing_header();
 
-/// One `ls` row: type, name (escaped; symlinks "name -> target"), mtime,
-/// size, then ITEMS for a dir, the 64-hex SHA256 for a file, or the entry's
-/// error in brackets.
+/// One `ls` row: type, mtime, size, then ITEMS for a dir, the 64-hex
+/// SHA256 for a file or the entry's error in brackets, and last the name
+/// (escaped; symlinks "name -> target").
 std::string render_entry_line(const protocol::entry& x);
 
 /// One JSON object line with keys node, path, name, type, mtime, size and
@@ -51,6 +51,9 @@ std::string render_nodes(const std::vector<node_info>& nodes);
 /// `nodes --json`: one JSON object per node with keys id, name, hostname,
 /// root, address, port, connected_since, last_heartbeat.
 std::string render_nodes_json(const std::vector<node_info>& nodes);
+
+/// Footer after a tree, e.g. "2 directories, 1 other entry".
+std::string render_tree_footer(uint64_t dirs, uint64_t others);
 
 /// A failure for people: "error: <message> (<code>)".
 std::string render_failure(const failure& x);

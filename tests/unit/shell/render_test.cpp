@@ -249,7 +249,7 @@ TEST_CASE("JSON entries") {
           == strings{"mtime", "name", "node", "path", "sha256", "size",
                      "type"});
     CHECK(obj["node"] == "n1");
-    CHECK(obj["path"] == "/docs/a.txt");
+    CHECK(obj["path"] == "/docs");
     CHECK(obj["name"] == "a.txt");
     CHECK(obj["type"] == "file");
     CHECK(obj["mtime"] == "2026-11-24T08:00:29+00:00");
@@ -261,7 +261,7 @@ TEST_CASE("JSON entries") {
     CHECK(keys_of(obj)
           == strings{"items", "mtime", "name", "node", "path", "size",
                      "type"});
-    CHECK(obj["path"] == "/docs");
+    CHECK(obj["path"] == "/");
     CHECK(obj["type"] == "dir");
     CHECK(obj["items"] == 3);
     CHECK(obj["items"].is_number_unsigned());
@@ -296,7 +296,7 @@ TEST_CASE("JSON entries") {
     x.target = "t\xfe";
     auto obj = parse_line(render_entry_json("n1", "/d\xfd", x));
     CHECK(obj["name"] == "bad\\xff");
-    CHECK(obj["path"] == "/d\\xfd/bad\\xff");
+    CHECK(obj["path"] == "/d\\xfd");
     CHECK(obj["target"] == "t\\xfe");
   }
   SECTION("valid UTF-8 stays as it is") {

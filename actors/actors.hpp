@@ -1,0 +1,132 @@
+#pragma once
+
+// Every typed interface of dirscope's actors: read this file first.
+//
+// Server: acceptor (broker) -> forks one node_connection per TCP node;
+//         supervisor (node table, monitors every connection);
+//         console (user commands, the only place that renders output).
+// Client: node_agent (connects, reconnects with backoff, owns the pool);
+//         client_connection (broker, speaks the protocol);
+//         lister (one per listing in progress); fs_worker pool (blocking I/O).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/type_ids.hpp"
+
+namespace dirscope {
+
+using caf::reacts_to;
+using caf::replies_to;
+
+// -- server -------------------------------------------------------------------
+
+/// Receives the entries of a listing as they arrive.
+using listing_sink_actor = caf::typed_actor<
+  /// Part of the listing for query `id`; answer with `ack` to get more.
+  reacts_to<atom::chunk, uint64_t, std::vector<protocol::entry>>>;
+
+/// The server's side of one node's TCP connection (a forked io broker).
+/// Besides these it handles io events and its own timers (tick, deadline,
+/// timeout), which only it sends to itself.
+using node_connection_actor = caf::typed_actor<
+  /// Lists directory `path`, streaming chunks to `sink` under query `id`;
+  /// replies with (total entries, sorted) when the listing is complete.
+  replies_to<atom::list, uint64_t, std::string, uint8_t,
+             listing_sink_actor>::with<uint64_t, bool>,
+  /// The sink consumed one chunk of query `id`.
+  reacts_to<atom::ack, uint64_t>,
+  /// Abandons query `id` (timeout, user gave up).
+  reacts_to<atom::cancel, uint64_t>,
+  /// Describes the entry at `path`.
+  replies_to<atom::stat, std::string>::with<protocol::entry>,
+  /// Sends goodbye with this reason (code and text) to the node, then
+  /// closes.
+  reacts_to<atom::goodbye, caf::error>>;
+
+/// Owns the table of connected nodes.
+using supervisor_actor = caf::typed_actor<
+  /// A TCP connection was accepted; the supervisor monitors it from now on.
+  reacts_to<atom::connected, node_connection_actor>,
+  /// The connection finished its hello; replies with the session id or
+  /// rejects (name_taken, server_full, shutdown).
+  replies_to<atom::join, node_info, node_connection_actor>::with<uint64_t>,
+  /// Node `id` answered a heartbeat at `ns` (UTC ns).
+  reacts_to<atom::heartbeat, uint64_t, int64_t>,
+  /// Returns the node table, ordered by id.
+  replies_to<atom::nodes>::with<std::vector<node_info>>,
+  /// Finds a node by name or id.
+  replies_to<atom::resolve, std::string>::with<node_info,
+                                               node_connection_actor>,
+  /// Disconnects a node; replies once it is gone.
+  replies_to<atom::kick, std::string>::with<node_info>,
+  /// Replies with the node count once at least `n` nodes are connected;
+  /// fails with timeout after `timeout`.
+  replies_to<atom::wait, uint64_t, caf::timespan>::with<uint64_t>,
+  /// Says goodbye to every node; replies with how many there were once all
+  /// are gone (or the grace period ended).
+  replies_to<atom::shutdown>::with<uint64_t>,
+  /// Timer: waiter `id` of a `wait` ran out of time.
+  reacts_to<atom::timeout, uint64_t>,
+  /// Timer: the shutdown grace period is over.
+  reacts_to<atom::deadline>>;
+
+/// Reads commands and renders every result for people.
+using console_actor = listing_sink_actor::extend<
+  /// One line of user input.
+  reacts_to<atom::line, std::string>,
+  /// End of input: run what is queued, then quit.
+  reacts_to<atom::eof>,
+  /// A signal: abandon what runs and quit now.
+  reacts_to<atom::shutdown>>;
+
+// -- client -------------------------------------------------------------------
+
+using dir_cursor_ptr = std::shared_ptr<node::dir_cursor>;
+
+/// A blocking filesystem worker; a pool of them serves one node.
+using fs_worker_actor = caf::typed_actor<
+  /// Opens directory `path` for listing.
+  replies_to<atom::open, std::string>::with<dir_cursor_ptr>,
+  /// Reads the next batch of an open listing.
+  replies_to<atom::read, dir_cursor_ptr, bool>::with<node::listing_batch>,
+  /// Hashes file `name` in the cursor's directory, expecting `key`.
+  replies_to<atom::hash, dir_cursor_ptr, std::string,
+             node::file_key>::with<protocol::sha256_digest>,
+  /// Describes the entry at `path`, hashed if a regular file.
+  replies_to<atom::stat, std::string>::with<protocol::entry>>;
+
+/// The client's side of the TCP connection (an io broker).
+using client_connection_actor = caf::typed_actor<
+  /// A chunk of listing `id` is ready to send.
+  reacts_to<atom::chunk, uint32_t, std::vector<protocol::entry>>,
+  /// Listing `id` is complete: (total, sorted).
+  reacts_to<atom::done, uint32_t, uint64_t, bool>,
+  /// Request `id` failed.
+  reacts_to<atom::failed, uint32_t, caf::error>,
+  /// Say goodbye to the server and close (client is stopping).
+  reacts_to<atom::goodbye, caf::error>>;
+
+/// One listing in progress on the client.
+using lister_actor = caf::typed_actor<
+  /// The server consumed one chunk.
+  reacts_to<atom::ack>>;
+
+/// Keeps the node connected: connects, reconnects, stops.
+using node_agent_actor = caf::typed_actor<
+  /// Try to connect now.
+  reacts_to<atom::connect>,
+  /// The server welcomed us: reset the backoff.
+  reacts_to<atom::welcomed>,
+  /// Stop: say goodbye and exit.
+  reacts_to<atom::shutdown>>;
+
+} // namespace dirscope

@@ -1,0 +1,250 @@
+#include "actors/client/client_connection.hpp"
+
+#include <caf/io/system_messages.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/client/lister.hpp"
+#include "actors/error.hpp"
+#include "actors/wire_io.hpp"
+#include "protocol/names.hpp"
+#include "protocol/paths.hpp"
+#include "shell/render.hpp"
+
+namespace dirscope {
+
+namespace {
+
+using self_ptr = client_connection_broker;
+using state = client_connection_state;
+
+void close(self_ptr self, caf::error reason) {
+  auto& st = self->state;
+  if (st.stage == state::phase::closing)
+    return;
+  st.stage = state::phase::closing;
+  for (auto& [id, hdl] : st.listers)
+    self->send_exit(hdl, caf::exit_reason::user_shutdown);
+  st.listers.clear();
+  self->quit(std::move(reason));
+}
+
+void protocol_violation(self_ptr self, const std::string& what) {
+  spdlog::error("protocol error from the server: {}", what);
+  auto& st = self->state;
+  send_frame(self, st.hdl, protocol::goodbye{wire_code::protocol_error, what});
+  close(self, make_error(wire_code::protocol_error, what));
+}
+
+void send_failed(self_ptr self, uint32_t id, const failure& why) {
+  self->state.in_flight.erase(id);
+  send_frame(self, self->state.hdl,
+             protocol::request_failed{id, why.code, why.message});
+}
+
+/// Admits request `id` or answers it with a failure right away.
+bool admit(self_ptr self, uint32_t id, const std::string& path) {
+  auto& st = self->state;
+  if (st.in_flight.count(id) != 0) {
+    protocol_violation(self, "request id " + std::to_string(id)
+                               + " is already in use");
+    return false;
+  }
+  if (st.in_flight.size() >= client_max_in_flight) {
+    send_failed(self, id, {wire_code::too_many_requests,
+                           "too many requests in flight on this node"});
+    return false;
+  }
+  if (auto checked = protocol::split_node_path(path); !checked) {
+    spdlog::warn("refused request {} for {}: {}", id,
+                 protocol::escape_name(path), checked.error().message);
+    send_failed(self, id, checked.error());
+    return false;
+  }
+  st.in_flight.emplace(id, true);
+  return true;
+}
+
+void on_list(self_ptr self, protocol::list_request& req) {
+  if (!admit(self, req.id, req.path))
+    return;
+  spdlog::debug("list {} (request {})", protocol::escape_name(req.path),
+                req.id);
+  auto& st = self->state;
+  auto conn = caf::actor_cast<client_connection_actor>(self);
+  auto hdl = self->spawn(lister, conn, st.pool, req.id, std::move(req.path),
+                         (req.flags & protocol::list_flags::with_hashes) != 0);
+  st.listers.emplace(req.id, hdl);
+}
+
+void on_stat(self_ptr self, protocol::stat_request& req) {
+  if (!admit(self, req.id, req.path))
+    return;
+  auto id = req.id;
+  self->request(self->state.pool.pick(), caf::infinite, atom::stat_v,
+                std::move(req.path))
+    .then(
+      [self, id](protocol::entry& x) {
+        auto& st = self->state;
+        if (st.stage != state::phase::serving || st.in_flight.erase(id) == 0)
+          return; // cancelled
+        send_frame(self, st.hdl, protocol::stat_reply{id, std::move(x)});
+      },
+      [self, id](caf::error& err) {
+        auto& st = self->state;
+        if (st.stage != state::phase::serving || st.in_flight.count(id) == 0)
+          return;
+        send_failed(self, id, to_failure(err));
+      });
+}
+
+void on_cancel(self_ptr self, uint32_t id) {
+  auto& st = self->state;
+  if (st.in_flight.count(id) == 0)
+    return; // already finished
+  if (auto i = st.listers.find(id); i != st.listers.end()) {
+    self->send_exit(i->second, caf::exit_reason::user_shutdown);
+    st.listers.erase(i);
+  }
+  send_failed(self, id, {wire_code::cancelled, "cancelled by the server"});
+}
+
+bool on_frame(self_ptr self, protocol::message& msg) {
+  auto& st = self->state;
+  st.last_rx = self->clock().now();
+  if (st.stage == state::phase::awaiting_welcome) {
+    if (auto x = std::get_if<protocol::welcome>(&msg)) {
+      st.stage = state::phase::serving;
+      if (x->heartbeat_ms > 0)
+        st.heartbeat_interval = std::chrono::milliseconds{x->heartbeat_ms};
+      spdlog::info("connected to {}:{} as '{}' (session {}, server time {})",
+                   st.settings.server_host, st.settings.server_port,
+                   st.settings.name, x->session_id,
+                   shell::format_rfc3339(x->server_time_ns));
+      self->send(st.agent, atom::welcomed_v);
+      return true;
+    }
+    if (auto x = std::get_if<protocol::reject>(&msg)) {
+      spdlog::error("the server rejected this node: {} ({})", x->reason,
+                    to_string(x->code));
+      close(self, make_error(x->code, x->reason));
+      return false;
+    }
+    if (auto x = std::get_if<protocol::goodbye>(&msg)) {
+      spdlog::info("the server said goodbye before the welcome: {}",
+                   x->reason);
+      close(self, make_error(wire_code::io_error, x->reason));
+      return false;
+    }
+    protocol_violation(self, std::string{"expected welcome, got "}
+                               + protocol::name_of(msg));
+    return false;
+  }
+  if (st.stage == state::phase::closing)
+    return false;
+  if (auto x = std::get_if<protocol::heartbeat>(&msg)) {
+    spdlog::info("heartbeat {}: server time {}", x->seq,
+                 shell::format_rfc3339(x->server_time_ns));
+    send_frame(self, st.hdl, protocol::heartbeat_ack{x->seq});
+  } else if (auto x = std::get_if<protocol::list_request>(&msg)) {
+    on_list(self, *x);
+  } else if (auto x = std::get_if<protocol::stat_request>(&msg)) {
+    on_stat(self, *x);
+  } else if (auto x = std::get_if<protocol::chunk_ack>(&msg)) {
+    if (auto i = st.listers.find(x->id); i != st.listers.end())
+      self->send(i->second, atom::ack_v);
+  } else if (auto x = std::get_if<protocol::cancel>(&msg)) {
+    on_cancel(self, x->id);
+  } else if (auto x = std::get_if<protocol::goodbye>(&msg)) {
+    spdlog::info("the server closed the session: {} ({})", x->reason,
+                 to_string(x->code));
+    close(self, caf::exit_reason::normal);
+  } else {
+    protocol_violation(self, std::string{"unexpected "}
+                               + protocol::name_of(msg) + " from the server");
+  }
+  return st.stage != state::phase::closing;
+}
+
+} // namespace
+
+caf::behavior client_connection(client_connection_broker self,
+                                caf::io::connection_handle hdl,
+                                client_settings settings, worker_pool pool,
+                                node_agent_actor agent) {
+  auto& st = self->state;
+  st.hdl = hdl;
+  st.settings = std::move(settings);
+  st.pool = std::move(pool);
+  st.agent = std::move(agent);
+  st.decoder = protocol::frame_decoder{st.settings.max_frame};
+  st.heartbeat_interval = st.settings.heartbeat_interval;
+  st.last_rx = self->clock().now();
+  self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+  send_frame(self, hdl,
+             protocol::hello{protocol::version, st.settings.name,
+                             st.settings.hostname, st.settings.root,
+                             protocol::capability::list
+                               | protocol::capability::stat
+                               | protocol::capability::hash});
+  self->delayed_send(self, st.heartbeat_interval, atom::tick_v);
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    close(self, msg.reason);
+  });
+  return {
+    [self](const caf::io::new_data_msg& msg) {
+      auto err = consume_bytes(self->state.decoder, msg.buf,
+                               [self](protocol::message& x) {
+                                 return on_frame(self, x);
+                               });
+      if (err)
+        protocol_violation(self, err->message);
+    },
+    [self](const caf::io::connection_closed_msg&) {
+      if (self->state.stage == state::phase::closing)
+        return;
+      spdlog::warn("lost the connection to the server");
+      close(self, make_error(wire_code::io_error, "connection lost"));
+    },
+    [self](atom::tick) {
+      auto& st = self->state;
+      if (st.stage == state::phase::closing)
+        return;
+      auto silence = self->clock().now() - st.last_rx;
+      if (silence > st.heartbeat_interval * st.settings.heartbeat_misses) {
+        spdlog::warn("no heartbeat from the server for {} intervals",
+                     st.settings.heartbeat_misses);
+        close(self, make_error(wire_code::timeout, "server silent"));
+        return;
+      }
+      self->delayed_send(self, st.heartbeat_interval, atom::tick_v);
+    },
+    // -- from listers ---------------------------------------------------------
+    [self](atom::chunk, uint32_t id, std::vector<protocol::entry>& xs) {
+      auto& st = self->state;
+      if (st.stage == state::phase::serving && st.listers.count(id) != 0)
+        send_frame(self, st.hdl, protocol::entries_chunk{id, std::move(xs)});
+    },
+    [self](atom::done, uint32_t id, uint64_t total, bool sorted) {
+      auto& st = self->state;
+      if (st.listers.erase(id) == 0 || st.stage != state::phase::serving)
+        return;
+      st.in_flight.erase(id);
+      send_frame(self, st.hdl, protocol::list_end{id, total, sorted});
+    },
+    [self](atom::failed, uint32_t id, const caf::error& err) {
+      auto& st = self->state;
+      if (st.listers.erase(id) == 0 || st.stage != state::phase::serving)
+        return;
+      send_failed(self, id, to_failure(err));
+    },
+    // -- from the agent -------------------------------------------------------
+    [self](atom::goodbye, const caf::error& reason) {
+      auto& st = self->state;
+      auto why = to_failure(reason);
+      send_frame(self, st.hdl, protocol::goodbye{why.code, why.message});
+      close(self, caf::exit_reason::normal);
+    },
+  };
+}
+
+} // namespace dirscope

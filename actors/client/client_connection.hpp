@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+
+#include <caf/io/broker.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/client/worker_pool.hpp"
+#include "actors/settings.hpp"
+#include "protocol/codec.hpp"
+
+namespace dirscope {
+
+/// The node's end of the TCP connection: says hello, answers heartbeats,
+/// and turns requests into work for listers and filesystem workers.
+struct client_connection_state {
+  static inline const char* name = "client_connection";
+
+  caf::io::connection_handle hdl;
+  client_settings settings;
+  worker_pool pool;
+  node_agent_actor agent;
+  protocol::frame_decoder decoder;
+  enum class phase { awaiting_welcome, serving, closing } stage
+    = phase::awaiting_welcome;
+  std::chrono::milliseconds heartbeat_interval{10'000};
+  caf::actor_clock::time_point last_rx;
+  /// Listings in progress by request id.
+  std::unordered_map<uint32_t, lister_actor> listers;
+  /// Requests in flight (listings and stats) by id.
+  std::unordered_map<uint32_t, bool> in_flight;
+};
+
+using client_connection_broker
+  = caf::io::stateful_broker<client_connection_state>*;
+
+/// Most requests a node works on at once; more get too_many_requests.
+constexpr size_t client_max_in_flight = 256;
+
+caf::behavior client_connection(client_connection_broker self,
+                                caf::io::connection_handle hdl,
+                                client_settings settings, worker_pool pool,
+                                node_agent_actor agent);
+
+} // namespace dirscope

@@ -1,0 +1,48 @@
+#include "actors/client/fs_worker.hpp"
+
+#include "actors/error.hpp"
+#include "node/listing.hpp"
+
+namespace dirscope {
+
+fs_worker_actor::behavior_type
+fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
+          std::shared_ptr<const node::unique_fd> root,
+          std::shared_ptr<node::hash_cache> cache, size_t sort_limit) {
+  self->state.root = std::move(root);
+  self->state.cache = std::move(cache);
+  self->state.sort_limit = sort_limit;
+  return {
+    [self](atom::open, const std::string& path) -> caf::result<dir_cursor_ptr> {
+      auto& st = self->state;
+      auto cursor = node::dir_cursor::open(st.root->get(), path, st.sort_limit);
+      if (!cursor)
+        return to_error(cursor.error());
+      return std::move(*cursor);
+    },
+    [self](atom::read, const dir_cursor_ptr& cursor,
+           bool with_hashes) -> caf::result<node::listing_batch> {
+      return cursor->next(protocol::max_entries_per_chunk,
+                          protocol::chunk_byte_budget, with_hashes,
+                          self->state.cache.get());
+    },
+    [self](atom::hash, const dir_cursor_ptr& cursor, const std::string& name,
+           const node::file_key& key) -> caf::result<protocol::sha256_digest> {
+      auto digest = node::hash_at(cursor->fd(), name, key,
+                                  self->state.cache.get());
+      if (!digest)
+        return to_error(digest.error());
+      return *digest;
+    },
+    [self](atom::stat,
+           const std::string& path) -> caf::result<protocol::entry> {
+      auto& st = self->state;
+      auto x = node::stat_entry(st.root->get(), path, true, st.cache.get());
+      if (!x)
+        return to_error(x.error());
+      return std::move(*x);
+    },
+  };
+}
+
+} // namespace dirscope

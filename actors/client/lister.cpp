@@ -1,0 +1,116 @@
+#include "actors/client/lister.hpp"
+
+#include "actors/error.hpp"
+
+namespace dirscope {
+
+namespace {
+
+using self_ptr = lister_actor::stateful_pointer<lister_state>;
+
+void fail(self_ptr self, caf::error err) {
+  self->send(self->state.conn, atom::failed_v, self->state.id, std::move(err));
+  self->quit();
+}
+
+/// Sends every leading batch that is complete; finishes the listing.
+void flush(self_ptr self) {
+  auto& st = self->state;
+  while (!st.batches.empty() && st.batches.front().outstanding == 0) {
+    auto& entries = st.batches.front().batch.entries;
+    if (!entries.empty()) {
+      st.total += entries.size();
+      ++st.unacked;
+      self->send(st.conn, atom::chunk_v, st.id, std::move(entries));
+    }
+    st.batches.pop_front();
+  }
+  if (st.batches.empty() && st.exhausted && !st.reading) {
+    self->send(st.conn, atom::done_v, st.id, st.total, st.cursor->sorted());
+    self->quit();
+  }
+}
+
+void pump(self_ptr self);
+
+void start_hashes(self_ptr self, lister_state::batch_in_progress& slot) {
+  auto& st = self->state;
+  slot.outstanding = slot.batch.pending.size();
+  // Capturing `slot` by reference is safe: std::deque keeps references
+  // valid across push_back and pop_front of other elements, and a slot is
+  // only popped once all of its hashes have arrived.
+  for (auto& job : slot.batch.pending) {
+    auto index = job.index;
+    auto name = slot.batch.entries[index].name;
+    self->request(st.pool.pick(), caf::infinite, atom::hash_v, st.cursor, name,
+                  job.key)
+      .then(
+        [self, &slot, index](protocol::sha256_digest& digest) {
+          slot.batch.entries[index].sha256 = digest;
+          --slot.outstanding;
+          flush(self);
+          pump(self);
+        },
+        [self, &slot, index](caf::error& err) {
+          auto why = to_failure(err);
+          slot.batch.entries[index].error
+            = protocol::entry_error{why.code, why.message};
+          --slot.outstanding;
+          flush(self);
+          pump(self);
+        });
+  }
+}
+
+void pump(self_ptr self) {
+  auto& st = self->state;
+  if (st.reading || st.exhausted
+      || st.unacked + st.batches.size() >= protocol::chunk_window)
+    return;
+  st.reading = true;
+  self->request(st.pool.pick(), caf::infinite, atom::read_v, st.cursor,
+                st.with_hashes)
+    .then(
+      [self](node::listing_batch& batch) {
+        auto& st = self->state;
+        st.reading = false;
+        st.exhausted = st.cursor->done();
+        if (!batch.entries.empty()) {
+          st.batches.push_back({std::move(batch), 0});
+          start_hashes(self, st.batches.back());
+        }
+        flush(self);
+        pump(self);
+      },
+      [self](caf::error& err) { fail(self, std::move(err)); });
+}
+
+} // namespace
+
+lister_actor::behavior_type
+lister(lister_actor::stateful_pointer<lister_state> self,
+       client_connection_actor conn, worker_pool pool, uint32_t id,
+       std::string path, bool with_hashes) {
+  auto& st = self->state;
+  st.conn = std::move(conn);
+  st.pool = std::move(pool);
+  st.id = id;
+  st.with_hashes = with_hashes;
+  self->request(st.pool.pick(), caf::infinite, atom::open_v, std::move(path))
+    .then(
+      [self](dir_cursor_ptr& cursor) {
+        self->state.cursor = std::move(cursor);
+        pump(self);
+      },
+      [self](caf::error& err) { fail(self, std::move(err)); });
+  return {
+    [self](atom::ack) {
+      auto& st = self->state;
+      if (st.unacked > 0)
+        --st.unacked;
+      pump(self);
+    },
+  };
+}
+
+} // namespace dirscope

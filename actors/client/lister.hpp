@@ -1,0 +1,42 @@
+#pragma once
+
+#include <deque>
+#include <string>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/client/worker_pool.hpp"
+
+namespace dirscope {
+
+/// One listing in progress: reads batches from the cursor, fans hashing out
+/// over the worker pool, and hands finished chunks to the connection in
+/// order, never more than protocol::chunk_window ahead of the server.
+struct lister_state {
+  static inline const char* name = "lister";
+
+  /// A batch whose hashes are still being computed.
+  struct batch_in_progress {
+    node::listing_batch batch;
+    size_t outstanding = 0;
+  };
+
+  client_connection_actor conn;
+  worker_pool pool;
+  uint32_t id = 0;
+  bool with_hashes = false;
+  dir_cursor_ptr cursor;
+  bool reading = false;
+  bool exhausted = false;
+  uint32_t unacked = 0;
+  uint64_t total = 0;
+  std::deque<batch_in_progress> batches;
+};
+
+lister_actor::behavior_type
+lister(lister_actor::stateful_pointer<lister_state> self,
+       client_connection_actor conn, worker_pool pool, uint32_t id,
+       std::string path, bool with_hashes);
+
+} // namespace dirscope

@@ -1,0 +1,106 @@
+#include "actors/client/node_agent.hpp"
+
+#include <caf/io/middleman.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/client/client_connection.hpp"
+#include "actors/client/fs_worker.hpp"
+#include "actors/error.hpp"
+
+namespace dirscope {
+
+bool is_retryable(const caf::error& reason) {
+  if (!reason || reason == caf::exit_reason::normal)
+    return false;
+  if (reason.category() != caf::atom("dirscope"))
+    return true; // CAF-level I/O errors (refused, unreachable...)
+  switch (wire_code_from(reason.code())) {
+    case wire_code::io_error:
+    case wire_code::timeout:
+    case wire_code::protocol_error:
+    case wire_code::shutdown:
+      return true;
+    default:
+      return false; // rejected: name taken, version mismatch, server full...
+  }
+}
+
+namespace {
+
+using self_ptr = node_agent_actor::stateful_pointer<node_agent_state>;
+
+void retry_or_quit(self_ptr self, const caf::error& reason) {
+  auto& st = self->state;
+  if (st.stopping)
+    return self->quit();
+  if (!st.settings.reconnect || !is_retryable(reason))
+    return self->quit(reason);
+  st.backoff = st.backoff.count() == 0
+                 ? st.settings.reconnect_min
+                 : std::min(st.backoff * 2, st.settings.reconnect_max);
+  spdlog::info("reconnecting in {} ms", st.backoff.count());
+  self->delayed_send(self, st.backoff, atom::connect_v);
+}
+
+void connect(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  auto conn = self->home_system().middleman().spawn_client(
+    client_connection, st.settings.server_host, st.settings.server_port,
+    st.settings, st.pool, caf::actor_cast<node_agent_actor>(self));
+  if (!conn) {
+    auto why = self->home_system().render(conn.error());
+    spdlog::warn("cannot connect to {}:{}: {}", st.settings.server_host,
+                 st.settings.server_port, why);
+    return retry_or_quit(self, make_error(wire_code::io_error,
+                                          "cannot connect to the server: "
+                                            + why));
+  }
+  st.conn = *conn;
+  self->monitor(st.conn);
+}
+
+} // namespace
+
+node_agent_actor::behavior_type
+node_agent(node_agent_actor::stateful_pointer<node_agent_state> self,
+           client_settings settings,
+           std::shared_ptr<const node::unique_fd> root) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  auto cache = std::make_shared<node::hash_cache>();
+  for (size_t i = 0; i < st.settings.workers; ++i)
+    st.pool.workers.push_back(
+      self->spawn<caf::detached + caf::linked>(fs_worker, root, cache,
+                                               st.settings.sort_limit));
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& st = self->state;
+    if (msg.source != st.conn.address())
+      return;
+    st.conn = nullptr;
+    if (!msg.reason || msg.reason == caf::exit_reason::normal) {
+      return self->quit();
+    }
+    retry_or_quit(self, msg.reason);
+  });
+  self->send(self, atom::connect_v);
+  return {
+    [self](atom::connect) { connect(self); },
+    [self](atom::welcomed) {
+      self->state.backoff = std::chrono::milliseconds{0};
+    },
+    [self](atom::shutdown) {
+      auto& st = self->state;
+      st.stopping = true;
+      if (!st.conn)
+        return self->quit();
+      spdlog::info("stopping: saying goodbye to the server");
+      self->send(caf::actor_cast<client_connection_actor>(st.conn),
+                 atom::goodbye_v,
+                 make_error(wire_code::client_exit, "the node is stopping"));
+    },
+  };
+}
+
+} // namespace dirscope

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <memory>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/client/worker_pool.hpp"
+#include "actors/settings.hpp"
+#include "node/unique_fd.hpp"
+
+namespace dirscope {
+
+/// Keeps one node connected to its server: owns the worker pool, connects,
+/// and after a lost connection reconnects with exponential backoff. Quits
+/// normally when the server ends the session or the process is asked to
+/// stop, and with the error when the server rejects the node or (with
+/// reconnect off) the connection fails. Spawn it detached: connecting
+/// blocks.
+struct node_agent_state {
+  static inline const char* name = "node_agent";
+
+  client_settings settings;
+  worker_pool pool;
+  caf::actor conn;
+  std::chrono::milliseconds backoff{0};
+  bool stopping = false;
+};
+
+node_agent_actor::behavior_type
+node_agent(node_agent_actor::stateful_pointer<node_agent_state> self,
+           client_settings settings, std::shared_ptr<const node::unique_fd> root);
+
+/// True if a connection that ended with `reason` is worth retrying.
+bool is_retryable(const caf::error& reason);
+
+} // namespace dirscope

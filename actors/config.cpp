@@ -1,0 +1,220 @@
+#include "actors/config.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <climits>
+#include <cstdlib>
+#include <thread>
+
+#include <caf/config_option_adder.hpp>
+#include <caf/io/middleman.hpp>
+#include <unistd.h>
+
+#include "actors/error.hpp"
+
+namespace dirscope {
+
+namespace {
+
+/// The long options that take a value, from the option set itself.
+std::vector<std::string> valued_options(const caf::config_option_set& xs) {
+  std::vector<std::string> result;
+  for (auto& opt : xs)
+    if (!opt.is_flag())
+      result.emplace_back(opt.long_name().data(), opt.long_name().size());
+  return result;
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  return std::any_of(args.begin(), args.end(), [](const std::string& x) {
+    return x == "--help" || x == "-h" || x == "-?" || x == "--long-help";
+  });
+}
+
+} // namespace
+
+dirscope_config::dirscope_config() {
+  load<caf::io::middleman>();
+  add_error_category(caf::atom("dirscope"), render_error);
+  // Nodes and the server talk raw TCP through brokers, never CAF's BASP.
+  set("middleman.enable-automatic-connections", false);
+  set("logger.console", caf::atom("none"));
+}
+
+caf::config_option_adder dirscope_config::add_options() {
+  return caf::config_option_adder{custom_options_, "global"};
+}
+
+caf::error dirscope_config::parse_args(int argc, char** argv) {
+  auto args = join_option_values(argc, argv, valued_options(custom_options_));
+  if (wants_help(args)) {
+    std::cout << usage() << "\nOptions (also settable in the INI file given "
+              << "by --config-file, under [global]):\n"
+              << custom_options_.help_text(true);
+    help_printed = true;
+    return caf::none;
+  }
+  return parse(std::move(args));
+}
+
+std::vector<std::string>
+join_option_values(int argc, char** argv,
+                   const std::vector<std::string>& valued) {
+  std::vector<std::string> result;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.size() > 2 && arg.compare(0, 2, "--") == 0
+        && arg.find('=') == std::string::npos && i + 1 < argc
+        && std::find(valued.begin(), valued.end(), arg.substr(2))
+             != valued.end()) {
+      arg += '=';
+      arg += argv[++i];
+    }
+    result.emplace_back(std::move(arg));
+  }
+  return result;
+}
+
+caf::expected<std::pair<std::string, uint16_t>>
+parse_endpoint(const std::string& text) {
+  auto bad = [&](const char* why) {
+    return make_error(wire_code::bad_request,
+                      "bad server address '" + text + "': " + why
+                        + " (expected HOST:PORT)");
+  };
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return bad("missing port");
+  auto host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  auto port_text = text.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5
+      || !std::all_of(port_text.begin(), port_text.end(), ::isdigit))
+    return bad("port is not a number");
+  auto port = std::stoul(port_text);
+  if (port == 0 || port > 65535)
+    return bad("port out of range");
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+// -- server -------------------------------------------------------------------
+
+server_config::server_config() {
+  add_options()
+    .add(port, "port,p", "TCP port to listen on (default 3443)")
+    .add(bind, "bind", "address to listen on (default 0.0.0.0; ::1 etc.)")
+    .add(heartbeat_interval, "heartbeat-interval",
+         "time between heartbeats to each node (default 10s)")
+    .add(heartbeat_misses, "heartbeat-misses",
+         "silent heartbeat intervals before a node counts as dead (3)")
+    .add(handshake_timeout, "handshake-timeout",
+         "time a new connection has to say hello (default 10s)")
+    .add(request_timeout, "request-timeout",
+         "time the shell waits for a node's answer (default 60s)")
+    .add(max_frame, "max-frame", "largest frame accepted in bytes (1 MiB)")
+    .add(max_clients, "max-clients", "most connected nodes (default 100)")
+    .add(max_in_flight, "max-in-flight",
+         "most requests in flight per node (default 64)")
+    .add(log_file, "log-file",
+         "also log to this file (default: dirscope-server.log)")
+    .add(log_level, "log-level", "trace, debug, info, warn, error (info)");
+  log_file = "dirscope-server.log";
+}
+
+std::string server_config::usage() const {
+  return "dirscope-server: explore the directory trees of connected nodes.\n"
+         "\n"
+         "Usage: dirscope-server [--config-file=FILE] [--port N] "
+         "[--bind ADDR] [options]\n"
+         "\n"
+         "Nodes (dirscope-client) connect to this server. Commands are read\n"
+         "from standard input (type 'help' at the prompt); results go to\n"
+         "stdout, diagnostics to stderr and the log file. The server runs\n"
+         "until 'quit', end of input, SIGINT or SIGTERM, and then says\n"
+         "goodbye to every node.\n";
+}
+
+server_settings server_config::settings() const {
+  using std::chrono::duration_cast;
+  server_settings result;
+  result.heartbeat_interval = duration_cast<milliseconds>(heartbeat_interval);
+  result.heartbeat_misses = static_cast<uint32_t>(heartbeat_misses);
+  result.handshake_timeout = duration_cast<milliseconds>(handshake_timeout);
+  result.request_timeout = duration_cast<milliseconds>(request_timeout);
+  result.max_frame = static_cast<uint32_t>(
+    std::clamp<size_t>(max_frame, protocol::min_frame_limit,
+                       protocol::absolute_max_frame));
+  result.max_clients = max_clients;
+  result.max_in_flight = std::max<size_t>(max_in_flight, 1);
+  return result;
+}
+
+// -- client -------------------------------------------------------------------
+
+client_config::client_config() {
+  add_options()
+    .add(server, "server,s", "server address HOST:PORT (127.0.0.1:3443)")
+    .add(root, "root,r", "directory this node exposes (required)")
+    .add(name, "name,n", "node name shown on the server (default: hostname)")
+    .add(reconnect, "reconnect",
+         "retry with backoff when the connection fails (default true)")
+    .add(reconnect_min, "reconnect-min", "first retry delay (default 1s)")
+    .add(reconnect_max, "reconnect-max", "longest retry delay (default 30s)")
+    .add(workers, "workers",
+         "filesystem worker threads (default 0: one per core)")
+    .add(sort_limit, "sort-limit",
+         "list directories up to this many entries sorted (100000)")
+    .add(log_file, "log-file", "also log to this file (default: none)")
+    .add(log_level, "log-level", "trace, debug, info, warn, error (info)");
+}
+
+std::string client_config::usage() const {
+  return "dirscope-client: expose one directory tree to a dirscope server.\n"
+         "\n"
+         "Usage: dirscope-client [--config-file=FILE] --server HOST:PORT "
+         "--root DIR [--name NAME] [options]\n"
+         "\n"
+         "The node connects out to the server and answers its requests\n"
+         "(list, stat, hash) for files beneath DIR only, read-only. It runs\n"
+         "until the server disconnects it (exit 0) or it gets SIGINT/SIGTERM\n"
+         "(goodbye, exit 0). A lost connection is retried with exponential\n"
+         "backoff unless --reconnect=false (then it exits 1).\n";
+}
+
+caf::expected<client_settings> client_config::settings() const {
+  using std::chrono::duration_cast;
+  client_settings result;
+  auto endpoint = parse_endpoint(server);
+  if (!endpoint)
+    return endpoint.error();
+  result.server_host = endpoint->first;
+  result.server_port = endpoint->second;
+  if (root.empty())
+    return make_error(wire_code::bad_request,
+                      "--root DIR is required (the directory to expose)");
+  // Report the root as an absolute path: it is what the operator sees.
+  char resolved[PATH_MAX];
+  result.root = ::realpath(root.c_str(), resolved) != nullptr ? resolved : root;
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0)
+    std::snprintf(host, sizeof(host), "unknown");
+  result.hostname = host;
+  result.name = name.empty() ? result.hostname : name;
+  if (result.name.size() > 64
+      || result.name.find_first_of(" \t\r\n/:") != std::string::npos)
+    return make_error(wire_code::bad_request,
+                      "--name must be at most 64 characters without "
+                      "spaces, '/' or ':'");
+  result.reconnect = reconnect;
+  result.reconnect_min = duration_cast<milliseconds>(reconnect_min);
+  result.reconnect_max = std::max(result.reconnect_min,
+                                  duration_cast<milliseconds>(reconnect_max));
+  result.workers = workers != 0
+                     ? workers
+                     : std::max(1u, std::thread::hardware_concurrency());
+  result.sort_limit = sort_limit;
+  return result;
+}
+
+} // namespace dirscope

@@ -1,0 +1,87 @@
+#pragma once
+
+// Configuration of both programs through CAF's config system: every option
+// has a default, can be set in the INI file (--config-file) and on the
+// command line (as --name=value or --name value).
+
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/timespan.hpp>
+
+#include "actors/settings.hpp"
+
+namespace dirscope {
+
+/// Options and setup shared by server and client.
+class dirscope_config : public caf::actor_system_config {
+public:
+  dirscope_config();
+
+  /// Parses the command line; prints help and sets `help_printed` for
+  /// --help. Returns an error for unknown options or bad values.
+  caf::error parse_args(int argc, char** argv);
+
+  bool help_printed = false;
+  std::string log_file;
+  std::string log_level = "info";
+
+protected:
+  /// Lines printed above the option list by --help.
+  virtual std::string usage() const = 0;
+
+  caf::config_option_adder add_options();
+};
+
+class server_config : public dirscope_config {
+public:
+  server_config();
+
+  server_settings settings() const;
+
+  uint16_t port = 3443;
+  std::string bind = "0.0.0.0";
+  caf::timespan heartbeat_interval = std::chrono::seconds{10};
+  size_t heartbeat_misses = 3;
+  caf::timespan handshake_timeout = std::chrono::seconds{10};
+  caf::timespan request_timeout = std::chrono::seconds{60};
+  size_t max_frame = 1u << 20;
+  size_t max_clients = 100;
+  size_t max_in_flight = 64;
+
+protected:
+  std::string usage() const override;
+};
+
+class client_config : public dirscope_config {
+public:
+  client_config();
+
+  /// Checks the options and builds the settings (e.g. --server HOST:PORT,
+  /// --root must be a directory).
+  caf::expected<client_settings> settings() const;
+
+  std::string server = "127.0.0.1:3443";
+  std::string root;
+  std::string name;
+  bool reconnect = true;
+  caf::timespan reconnect_min = std::chrono::seconds{1};
+  caf::timespan reconnect_max = std::chrono::seconds{30};
+  size_t workers = 0;
+  size_t sort_limit = 100'000;
+
+protected:
+  std::string usage() const override;
+};
+
+/// Rewrites "--name value" to "--name=value" for the long options in
+/// `valued` (CAF only parses the latter).
+std::vector<std::string> join_option_values(
+  int argc, char** argv, const std::vector<std::string>& valued);
+
+/// Splits "HOST:PORT" or "[V6]:PORT".
+caf::expected<std::pair<std::string, uint16_t>>
+parse_endpoint(const std::string& text);
+
+} // namespace dirscope

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string>
+
+#include "protocol/outcome.hpp"
+
+namespace dirscope {
+
+/// Sends spdlog's default logger to stderr and, if `file` is not empty, to
+/// that file as well. `level` is a spdlog level name ("info", "debug"...).
+outcome<bool> setup_logging(const std::string& program,
+                            const std::string& level, const std::string& file);
+
+} // namespace dirscope

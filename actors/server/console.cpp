@@ -1,0 +1,509 @@
+#include "actors/server/console.hpp"
+
+#include <chrono>
+
+#include <caf/event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/error.hpp"
+#include "protocol/names.hpp"
+#include "protocol/paths.hpp"
+#include "shell/render.hpp"
+
+namespace dirscope {
+
+namespace {
+
+using self_ptr = console_pointer;
+using shell::command;
+
+/// Hard cap on `tree --depth`.
+constexpr size_t max_tree_depth = 64;
+
+// -- running commands one at a time -------------------------------------------
+
+void run_line(self_ptr self, const std::string& line);
+
+void prompt(self_ptr self) {
+  auto& st = self->state;
+  if (!st.interactive || st.quitting)
+    return;
+  std::string where = st.current_node.empty()
+                        ? std::string{}
+                        : " " + st.current_node + ":"
+                            + protocol::escape_name(st.cwd[st.current_node]);
+  st.out("dirscope" + where + "> ");
+}
+
+void quit_now(self_ptr self) {
+  auto& st = self->state;
+  if (st.quitting)
+    return;
+  st.quitting = true;
+  st.pending.clear();
+  self->request(st.supervisor, caf::infinite, atom::shutdown_v)
+    .then([self](uint64_t n) { self->quit(); },
+          [self](caf::error& err) {
+            spdlog::error("shutdown failed: {}", to_failure(err).message);
+            self->quit();
+          });
+}
+
+/// Called when the running command is complete: starts the next one.
+void finish(self_ptr self) {
+  auto& st = self->state;
+  st.busy = false;
+  // Commands that complete synchronously call finish() again: let the
+  // outermost call drain the queue instead of recursing once per line.
+  if (st.draining)
+    return;
+  st.draining = true;
+  while (!st.busy && !st.quitting && !st.pending.empty()) {
+    auto line = std::move(st.pending.front());
+    st.pending.pop_front();
+    run_line(self, line);
+  }
+  st.draining = false;
+  if (!st.busy && !st.quitting) {
+    if (st.input_done)
+      quit_now(self);
+    else
+      prompt(self);
+  }
+}
+
+void fail(self_ptr self, const failure& why) {
+  self->state.out(shell::render_failure(why));
+  finish(self);
+}
+
+void fail(self_ptr self, const caf::error& err) {
+  fail(self, to_failure(err));
+}
+
+// -- naming nodes and paths ---------------------------------------------------
+
+/// What the user wrote as a path: an optional node and the path text.
+struct target_spec {
+  std::string node; ///< empty: the current node
+  std::string path; ///< raw bytes, empty: the node's working directory
+};
+
+outcome<target_spec> parse_target(const std::optional<std::string>& arg) {
+  target_spec result;
+  if (!arg)
+    return result;
+  auto colon = arg->find(':');
+  auto slash = arg->find('/');
+  std::string path = *arg;
+  if (colon != std::string::npos && colon > 0
+      && (slash == std::string::npos || colon < slash)) {
+    result.node = arg->substr(0, colon);
+    path = arg->substr(colon + 1);
+  }
+  auto raw = protocol::unescape_name(path);
+  if (!raw)
+    return make_failure(wire_code::bad_request,
+                        "bad escape in '" + path
+                          + "' (use \\\\ for a backslash, \\xNN for a byte)");
+  result.path = std::move(*raw);
+  return result;
+}
+
+/// A node resolved by the supervisor plus the absolute path on it.
+struct target {
+  node_info info;
+  node_connection_actor conn;
+  std::string path;
+};
+
+/// Resolves `arg` (or the current directory) and calls `then`; prints the
+/// failure and finishes the command otherwise.
+void with_target(self_ptr self, const std::optional<std::string>& arg,
+                 std::function<void(target&)> then) {
+  auto& st = self->state;
+  auto spec = parse_target(arg);
+  if (!spec)
+    return fail(self, spec.error());
+  auto node = spec->node.empty() ? st.current_node : spec->node;
+  if (node.empty())
+    return fail(self, failure{wire_code::bad_request,
+                       "no node selected: 'use NODE' first or write "
+                       "NODE:PATH (see 'nodes')"});
+  auto path = std::move(spec->path);
+  self->request(st.supervisor, caf::infinite, atom::resolve_v, node)
+    .then(
+      [self, path, then](node_info& info, node_connection_actor& conn) {
+        auto& cwd = self->state.cwd[info.name];
+        if (cwd.empty())
+          cwd = "/";
+        auto resolved = protocol::resolve_path(cwd, path);
+        if (!resolved)
+          return fail(self, resolved.error());
+        target t{std::move(info), std::move(conn), std::move(*resolved)};
+        then(t);
+      },
+      [self](caf::error& err) { fail(self, err); });
+}
+
+std::string shown(const target& t) {
+  return t.info.name + ":" + protocol::escape_name(t.path);
+}
+
+// -- listing ------------------------------------------------------------------
+
+/// Starts a listing of `path` on `conn`; entries go to `on_entries`, then
+/// `on_end(total, sorted)` or `on_error`.
+void start_listing(self_ptr self, const node_connection_actor& conn,
+                   const std::string& path, uint8_t flags,
+                   std::function<void(std::vector<protocol::entry>&)> on_entries,
+                   std::function<void(uint64_t, bool)> on_end,
+                   std::function<void(const caf::error&)> on_error) {
+  auto& st = self->state;
+  auto query = st.next_query++;
+  st.sinks.emplace(query, console_state::listing_sink{conn, on_entries});
+  auto sink = caf::actor_cast<listing_sink_actor>(self);
+  self->request(conn, caf::infinite, atom::list_v, query, path, flags, sink)
+    .then(
+      [self, query, on_end](uint64_t total, bool sorted) {
+        self->state.sinks.erase(query);
+        on_end(total, sorted);
+      },
+      [self, query, on_error](caf::error& err) {
+        self->state.sinks.erase(query);
+        on_error(err);
+      });
+}
+
+void print_entry(self_ptr self, bool json, const std::string& node,
+                 const std::string& dir, const protocol::entry& x) {
+  self->state.out(json ? shell::render_entry_json(node, dir, x)
+                       : shell::render_entry_line(x));
+}
+
+void cmd_stat_print(self_ptr self, const target& t, bool json) {
+  self->request(t.conn, caf::infinite, atom::stat_v, t.path)
+    .then(
+      [self, t, json](protocol::entry& x) {
+        if (json)
+          self->state.out(shell::render_entry_json(
+            t.info.name, protocol::parent_path(t.path), x));
+        else
+          self->state.out(shell::render_stat(t.info.name, t.path, x));
+        finish(self);
+      },
+      [self](caf::error& err) { fail(self, err); });
+}
+
+void cmd_ls(self_ptr self, const command& cmd) {
+  auto json = cmd.has_flag("json");
+  auto arg = cmd.args.empty() ? std::nullopt
+                              : std::optional<std::string>{cmd.args[0]};
+  with_target(self, arg, [self, json](target& t) {
+    auto header_done = std::make_shared<bool>(false);
+    auto print_header = [self, json, header_done] {
+      if (!json && !*header_done) {
+        self->state.out(shell::render_listing_header());
+        *header_done = true;
+      }
+    };
+    start_listing(
+      self, t.conn, t.path, protocol::list_flags::with_hashes,
+      [self, json, t, print_header](std::vector<protocol::entry>& xs) {
+        print_header();
+        for (auto& x : xs)
+          print_entry(self, json, t.info.name, t.path, x);
+      },
+      [self, json, print_header](uint64_t total, bool sorted) {
+        if (!json) {
+          print_header();
+          self->state.out(shell::render_listing_footer(total, sorted));
+        }
+        finish(self);
+      },
+      [self, t, json](const caf::error& err) {
+        // `ls FILE` shows the file, as ls(1) does.
+        if (to_failure(err).code == wire_code::not_a_directory)
+          return cmd_stat_print(self, t, json);
+        fail(self, err);
+      });
+  });
+}
+
+// -- tree ---------------------------------------------------------------------
+
+void tree_step(self_ptr self);
+
+void tree_descend(self_ptr self, const std::string& path) {
+  auto& walk = self->state.tree;
+  walk.stack.push_back(console_state::tree_frame{path, {}, 0});
+  auto frame_index = walk.stack.size() - 1;
+  start_listing(
+    self, walk.conn, path, 0,
+    [self, frame_index](std::vector<protocol::entry>& xs) {
+      auto& frame = self->state.tree.stack[frame_index];
+      frame.entries.insert(frame.entries.end(),
+                           std::make_move_iterator(xs.begin()),
+                           std::make_move_iterator(xs.end()));
+    },
+    [self](uint64_t, bool) { tree_step(self); },
+    [self](const caf::error& err) {
+      auto& walk = self->state.tree;
+      auto why = to_failure(err);
+      if (why.code == wire_code::io_error || why.code == wire_code::timeout) {
+        walk.stack.clear();
+        return fail(self, why);
+      }
+      // An unreadable directory is reported in place; the walk goes on.
+      protocol::entry note;
+      note.name = "(unreadable)";
+      note.error = protocol::entry_error{why.code, why.message};
+      walk.stack.back().entries.push_back(std::move(note));
+      tree_step(self);
+    });
+}
+
+void tree_step(self_ptr self) {
+  auto& walk = self->state.tree;
+  while (!walk.stack.empty()) {
+    auto& frame = walk.stack.back();
+    if (frame.next == frame.entries.size()) {
+      walk.stack.pop_back();
+      continue;
+    }
+    auto& x = frame.entries[frame.next++];
+    auto dir = frame.path;
+    if (walk.json) {
+      self->state.out(shell::render_entry_json(walk.node, dir, x));
+    } else {
+      std::vector<bool> last;
+      for (auto& f : walk.stack)
+        last.push_back(f.next == f.entries.size());
+      self->state.out(shell::render_tree_line(last, x));
+    }
+    if (x.type == protocol::entry_type::dir) {
+      ++walk.dirs;
+      if (walk.stack.size() < walk.max_depth && !x.error) {
+        tree_descend(self, protocol::join_path(dir, x.name));
+        return;
+      }
+    } else if (!x.error || x.name != "(unreadable)") {
+      ++walk.files;
+    }
+  }
+  if (!walk.json)
+    self->state.out(shell::render_tree_footer(walk.dirs, walk.files));
+  finish(self);
+}
+
+void cmd_tree(self_ptr self, const command& cmd) {
+  size_t depth = 3;
+  if (auto text = cmd.option("depth")) {
+    auto n = shell::parse_count("--depth", *text);
+    if (!n)
+      return fail(self, n.error());
+    depth = std::min<size_t>(*n, max_tree_depth);
+  }
+  auto json = cmd.has_flag("json");
+  auto arg = cmd.args.empty() ? std::nullopt
+                              : std::optional<std::string>{cmd.args[0]};
+  with_target(self, arg, [self, depth, json](target& t) {
+    auto& walk = self->state.tree;
+    walk = console_state::tree_walk{t.info.name, t.conn, json, depth, {}, 0,
+                                    0};
+    if (!json)
+      self->state.out(shown(t) + "\n");
+    if (depth == 0)
+      return tree_step(self);
+    tree_descend(self, t.path);
+  });
+}
+
+// -- node commands ------------------------------------------------------------
+
+void cmd_nodes(self_ptr self, const command& cmd) {
+  auto json = cmd.has_flag("json");
+  self->request(self->state.supervisor, caf::infinite, atom::nodes_v)
+    .then(
+      [self, json](std::vector<node_info>& xs) {
+        self->state.out(json ? shell::render_nodes_json(xs)
+                             : shell::render_nodes(xs));
+        finish(self);
+      },
+      [self](caf::error& err) { fail(self, err); });
+}
+
+void cmd_use(self_ptr self, const command& cmd) {
+  self->request(self->state.supervisor, caf::infinite, atom::resolve_v,
+                cmd.args[0])
+    .then(
+      [self](node_info& info, node_connection_actor&) {
+        auto& st = self->state;
+        st.current_node = info.name;
+        if (st.cwd[info.name].empty())
+          st.cwd[info.name] = "/";
+        st.out("using node " + info.name + " (" + info.hostname + ", root "
+               + protocol::escape_name(info.root) + ")\n");
+        finish(self);
+      },
+      [self](caf::error& err) { fail(self, err); });
+}
+
+void cmd_cd(self_ptr self, const command& cmd) {
+  with_target(self, cmd.args[0], [self](target& t) {
+    self->request(t.conn, caf::infinite, atom::stat_v, t.path)
+      .then(
+        [self, t](protocol::entry& x) {
+          if (x.type != protocol::entry_type::dir)
+            return fail(self, failure{wire_code::not_a_directory,
+                               shown(t) + " is not a directory"});
+          auto& st = self->state;
+          st.current_node = t.info.name;
+          st.cwd[t.info.name] = t.path;
+          finish(self);
+        },
+        [self](caf::error& err) { fail(self, err); });
+  });
+}
+
+void cmd_pwd(self_ptr self) {
+  auto& st = self->state;
+  if (st.current_node.empty())
+    return fail(self, failure{wire_code::bad_request,
+                       "no node selected: 'use NODE' first"});
+  st.out(st.current_node + ":" + protocol::escape_name(st.cwd[st.current_node])
+         + "\n");
+  finish(self);
+}
+
+void cmd_stat(self_ptr self, const command& cmd) {
+  auto json = cmd.has_flag("json");
+  with_target(self, cmd.args[0],
+              [self, json](target& t) { cmd_stat_print(self, t, json); });
+}
+
+void cmd_kick(self_ptr self, const command& cmd) {
+  self->request(self->state.supervisor, caf::infinite, atom::kick_v,
+                cmd.args[0])
+    .then(
+      [self](node_info& info) {
+        auto& st = self->state;
+        st.out("kicked " + info.name + " (" + info.endpoint() + ")\n");
+        if (st.current_node == info.name)
+          st.current_node.clear();
+        st.cwd.erase(info.name);
+        finish(self);
+      },
+      [self](caf::error& err) { fail(self, err); });
+}
+
+void cmd_wait_nodes(self_ptr self, const command& cmd) {
+  auto count = shell::parse_count("N", cmd.args[0]);
+  if (!count)
+    return fail(self, count.error());
+  double seconds = 30;
+  if (auto text = cmd.option("timeout")) {
+    auto s = shell::parse_seconds("--timeout", *text);
+    if (!s)
+      return fail(self, s.error());
+    seconds = *s;
+  }
+  auto timeout = std::chrono::duration_cast<caf::timespan>(
+    std::chrono::duration<double>{seconds});
+  self->request(self->state.supervisor, caf::infinite, atom::wait_v, *count,
+                timeout)
+    .then(
+      [self](uint64_t n) {
+        self->state.out(std::to_string(n) + " node(s) connected\n");
+        finish(self);
+      },
+      [self](caf::error& err) { fail(self, err); });
+}
+
+void cmd_help(self_ptr self, const command& cmd) {
+  auto text = shell::help_text(
+    cmd.args.empty() ? std::nullopt
+                     : std::optional<std::string_view>{cmd.args[0]});
+  if (!text)
+    return fail(self, text.error());
+  self->state.out(*text);
+  finish(self);
+}
+
+void run_line(self_ptr self, const std::string& line) {
+  auto& st = self->state;
+  auto parsed = shell::parse_command(line);
+  if (!parsed)
+    return fail(self, parsed.error());
+  auto& cmd = *parsed;
+  if (cmd.spec == nullptr)
+    return finish(self); // empty line
+  st.busy = true;
+  auto name = cmd.spec->name;
+  if (name == "ls")
+    cmd_ls(self, cmd);
+  else if (name == "cd")
+    cmd_cd(self, cmd);
+  else if (name == "pwd")
+    cmd_pwd(self);
+  else if (name == "stat")
+    cmd_stat(self, cmd);
+  else if (name == "tree")
+    cmd_tree(self, cmd);
+  else if (name == "nodes")
+    cmd_nodes(self, cmd);
+  else if (name == "use")
+    cmd_use(self, cmd);
+  else if (name == "kick")
+    cmd_kick(self, cmd);
+  else if (name == "wait-nodes")
+    cmd_wait_nodes(self, cmd);
+  else if (name == "help")
+    cmd_help(self, cmd);
+  else if (name == "quit")
+    quit_now(self);
+  else
+    fail(self, failure{wire_code::internal,
+                "command '" + std::string{name} + "' is not implemented"});
+}
+
+} // namespace
+
+console_actor::behavior_type console(console_pointer self,
+                                     supervisor_actor supervisor,
+                                     console_output out, bool interactive) {
+  auto& st = self->state;
+  st.supervisor = std::move(supervisor);
+  st.out = std::move(out);
+  st.interactive = interactive;
+  prompt(self);
+  return {
+    [self](atom::line, std::string& line) {
+      auto& st = self->state;
+      if (st.quitting)
+        return;
+      if (st.busy)
+        st.pending.push_back(std::move(line));
+      else
+        run_line(self, line);
+    },
+    [self](atom::eof) {
+      auto& st = self->state;
+      st.input_done = true;
+      if (!st.busy)
+        quit_now(self);
+    },
+    [self](atom::shutdown) { quit_now(self); },
+    [self](atom::chunk, uint64_t query, std::vector<protocol::entry>& xs) {
+      auto& st = self->state;
+      auto i = st.sinks.find(query);
+      if (i == st.sinks.end())
+        return;
+      auto conn = i->second.conn;
+      i->second.on_entries(xs);
+      self->send(conn, atom::ack_v, query);
+    },
+  };
+}
+
+} // namespace dirscope

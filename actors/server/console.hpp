@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/settings.hpp"
+#include "shell/command.hpp"
+
+namespace dirscope {
+
+/// Writes text for people (stdout in production, a buffer in tests).
+using console_output = std::function<void(const std::string&)>;
+
+/// The operator's shell: runs one command at a time, in input order.
+struct console_state {
+  static inline const char* name = "console";
+
+  /// Receives the entries of one listing query.
+  struct listing_sink {
+    node_connection_actor conn;
+    std::function<void(std::vector<protocol::entry>&)> on_entries;
+  };
+
+  /// One directory of a `tree` walk.
+  struct tree_frame {
+    std::string path;
+    std::vector<protocol::entry> entries;
+    size_t next = 0;
+  };
+
+  /// A `tree` walk in progress.
+  struct tree_walk {
+    std::string node;
+    node_connection_actor conn;
+    bool json = false;
+    size_t max_depth = 3;
+    std::vector<tree_frame> stack;
+    uint64_t dirs = 0;
+    uint64_t files = 0;
+  };
+
+  supervisor_actor supervisor;
+  console_output out;
+  bool interactive = false;
+  /// Lines that arrived while a command was running.
+  std::deque<std::string> pending;
+  bool busy = false;
+  bool draining = false;
+  bool input_done = false;
+  bool quitting = false;
+  /// The node `use` selected (by name).
+  std::string current_node;
+  /// Working directory per node name.
+  std::map<std::string, std::string> cwd;
+  uint64_t next_query = 1;
+  std::unordered_map<uint64_t, listing_sink> sinks;
+  tree_walk tree;
+};
+
+using console_pointer = console_actor::stateful_pointer<console_state>;
+
+/// Spawned by the server main; `interactive` adds a prompt.
+console_actor::behavior_type console(console_pointer self,
+                                     supervisor_actor supervisor,
+                                     console_output out, bool interactive);
+
+} // namespace dirscope

@@ -1,0 +1,404 @@
+#include "actors/server/node_connection.hpp"
+
+#include <caf/io/doorman.hpp>
+#include <caf/io/system_messages.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/error.hpp"
+#include "actors/wire_io.hpp"
+#include "protocol/names.hpp"
+#include "protocol/paths.hpp"
+
+namespace dirscope {
+
+namespace {
+
+using self_ptr = node_connection_broker;
+using state = node_connection_state;
+
+/// The request report of seed 001: one line per request to a node.
+void report(const state& st, const char* command, const std::string& path,
+            const failure* err, uint64_t count = 0) {
+  auto shown = protocol::escape_name(path);
+  if (err == nullptr)
+    spdlog::info("request node={} addr={} cmd={} path={} status=ok items={}",
+                 st.info.name, st.info.endpoint(), command, shown, count);
+  else
+    spdlog::warn("request node={} addr={} cmd={} path={} status=failed "
+                 "error={} message=\"{}\"",
+                 st.info.name, st.info.endpoint(), command, shown,
+                 to_string(err->code), err->message);
+}
+
+void fail_all(self_ptr self, const failure& why) {
+  auto& st = self->state;
+  for (auto& [id, req] : st.lists) {
+    report(st, "ls", req.path, &why);
+    req.promise.deliver(to_error(why));
+  }
+  for (auto& [id, req] : st.stats) {
+    report(st, "stat", req.path, &why);
+    req.promise.deliver(to_error(why));
+  }
+  st.lists.clear();
+  st.stats.clear();
+  st.queries.clear();
+}
+
+/// Ends the connection: fails what is in flight, optionally says goodbye
+/// (`code` != ok means something went wrong on our side of the story).
+void close(self_ptr self, const failure& why, bool say_goodbye,
+           caf::error exit_reason) {
+  auto& st = self->state;
+  if (st.stage == state::phase::closing)
+    return;
+  fail_all(self, why);
+  if (say_goodbye)
+    send_frame(self, st.hdl, protocol::goodbye{why.code, why.message});
+  st.stage = state::phase::closing;
+  self->quit(std::move(exit_reason));
+}
+
+void protocol_violation(self_ptr self, const std::string& what) {
+  spdlog::warn("closing connection {} ({}): protocol error: {}",
+               self->state.info.endpoint(),
+               self->state.info.name.empty() ? "no hello yet"
+                                             : self->state.info.name,
+               what);
+  failure why{wire_code::protocol_error, what};
+  close(self, why, true, to_error(why));
+}
+
+caf::actor_clock::time_point request_deadline(self_ptr self) {
+  return self->clock().now() + self->state.settings.request_timeout;
+}
+
+void arm_request_timer(self_ptr self, uint32_t id) {
+  self->delayed_send(self, self->state.settings.request_timeout,
+                     atom::timeout_v, id);
+}
+
+// -- handshake ----------------------------------------------------------------
+
+void on_hello(self_ptr self, protocol::hello& hello) {
+  auto& st = self->state;
+  if (hello.version != protocol::version) {
+    auto reason = "server speaks protocol version "
+                  + std::to_string(protocol::version) + ", node speaks "
+                  + std::to_string(hello.version);
+    spdlog::warn("rejecting {} ({}): {}", st.info.endpoint(),
+                 protocol::escape_name(hello.node_name), reason);
+    send_frame(self, st.hdl,
+               protocol::reject{wire_code::version_mismatch, reason});
+    st.stage = state::phase::closing;
+    self->quit(make_error(wire_code::version_mismatch, reason));
+    return;
+  }
+  st.info.name = hello.node_name;
+  st.info.hostname = hello.hostname;
+  st.info.root = hello.root;
+  st.stage = state::phase::joining;
+  auto conn = caf::actor_cast<node_connection_actor>(self);
+  self->request(st.supervisor, caf::infinite, atom::join_v, st.info, conn)
+    .then(
+      [self](uint64_t id) {
+        auto& st = self->state;
+        if (st.stage != state::phase::joining)
+          return;
+        st.info.id = id;
+        st.stage = state::phase::joined;
+        send_frame(self, st.hdl,
+                   protocol::welcome{
+                     id, wall_clock_ns(),
+                     static_cast<uint32_t>(
+                       st.settings.heartbeat_interval.count()),
+                     st.settings.max_frame});
+        self->delayed_send(self, st.settings.heartbeat_interval,
+                           atom::tick_v);
+      },
+      [self](caf::error& err) {
+        auto& st = self->state;
+        auto why = to_failure(err);
+        spdlog::warn("rejecting node {} from {}: {}",
+                     protocol::escape_name(st.info.name), st.info.endpoint(),
+                     why.message);
+        send_frame(self, st.hdl, protocol::reject{why.code, why.message});
+        st.stage = state::phase::closing;
+        self->quit(std::move(err));
+      });
+}
+
+// -- replies from the node ----------------------------------------------------
+
+bool valid_entry(const protocol::entry& x) {
+  return protocol::is_valid_entry_name(x.name);
+}
+
+void on_chunk(self_ptr self, protocol::entries_chunk& msg) {
+  auto& st = self->state;
+  auto i = st.lists.find(msg.id);
+  if (i == st.lists.end())
+    return; // cancelled or timed out: late frames are expected
+  for (auto& x : msg.entries)
+    if (!valid_entry(x))
+      return protocol_violation(self, "entry with an invalid name");
+  i->second.received += msg.entries.size();
+  i->second.deadline = request_deadline(self);
+  self->send(i->second.sink, atom::chunk_v, i->second.query,
+             std::move(msg.entries));
+}
+
+void on_list_end(self_ptr self, const protocol::list_end& msg) {
+  auto& st = self->state;
+  auto i = st.lists.find(msg.id);
+  if (i == st.lists.end())
+    return;
+  if (msg.total != i->second.received)
+    return protocol_violation(self, "list_end count does not match entries");
+  report(st, "ls", i->second.path, nullptr, msg.total);
+  i->second.promise.deliver(msg.total, msg.sorted);
+  st.queries.erase(i->second.query);
+  st.lists.erase(i);
+}
+
+void on_stat_reply(self_ptr self, protocol::stat_reply& msg) {
+  auto& st = self->state;
+  auto i = st.stats.find(msg.id);
+  if (i == st.stats.end())
+    return;
+  if (msg.item.name != "/" && !valid_entry(msg.item))
+    return protocol_violation(self, "stat reply with an invalid name");
+  report(st, "stat", i->second.path, nullptr, 1);
+  i->second.promise.deliver(std::move(msg.item));
+  st.stats.erase(i);
+}
+
+void on_request_failed(self_ptr self, const protocol::request_failed& msg) {
+  auto& st = self->state;
+  failure why{msg.code, msg.message};
+  if (auto i = st.lists.find(msg.id); i != st.lists.end()) {
+    report(st, "ls", i->second.path, &why);
+    i->second.promise.deliver(to_error(why));
+    st.queries.erase(i->second.query);
+    st.lists.erase(i);
+  } else if (auto j = st.stats.find(msg.id); j != st.stats.end()) {
+    report(st, "stat", j->second.path, &why);
+    j->second.promise.deliver(to_error(why));
+    st.stats.erase(j);
+  }
+}
+
+/// Dispatches one decoded frame; returns false once the connection closes.
+bool on_frame(self_ptr self, protocol::message& msg) {
+  auto& st = self->state;
+  st.last_rx = self->clock().now();
+  if (st.stage == state::phase::awaiting_hello) {
+    if (auto hello = std::get_if<protocol::hello>(&msg)) {
+      on_hello(self, *hello);
+      return st.stage != state::phase::closing;
+    }
+    protocol_violation(self, std::string{"expected hello, got "}
+                               + protocol::name_of(msg));
+    return false;
+  }
+  if (st.stage == state::phase::joining) {
+    protocol_violation(self, "frame before the welcome");
+    return false;
+  }
+  if (st.stage == state::phase::closing)
+    return false;
+  if (std::holds_alternative<protocol::heartbeat_ack>(msg)) {
+    self->send(st.supervisor, atom::heartbeat_v, st.info.id, wall_clock_ns());
+  } else if (auto x = std::get_if<protocol::entries_chunk>(&msg)) {
+    on_chunk(self, *x);
+  } else if (auto x = std::get_if<protocol::list_end>(&msg)) {
+    on_list_end(self, *x);
+  } else if (auto x = std::get_if<protocol::stat_reply>(&msg)) {
+    on_stat_reply(self, *x);
+  } else if (auto x = std::get_if<protocol::request_failed>(&msg)) {
+    on_request_failed(self, *x);
+  } else if (auto x = std::get_if<protocol::goodbye>(&msg)) {
+    spdlog::info("node {} ({}) said goodbye: {}", st.info.name,
+                 st.info.endpoint(), x->reason);
+    close(self, {wire_code::io_error, "the node left: " + x->reason}, false,
+          caf::exit_reason::normal);
+  } else {
+    protocol_violation(self, std::string{"unexpected "}
+                               + protocol::name_of(msg) + " from a node");
+  }
+  return st.stage != state::phase::closing;
+}
+
+/// Checks liveness and request deadlines, sends the heartbeat.
+void on_tick(self_ptr self) {
+  auto& st = self->state;
+  if (st.stage == state::phase::closing)
+    return;
+  auto now = self->clock().now();
+  auto silence = now - st.last_rx;
+  if (silence > st.settings.heartbeat_interval * st.settings.heartbeat_misses) {
+    spdlog::warn("node {} ({}) missed {} heartbeats: disconnecting",
+                 st.info.name, st.info.endpoint(),
+                 st.settings.heartbeat_misses);
+    failure why{wire_code::timeout, "the node stopped answering heartbeats"};
+    close(self, why, true, to_error(why));
+    return;
+  }
+  send_frame(self, st.hdl,
+             protocol::heartbeat{++st.heartbeat_seq, wall_clock_ns()});
+  self->delayed_send(self, st.settings.heartbeat_interval, atom::tick_v);
+}
+
+} // namespace
+
+caf::behavior node_connection(node_connection_broker self,
+                              caf::io::connection_handle hdl,
+                              supervisor_actor supervisor,
+                              server_settings settings) {
+  auto& st = self->state;
+  st.hdl = hdl;
+  st.supervisor = std::move(supervisor);
+  st.settings = settings;
+  st.decoder = protocol::frame_decoder{settings.max_frame};
+  st.info.address = self->remote_addr(hdl);
+  st.info.port = self->remote_port(hdl);
+  st.last_rx = self->clock().now();
+  self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+  spdlog::debug("connection from {}", st.info.endpoint());
+  self->delayed_send(self, settings.handshake_timeout, atom::deadline_v);
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    fail_all(self, {wire_code::shutdown, "the server is shutting down"});
+    self->quit(msg.reason);
+  });
+  return {
+    // -- bytes from the node --------------------------------------------------
+    [self](const caf::io::new_data_msg& msg) {
+      auto err = consume_bytes(self->state.decoder, msg.buf,
+                               [self](protocol::message& x) {
+                                 return on_frame(self, x);
+                               });
+      if (err)
+        protocol_violation(self, err->message);
+    },
+    [self](const caf::io::connection_closed_msg&) {
+      auto& st = self->state;
+      if (st.stage == state::phase::closing)
+        return;
+      spdlog::debug("connection {} closed by peer", st.info.endpoint());
+      failure why{wire_code::io_error, "the node disconnected"};
+      close(self, why, false, to_error(why));
+    },
+    // -- timers ---------------------------------------------------------------
+    [self](atom::deadline) {
+      auto& st = self->state;
+      if (st.stage != state::phase::awaiting_hello)
+        return;
+      spdlog::warn("dropping connection {}: no hello within {} ms",
+                   st.info.endpoint(), st.settings.handshake_timeout.count());
+      st.stage = state::phase::closing;
+      self->quit(make_error(wire_code::timeout, "no hello in time"));
+    },
+    [self](atom::tick) { on_tick(self); },
+    [self](atom::timeout, uint32_t id) {
+      auto& st = self->state;
+      auto now = self->clock().now();
+      auto expire = [&](auto& map, const char* command) {
+        auto i = map.find(id);
+        if (i == map.end())
+          return;
+        if (i->second.deadline > now) {
+          self->delayed_send(self, i->second.deadline - now, atom::timeout_v,
+                             id);
+          return;
+        }
+        failure why{wire_code::timeout,
+                    "the node did not answer within "
+                      + std::to_string(st.settings.request_timeout.count()
+                                       / 1000)
+                      + " s"};
+        report(st, command, i->second.path, &why);
+        send_frame(self, st.hdl, protocol::cancel{id});
+        i->second.promise.deliver(to_error(why));
+        map.erase(i);
+      };
+      expire(st.lists, "ls");
+      expire(st.stats, "stat");
+    },
+    // -- requests from the console --------------------------------------------
+    [self](atom::list, uint64_t query, std::string& path, uint8_t flags,
+           listing_sink_actor& sink) -> caf::result<uint64_t, bool> {
+      auto& st = self->state;
+      if (st.stage != state::phase::joined)
+        return make_error(wire_code::io_error, "the node is disconnecting");
+      if (st.in_flight() >= st.settings.max_in_flight)
+        return make_error(wire_code::too_many_requests,
+                          "too many requests in flight for this node");
+      if (auto checked = protocol::split_node_path(path); !checked)
+        return to_error(checked.error());
+      auto id = st.next_request++;
+      auto promise = self->make_response_promise<uint64_t, bool>();
+      st.lists.emplace(id, state::pending_list{query, path, std::move(sink),
+                                               promise, 0,
+                                               request_deadline(self)});
+      st.queries[query] = id;
+      send_frame(self, st.hdl, protocol::list_request{id, path, flags});
+      arm_request_timer(self, id);
+      return promise;
+    },
+    [self](atom::ack, uint64_t query) {
+      auto& st = self->state;
+      if (auto i = st.queries.find(query); i != st.queries.end())
+        send_frame(self, st.hdl, protocol::chunk_ack{i->second});
+    },
+    [self](atom::cancel, uint64_t query) {
+      auto& st = self->state;
+      auto i = st.queries.find(query);
+      if (i == st.queries.end())
+        return;
+      auto id = i->second;
+      st.queries.erase(i);
+      if (auto j = st.lists.find(id); j != st.lists.end()) {
+        failure why{wire_code::cancelled, "cancelled"};
+        report(st, "ls", j->second.path, &why);
+        j->second.promise.deliver(to_error(why));
+        st.lists.erase(j);
+        send_frame(self, st.hdl, protocol::cancel{id});
+      }
+    },
+    [self](atom::stat, std::string& path) -> caf::result<protocol::entry> {
+      auto& st = self->state;
+      if (st.stage != state::phase::joined)
+        return make_error(wire_code::io_error, "the node is disconnecting");
+      if (st.in_flight() >= st.settings.max_in_flight)
+        return make_error(wire_code::too_many_requests,
+                          "too many requests in flight for this node");
+      if (auto checked = protocol::split_node_path(path); !checked)
+        return to_error(checked.error());
+      auto id = st.next_request++;
+      auto promise = self->make_response_promise<protocol::entry>();
+      st.stats.emplace(id, state::pending_stat{path, promise,
+                                               request_deadline(self)});
+      send_frame(self, st.hdl, protocol::stat_request{id, std::move(path)});
+      arm_request_timer(self, id);
+      return promise;
+    },
+    [self](atom::goodbye, const caf::error& reason) {
+      close(self, to_failure(reason), true, caf::exit_reason::normal);
+    },
+  };
+}
+
+caf::behavior acceptor(caf::io::broker* self, caf::io::doorman_ptr doorman,
+                       supervisor_actor supervisor, server_settings settings) {
+  self->add_doorman(std::move(doorman));
+  return {
+    [self, supervisor, settings](const caf::io::new_connection_msg& msg) {
+      auto conn = self->fork(node_connection, msg.handle, supervisor,
+                             settings);
+      self->send(supervisor, atom::connected_v,
+                 caf::actor_cast<node_connection_actor>(conn));
+    },
+  };
+}
+
+} // namespace dirscope

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include <caf/io/broker.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/settings.hpp"
+#include "protocol/codec.hpp"
+
+namespace dirscope {
+
+/// The server's end of one node's TCP connection: speaks the wire protocol
+/// and turns frames into typed messages. One per accepted connection.
+struct node_connection_state {
+  static inline const char* name = "node_connection";
+
+  using clock = std::chrono::steady_clock;
+
+  struct pending_list {
+    uint64_t query = 0;
+    std::string path;
+    listing_sink_actor sink;
+    caf::typed_response_promise<uint64_t, bool> promise;
+    uint64_t received = 0;
+    caf::actor_clock::time_point deadline;
+  };
+
+  struct pending_stat {
+    std::string path;
+    caf::typed_response_promise<protocol::entry> promise;
+    caf::actor_clock::time_point deadline;
+  };
+
+  caf::io::connection_handle hdl;
+  supervisor_actor supervisor;
+  server_settings settings;
+  protocol::frame_decoder decoder;
+  /// Address, port and, after the hello, what the node said of itself.
+  node_info info;
+  enum class phase { awaiting_hello, joining, joined, closing } stage
+    = phase::awaiting_hello;
+  uint32_t next_request = 1;
+  uint64_t heartbeat_seq = 0;
+  caf::actor_clock::time_point last_rx;
+  std::unordered_map<uint32_t, pending_list> lists;
+  std::unordered_map<uint32_t, pending_stat> stats;
+  /// Console query id -> wire request id, for acks and cancels.
+  std::unordered_map<uint64_t, uint32_t> queries;
+
+  size_t in_flight() const {
+    return lists.size() + stats.size();
+  }
+};
+
+using node_connection_broker
+  = caf::io::stateful_broker<node_connection_state>*;
+
+/// Runs one node connection (forked by the acceptor).
+caf::behavior node_connection(node_connection_broker self,
+                              caf::io::connection_handle hdl,
+                              supervisor_actor supervisor,
+                              server_settings settings);
+
+/// Accepts TCP connections on `doorman` and forks a node_connection for
+/// each, announcing it to the supervisor.
+caf::behavior acceptor(caf::io::broker* self, caf::io::doorman_ptr doorman,
+                       supervisor_actor supervisor, server_settings settings);
+
+} // namespace dirscope

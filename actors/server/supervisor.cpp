@@ -1,0 +1,219 @@
+#include "actors/server/supervisor.hpp"
+
+#include <algorithm>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/error.hpp"
+#include "actors/wire_io.hpp"
+
+namespace dirscope {
+
+bool is_valid_node_name(const std::string& name) {
+  if (name.empty() || name.size() > 64)
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return c > ' ' && c < 127 && c != '/' && c != ':' && c != '\\';
+  });
+}
+
+supervisor_state::node_record*
+supervisor_state::find(const std::string& name_or_id) {
+  for (auto& [id, rec] : nodes)
+    if (rec.info.name == name_or_id)
+      return &rec;
+  if (!name_or_id.empty()
+      && std::all_of(name_or_id.begin(), name_or_id.end(), ::isdigit)
+      && name_or_id.size() < 20) {
+    auto i = nodes.find(std::stoull(name_or_id));
+    if (i != nodes.end())
+      return &i->second;
+  }
+  return nullptr;
+}
+
+namespace {
+
+using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+
+void release_waiters(self_ptr self) {
+  auto& st = self->state;
+  for (auto i = st.waiters.begin(); i != st.waiters.end();) {
+    if (st.nodes.size() >= i->second.count) {
+      i->second.promise.deliver(uint64_t{st.nodes.size()});
+      i = st.waiters.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
+void finish_shutdown(self_ptr self) {
+  auto& st = self->state;
+  for (auto& promise : st.shutdown_promises)
+    promise.deliver(st.shutdown_count);
+  st.shutdown_promises.clear();
+}
+
+} // namespace
+
+supervisor_actor::behavior_type
+supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+           server_settings settings) {
+  self->state.settings = settings;
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& st = self->state;
+    auto i = st.connections.find(msg.source);
+    if (i == st.connections.end())
+      return;
+    auto id = i->second;
+    st.connections.erase(i);
+    auto n = st.nodes.find(id);
+    if (n != st.nodes.end()) {
+      auto reason = msg.reason ? to_failure(msg.reason).message
+                               : std::string{"closed"};
+      spdlog::info("node {} ({}) left: {}", n->second.info.name,
+                   n->second.info.endpoint(), reason);
+      if (auto k = st.kicks.find(id); k != st.kicks.end()) {
+        k->second.deliver(n->second.info);
+        st.kicks.erase(k);
+      }
+      st.nodes.erase(n);
+    }
+    if (st.shutting_down && st.connections.empty())
+      finish_shutdown(self);
+  });
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    // Tear down every connection: forked brokers outlive the acceptor.
+    for (auto& [addr, id] : self->state.connections)
+      if (auto hdl = caf::actor_cast<caf::actor>(addr))
+        self->send_exit(hdl, msg.reason);
+    self->quit(msg.reason);
+  });
+  return {
+    // -- connections ----------------------------------------------------------
+    [self](atom::connected, node_connection_actor conn) {
+      self->monitor(conn);
+      self->state.connections.emplace(conn->address(), 0);
+      if (self->state.shutting_down)
+        self->send_exit(conn, caf::exit_reason::user_shutdown);
+    },
+    [self](atom::join, node_info info,
+           node_connection_actor conn) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      if (st.shutting_down)
+        return make_error(wire_code::shutdown, "server is shutting down");
+      if (!is_valid_node_name(info.name))
+        return make_error(wire_code::bad_request,
+                          "invalid node name (1-64 printable characters, no "
+                          "spaces, '/', ':' or '\\')");
+      if (st.find(info.name) != nullptr)
+        return make_error(wire_code::name_taken,
+                          "a node named '" + info.name
+                            + "' is already connected");
+      if (st.nodes.size() >= st.settings.max_clients)
+        return make_error(wire_code::server_full,
+                          "server full: " + std::to_string(st.nodes.size())
+                            + " nodes connected (max-clients)");
+      info.id = st.next_id++;
+      info.connected_ns = wall_clock_ns();
+      st.connections[conn->address()] = info.id;
+      spdlog::info("node {} joined from {} (id {}, host {})", info.name,
+                   info.endpoint(), info.id, info.hostname);
+      st.nodes.emplace(info.id, supervisor_state::node_record{info, conn});
+      release_waiters(self);
+      return info.id;
+    },
+    [self](atom::heartbeat, uint64_t id, int64_t ns) {
+      auto i = self->state.nodes.find(id);
+      if (i != self->state.nodes.end())
+        i->second.info.last_heartbeat_ns = ns;
+    },
+    // -- queries from the console ---------------------------------------------
+    [self](atom::nodes) {
+      std::vector<node_info> result;
+      for (auto& [id, rec] : self->state.nodes)
+        result.push_back(rec.info);
+      return result;
+    },
+    [self](atom::resolve, const std::string& name)
+      -> caf::result<node_info, node_connection_actor> {
+      if (auto rec = self->state.find(name))
+        return {rec->info, rec->conn};
+      return make_error(wire_code::not_found,
+                        "no node named '" + name + "' (see 'nodes')");
+    },
+    [self](atom::kick, const std::string& name) -> caf::result<node_info> {
+      auto rec = self->state.find(name);
+      if (rec == nullptr)
+        return make_error(wire_code::not_found,
+                          "no node named '" + name + "' (see 'nodes')");
+      spdlog::info("kicking node {} ({})", rec->info.name,
+                   rec->info.endpoint());
+      self->send(rec->conn, atom::goodbye_v,
+                 make_error(wire_code::kicked,
+                            "disconnected by the server operator"));
+      auto promise = self->make_response_promise<node_info>();
+      self->state.kicks[rec->info.id] = promise;
+      return promise;
+    },
+    [self](atom::wait, uint64_t count,
+           caf::timespan timeout) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      if (st.nodes.size() >= count)
+        return uint64_t{st.nodes.size()};
+      auto id = st.next_waiter++;
+      auto promise = self->make_response_promise<uint64_t>();
+      st.waiters.emplace(id, supervisor_state::waiter{count, promise});
+      self->delayed_send(self, timeout, atom::timeout_v, id);
+      return promise;
+    },
+    [self](atom::timeout, uint64_t waiter_id) {
+      auto& st = self->state;
+      auto i = st.waiters.find(waiter_id);
+      if (i == st.waiters.end())
+        return;
+      i->second.promise.deliver(make_error(
+        wire_code::timeout, "only " + std::to_string(st.nodes.size()) + " of "
+                              + std::to_string(i->second.count)
+                              + " nodes connected before the timeout"));
+      st.waiters.erase(i);
+    },
+    // -- shutdown -------------------------------------------------------------
+    [self](atom::shutdown) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      auto promise = self->make_response_promise<uint64_t>();
+      st.shutdown_promises.push_back(promise);
+      if (st.shutting_down)
+        return promise; // a second request waits like the first
+      st.shutting_down = true;
+      st.shutdown_count = st.nodes.size();
+      spdlog::info("shutting down: saying goodbye to {} node(s)",
+                   st.nodes.size());
+      for (auto& [id, rec] : st.nodes)
+        self->send(rec.conn, atom::goodbye_v,
+                   make_error(wire_code::shutdown, "server shutting down"));
+      for (auto& [addr, id] : st.connections)
+        if (id == 0)
+          if (auto hdl = caf::actor_cast<caf::actor>(addr))
+            self->send_exit(hdl, caf::exit_reason::user_shutdown);
+      if (st.connections.empty())
+        finish_shutdown(self);
+      else
+        self->delayed_send(self, st.settings.shutdown_grace,
+                           atom::deadline_v);
+      return promise;
+    },
+    [self](atom::deadline) {
+      // Grace period over: nodes that did not leave are cut off.
+      for (auto& [addr, id] : self->state.connections)
+        if (auto hdl = caf::actor_cast<caf::actor>(addr))
+          self->send_exit(hdl, caf::exit_reason::kill);
+      finish_shutdown(self);
+    },
+  };
+}
+
+} // namespace dirscope

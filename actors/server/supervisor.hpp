@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/settings.hpp"
+
+namespace dirscope {
+
+/// Where a node is tracked: the server's table of connected nodes.
+struct supervisor_state {
+  static inline const char* name = "supervisor";
+
+  struct node_record {
+    node_info info;
+    node_connection_actor conn;
+  };
+
+  struct waiter {
+    uint64_t count;
+    caf::typed_response_promise<uint64_t> promise;
+  };
+
+  server_settings settings;
+  uint64_t next_id = 1;
+  /// Joined nodes by session id.
+  std::map<uint64_t, node_record> nodes;
+  /// Every live connection (joined or not) to the session id (0: not yet).
+  std::unordered_map<caf::actor_addr, uint64_t> connections;
+  /// Pending `kick` replies by session id.
+  std::unordered_map<uint64_t, caf::typed_response_promise<node_info>> kicks;
+  /// Pending `wait` requests by waiter id.
+  std::map<uint64_t, waiter> waiters;
+  uint64_t next_waiter = 1;
+  bool shutting_down = false;
+  std::vector<caf::typed_response_promise<uint64_t>> shutdown_promises;
+  uint64_t shutdown_count = 0;
+
+  /// Finds a joined node by name or decimal id.
+  node_record* find(const std::string& name_or_id);
+};
+
+supervisor_actor::behavior_type
+supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+           server_settings settings);
+
+/// True if a node may use `name`: 1-64 printable ASCII characters other
+/// than space, '/', ':' and '\'.
+bool is_valid_node_name(const std::string& name);
+
+} // namespace dirscope

@@ -1,0 +1,75 @@
+#pragma once
+
+// The one block of atoms and message types exchanged between dirscope's
+// actors. CAF 0.17.6 carries the 0.18 type-ID macros for forward
+// compatibility; atoms land in dirscope::atom.
+
+#include <memory>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
+#include <caf/type_id.hpp>
+
+#include "node/hash_cache.hpp"
+#include "node/listing.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/wire_code.hpp"
+#include "shell/node_info.hpp"
+
+#define DIRSCOPE_ADD_ATOM(name, text)                                          \
+  CAF_ADD_ATOM(dirscope, dirscope::atom, name, text)
+
+CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
+
+  DIRSCOPE_ADD_ATOM(ack, "ack")
+  DIRSCOPE_ADD_ATOM(cancel, "cancel")
+  DIRSCOPE_ADD_ATOM(chunk, "chunk")
+  DIRSCOPE_ADD_ATOM(connect, "connect")
+  DIRSCOPE_ADD_ATOM(connected, "connected")
+  DIRSCOPE_ADD_ATOM(deadline, "deadline")
+  DIRSCOPE_ADD_ATOM(done, "done")
+  DIRSCOPE_ADD_ATOM(eof, "eof")
+  DIRSCOPE_ADD_ATOM(failed, "failed")
+  DIRSCOPE_ADD_ATOM(goodbye, "goodbye")
+  DIRSCOPE_ADD_ATOM(hash, "hash")
+  DIRSCOPE_ADD_ATOM(heartbeat, "heartbeat")
+  DIRSCOPE_ADD_ATOM(join, "join")
+  DIRSCOPE_ADD_ATOM(kick, "kick")
+  DIRSCOPE_ADD_ATOM(line, "line")
+  DIRSCOPE_ADD_ATOM(list, "list")
+  DIRSCOPE_ADD_ATOM(nodes, "nodes")
+  DIRSCOPE_ADD_ATOM(open, "open")
+  DIRSCOPE_ADD_ATOM(read, "read")
+  DIRSCOPE_ADD_ATOM(resolve, "resolve")
+  DIRSCOPE_ADD_ATOM(shutdown, "shutdown")
+  DIRSCOPE_ADD_ATOM(stat, "stat")
+  DIRSCOPE_ADD_ATOM(tick, "tick")
+  DIRSCOPE_ADD_ATOM(timeout, "timeout")
+  DIRSCOPE_ADD_ATOM(wait, "wait")
+  DIRSCOPE_ADD_ATOM(welcomed, "welcomed")
+
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::node_info))
+  CAF_ADD_TYPE_ID(dirscope, (std::vector<dirscope::node_info>))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::protocol::entry))
+  CAF_ADD_TYPE_ID(dirscope, (std::vector<dirscope::protocol::entry>))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::protocol::sha256_digest))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::node::listing_batch))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::node::file_key))
+  CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::dir_cursor>))
+
+CAF_END_TYPE_ID_BLOCK(dirscope)
+
+// Messages that never leave the process: no serialization needed.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::protocol::entry)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dirscope::protocol::entry>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::listing_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::file_key)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::dir_cursor>)
+
+// wire_code doubles as dirscope's caf::error code enum (all values < 256).
+// CAF turns such enums into caf::error inside messages, so interfaces carry
+// caf::error, never a bare wire_code.
+CAF_ERROR_CODE_ENUM(dirscope::wire_code, "dirscope")

@@ -1,0 +1,67 @@
+// dirscope-client: reads configuration, opens the root, spawns the node
+// agent and waits for it to finish.
+
+#include <iostream>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/client/node_agent.hpp"
+#include "actors/config.hpp"
+#include "actors/error.hpp"
+#include "actors/input_watcher.hpp"
+#include "actors/logging.hpp"
+#include "actors/signal_pipe.hpp"
+#include "node/confine.hpp"
+
+using namespace dirscope;
+
+int main(int argc, char** argv) {
+  client_config cfg;
+  if (auto err = cfg.parse_args(argc, argv)) {
+    std::cerr << "dirscope-client: " << cfg.render(err)
+              << "\n(try dirscope-client --help)\n";
+    return 2;
+  }
+  if (cfg.help_printed || cfg.cli_helptext_printed)
+    return 0;
+  auto settings = cfg.settings();
+  if (!settings) {
+    std::cerr << "dirscope-client: " << to_failure(settings.error()).message
+              << "\n(try dirscope-client --help)\n";
+    return 2;
+  }
+  if (auto ok = setup_logging("client", cfg.log_level, cfg.log_file); !ok) {
+    std::cerr << "dirscope-client: " << ok.error().message << "\n";
+    return 2;
+  }
+  auto root = node::open_root(settings->root);
+  if (!root) {
+    std::cerr << "dirscope-client: cannot serve " << settings->root << ": "
+              << root.error().message << "\n";
+    return 2;
+  }
+  auto root_fd = std::make_shared<const node::unique_fd>(std::move(*root));
+  signal_pipe signals;
+  caf::actor_system sys{cfg};
+  spdlog::info("serving {} as '{}' to {}:{}", settings->root, settings->name,
+               settings->server_host, settings->server_port);
+  auto agent = sys.spawn<caf::detached>(node_agent, *settings, root_fd);
+  caf::error reason;
+  {
+    input_watcher watcher{signals,
+                          {{}, {}, [agent](int) {
+                             caf::anon_send(agent, atom::shutdown_v);
+                           }}};
+    caf::scoped_actor self{sys};
+    self->monitor(agent);
+    self->receive([&](const caf::down_msg& msg) { reason = msg.reason; });
+  }
+  if (reason && reason != caf::exit_reason::normal) {
+    spdlog::error("stopped: {}", to_failure(reason).message);
+    return 1;
+  }
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,78 @@
+// dirscope-server: reads configuration, spawns the supervisor, the acceptor
+// and the console, and waits for the console to finish.
+
+#include <cstdio>
+#include <iostream>
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/network/multiplexer.hpp>
+#include <caf/scoped_actor.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "actors/config.hpp"
+#include "actors/error.hpp"
+#include "actors/input_watcher.hpp"
+#include "actors/logging.hpp"
+#include "actors/server/console.hpp"
+#include "actors/server/node_connection.hpp"
+#include "actors/server/supervisor.hpp"
+#include "actors/signal_pipe.hpp"
+
+using namespace dirscope;
+
+int main(int argc, char** argv) {
+  server_config cfg;
+  if (auto err = cfg.parse_args(argc, argv)) {
+    std::cerr << "dirscope-server: " << cfg.render(err)
+              << "\n(try dirscope-server --help)\n";
+    return 2;
+  }
+  if (cfg.help_printed || cfg.cli_helptext_printed)
+    return 0;
+  if (auto ok = setup_logging("server", cfg.log_level, cfg.log_file); !ok) {
+    std::cerr << "dirscope-server: " << ok.error().message << "\n";
+    return 2;
+  }
+  signal_pipe signals;
+  caf::actor_system sys{cfg};
+  auto settings = cfg.settings();
+  auto supervisor_hdl = sys.spawn(supervisor, settings);
+  auto& mm = sys.middleman();
+  auto doorman = mm.backend().new_tcp_doorman(cfg.port, cfg.bind.c_str(),
+                                              true);
+  if (!doorman) {
+    spdlog::error("cannot listen on {}:{}: {}", cfg.bind, cfg.port,
+                  sys.render(doorman.error()));
+    caf::anon_send_exit(supervisor_hdl, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  auto port = (*doorman)->port();
+  auto acceptor_hdl = mm.spawn_broker(acceptor, std::move(*doorman),
+                                      supervisor_hdl, settings);
+  spdlog::info("dirscope-server listening on {}:{} (protocol {})", cfg.bind,
+               port, protocol::version);
+  auto interactive = ::isatty(STDIN_FILENO) == 1;
+  auto out = [](const std::string& text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  };
+  auto console_hdl = sys.spawn(console, supervisor_hdl, out, interactive);
+  {
+    input_watcher input{
+      signals,
+      {[console_hdl](std::string line) {
+         caf::anon_send(console_hdl, atom::line_v, std::move(line));
+       },
+       [console_hdl] { caf::anon_send(console_hdl, atom::eof_v); },
+       [console_hdl](int) { caf::anon_send(console_hdl, atom::shutdown_v); }}};
+    caf::scoped_actor self{sys};
+    self->monitor(console_hdl);
+    self->receive([](const caf::down_msg&) {});
+  }
+  caf::anon_send_exit(acceptor_hdl, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(supervisor_hdl, caf::exit_reason::user_shutdown);
+  spdlog::info("dirscope-server stopped");
+  return 0;
+}
