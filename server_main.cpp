@@ -31,7 +31,10 @@ int main(int argc, char** argv) {
   }
   if (cfg.help_printed || cfg.cli_helptext_printed)
     return 0;
-  if (auto ok = setup_logging("server", cfg.log_level, cfg.log_file); !ok) {
+  auto interactive = ::isatty(STDIN_FILENO) == 1;
+  if (auto ok = setup_logging("server", cfg.log_level, cfg.log_file,
+                              interactive);
+      !ok) {
     std::cerr << "dirscope-server: " << ok.error().message << "\n";
     return 2;
   }
@@ -53,7 +56,6 @@ int main(int argc, char** argv) {
                                       supervisor_hdl, settings);
   spdlog::info("dirscope-server listening on {}:{} (protocol {})", cfg.bind,
                port, protocol::version);
-  auto interactive = ::isatty(STDIN_FILENO) == 1;
   auto out = [](const std::string& text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);

@@ -11,7 +11,7 @@ namespace dirscope {
 
 outcome<bool> setup_logging(const std::string& program,
                             const std::string& level,
-                            const std::string& file) {
+                            const std::string& file, bool quiet_stderr) {
   auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off")
     return make_failure(wire_code::bad_request,
@@ -19,6 +19,8 @@ outcome<bool> setup_logging(const std::string& program,
                           + "' (trace, debug, info, warn, error, off)");
   std::vector<spdlog::sink_ptr> sinks;
   sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  if (quiet_stderr)
+    sinks.back()->set_level(spdlog::level::warn);
   if (!file.empty()) {
     try {
       sinks.push_back(

@@ -1,0 +1,38 @@
+# dirscope: the two set-up commands are `make demo` and `make test`.
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+
+# Debian bookworm packages the build, the tests and the demo need.
+PACKAGES := cmake g++ make pkg-config libcaf-dev libspdlog-dev \
+            libcrypto++-dev catch2 nlohmann-json3-dev python3 openssl
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+## deps: install missing Debian packages (as root, or through sudo)
+deps:
+	@scripts/install-deps.sh $(PACKAGES)
+
+## build: compile build/dirscope-server and build/dirscope-client
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+## test: build, then run every test (unit, actor, system) through ctest
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -j $(JOBS)
+
+## demo: a server on 127.0.0.1 with two local nodes, and you in its shell
+demo: build
+	@scripts/demo.sh $(BUILD_DIR)
+
+## bench: hashing and listing benchmarks (results: bench/RESULTS.md)
+bench: build
+	bench/hash_bench.sh
+	bench/ls_bench.sh $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Starts a dirscope server on 127.0.0.1 with two local nodes serving the
+# bundled sample trees, and puts you in the server's shell. Logs go to a
+# temporary directory that is printed at the start and removed at the end.
+set -euo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")/.." && pwd)
+port=${DIRSCOPE_DEMO_PORT:-3443}
+logs=$(mktemp -d /tmp/dirscope-demo.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$logs"
+}
+trap cleanup EXIT
+
+for node in alpha beta; do
+  "$here/$build/dirscope-client" --server "127.0.0.1:$port" \
+    --root "$here/samples/$node" --name "$node" --reconnect-min=200ms \
+    --log-file="$logs/$node.log" 2>/dev/null &
+  pids+=($!)
+done
+
+cat <<TXT
+dirscope demo: server on 127.0.0.1:$port, nodes 'alpha' and 'beta'
+(logs in $logs). Try: nodes, use alpha, ls, cd docs, ls --json, tree /,
+stat beta:/README.txt, help. Leave with quit or Ctrl-D.
+
+TXT
+"$here/$build/dirscope-server" --bind 127.0.0.1 --port "$port" \
+  --log-file="$logs/server.log"
