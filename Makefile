@@ -32,7 +32,7 @@ demo: build
 ## bench: hashing and listing benchmarks (results: bench/RESULTS.md)
 bench: build
 	bench/hash_bench.sh
-	bench/ls_bench.sh $(BUILD_DIR)
+	python3 bench/ls_bench.py --bin-dir $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)
