@@ -70,6 +70,9 @@ join_option_values(int argc, char** argv,
       arg += '=';
       arg += argv[++i];
     }
+    // CAF refuses "--name=" for an empty value; "--name=\"\"" says the same.
+    if (arg.size() > 3 && arg.compare(0, 2, "--") == 0 && arg.back() == '=')
+      arg += "\"\"";
     result.emplace_back(std::move(arg));
   }
   return result;

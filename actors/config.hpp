@@ -76,7 +76,7 @@ protected:
 };
 
 /// Rewrites "--name value" to "--name=value" for the long options in
-/// `valued` (CAF only parses the latter).
+/// `valued` (CAF only parses the latter), and "--name=" to "--name=\"\"".
 std::vector<std::string> join_option_values(
   int argc, char** argv, const std::vector<std::string>& valued);
 
