@@ -1,0 +1,192 @@
+#include "tests/actors/fixture.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <caf/atom.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+namespace dirscope::test {
+
+test_config::test_config() {
+  set("scheduler.policy", caf::atom("testing"));
+  load<caf::io::middleman>();
+  set("middleman.network-backend", caf::atom("testing"));
+  set("middleman.manual-multiplexing", true);
+  set("middleman.workers", size_t{0});
+  set("logger.console", caf::atom("none"));
+  add_error_category(caf::atom("dirscope"), render_error);
+}
+
+wire_code code_of(const caf::error& err) {
+  if (err.category() != caf::atom("dirscope"))
+    return wire_code::internal;
+  return wire_code_from(err.code());
+}
+
+fixture::fixture()
+  : sys(cfg),
+    sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+    mpx(dynamic_cast<caf::io::network::test_multiplexer&>(
+      sys.middleman().backend())),
+    saved_log_level_(spdlog::get_level()) {
+  // The actors log every join, leave and request; DIRSCOPE_TEST_LOG=1 shows
+  // it.
+  if (std::getenv("DIRSCOPE_TEST_LOG") == nullptr)
+    spdlog::set_level(spdlog::level::off);
+  run();
+}
+
+fixture::~fixture() {
+  for (auto& hdl : tracked_)
+    caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+  run();
+  // Whatever ignored the polite exit (exit handlers) goes now.
+  for (auto& hdl : tracked_)
+    caf::anon_send_exit(hdl, caf::exit_reason::kill);
+  run();
+  tracked_.clear();
+  spdlog::set_level(static_cast<spdlog::level::level_enum>(saved_log_level_));
+  if (auto n = sys.registry().running(); n > 0)
+    std::fprintf(stderr,
+                 "fixture: %zu actor(s) still running: ~actor_system will "
+                 "block\n",
+                 n);
+}
+
+void fixture::run() {
+  while (sched.try_run_once() || mpx.try_exec_runnable() || mpx.read_data())
+    ; // nop
+}
+
+void fixture::advance(caf::timespan d) {
+  sched.advance_time(d);
+  run();
+}
+
+std::shared_ptr<down_record> fixture::watch_impl(caf::actor hdl) {
+  auto rec = std::make_shared<down_record>();
+  auto watcher = sys.spawn(
+    [rec, hdl](caf::event_based_actor* self) -> caf::behavior {
+      self->set_down_handler([self, rec](caf::down_msg& msg) {
+        rec->down = true;
+        rec->reason = msg.reason;
+        self->quit();
+      });
+      self->monitor(hdl);
+      return {[](int) {}};
+    });
+  track(watcher);
+  return rec;
+}
+
+byte_buffer frame(const protocol::message& msg) {
+  auto bytes = protocol::encode(msg);
+  return byte_buffer(bytes.begin(), bytes.end());
+}
+
+std::vector<protocol::message> drain_frames(byte_buffer& buf) {
+  protocol::frame_decoder decoder{protocol::absolute_max_frame};
+  decoder.feed(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
+  buf.clear();
+  std::vector<protocol::message> result;
+  for (;;) {
+    auto next = decoder.next();
+    if (auto err = std::get_if<failure>(&next))
+      FAIL("server wrote an undecodable frame: " << err->message);
+    auto msg = std::get_if<protocol::message>(&next);
+    if (msg == nullptr)
+      break;
+    result.push_back(std::move(*msg));
+  }
+  CHECK(decoder.buffered() == 0);
+  return result;
+}
+
+node_info make_info(std::string name, uint16_t port) {
+  node_info result;
+  result.name = std::move(name);
+  result.hostname = "host-" + result.name;
+  result.root = "/srv/" + result.name;
+  result.address = "10.0.0.1";
+  result.port = port;
+  return result;
+}
+
+} // namespace dirscope::test
+
+namespace dirscope::test {
+
+namespace {
+
+node_connection_actor::behavior_type
+fake_node(node_connection_actor::pointer self,
+          std::shared_ptr<fake_node_log> log) {
+  return {
+    [self, log](atom::list, uint64_t query, std::string& path, uint8_t,
+                listing_sink_actor& sink) -> caf::result<uint64_t, bool> {
+      log->requests.push_back("ls " + path);
+      if (log->silent)
+        return self->make_response_promise<uint64_t, bool>();
+      auto i = log->dirs.find(path);
+      if (i == log->dirs.end())
+        return make_error(wire_code::not_found, "no such directory: " + path);
+      if (!i->second.empty())
+        self->send(sink, atom::chunk_v, query, i->second);
+      return {uint64_t{i->second.size()}, true};
+    },
+    [log](atom::ack, uint64_t query) { log->acks.push_back(query); },
+    [log](atom::cancel, uint64_t query) { log->cancels.push_back(query); },
+    [self, log](atom::stat,
+                std::string& path) -> caf::result<protocol::entry> {
+      log->requests.push_back("stat " + path);
+      if (log->silent)
+        return self->make_response_promise<protocol::entry>();
+      if (path == "/")
+        return dir_entry("/", log->dirs["/"].size());
+      if (auto i = log->files.find(path); i != log->files.end())
+        return i->second;
+      if (auto i = log->dirs.find(path); i != log->dirs.end())
+        return dir_entry(path.substr(path.rfind('/') + 1), i->second.size());
+      return make_error(wire_code::not_found, "no such entry: " + path);
+    },
+    [self, log](atom::goodbye, const caf::error& reason) {
+      log->goodbyes.push_back(reason);
+      if (log->leave_on_goodbye)
+        self->quit();
+    },
+  };
+}
+
+} // namespace
+
+node_connection_actor spawn_fake_node(caf::actor_system& sys,
+                                      std::shared_ptr<fake_node_log> log) {
+  return sys.spawn(fake_node, std::move(log));
+}
+
+protocol::entry file_entry(std::string name, uint64_t size) {
+  protocol::entry result;
+  result.name = std::move(name);
+  result.type = protocol::entry_type::file;
+  result.mtime_ns = 1'700'000'000'000'000'000;
+  result.size = size;
+  result.sha256 = protocol::sha256_digest{};
+  result.sha256->fill(0xab);
+  return result;
+}
+
+protocol::entry dir_entry(std::string name, uint64_t items) {
+  protocol::entry result;
+  result.name = std::move(name);
+  result.type = protocol::entry_type::dir;
+  result.mtime_ns = 1'700'000'000'000'000'000;
+  result.size = 4096;
+  result.items = items;
+  return result;
+}
+
+} // namespace dirscope::test
