@@ -1,0 +1,567 @@
+"""Shared harness for the dirscope system tests.
+
+Standard library only. Each test script does:
+
+    import harness
+    class T(harness.SystemTest): ...
+    if __name__ == "__main__":
+        harness.main()
+
+and is run as `python3 tests/system/test_x.py --bin-dir <cmake build dir>`.
+
+The harness starts the real binaries on loopback, on free ports, with every
+wait bounded by a deadline and every process and temp dir cleaned up.
+"""
+
+import argparse
+import json
+import os
+import queue
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+BIN_DIR = None  # set by main() / parse_bin_dir()
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+# Generous but bounded: the machine is shared with other builds.
+DEFAULT_TIMEOUT = 10.0
+
+
+def parse_bin_dir(argv=None):
+    global BIN_DIR
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", required=True,
+                        help="CMake build directory holding the binaries")
+    args, rest = parser.parse_known_args(argv)
+    BIN_DIR = os.path.abspath(args.bin_dir)
+    for exe in ("dirscope-server", "dirscope-client"):
+        path = os.path.join(BIN_DIR, exe)
+        if not os.access(path, os.X_OK):
+            sys.exit("harness: %s is missing or not executable" % path)
+    return rest
+
+
+def main():
+    rest = parse_bin_dir()
+    start = time.monotonic()
+    prog = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
+    print("%s: %.1f s" % (os.path.basename(sys.argv[0]),
+                          time.monotonic() - start), file=sys.stderr)
+    sys.exit(0 if prog.result.wasSuccessful() else 1)
+
+
+def server_bin():
+    return os.path.join(BIN_DIR, "dirscope-server")
+
+
+def client_bin():
+    return os.path.join(BIN_DIR, "dirscope-client")
+
+
+def free_port(family=socket.AF_INET, host="127.0.0.1"):
+    """A port that was free a moment ago (bind to 0, read it, close)."""
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def ipv6_loopback_available():
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def wait_for(predicate, timeout, interval=0.05, what="condition"):
+    """Polls `predicate` until it returns a true value or `timeout` passes.
+    Returns the value; raises AssertionError on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1f s waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+# -- processes ----------------------------------------------------------------
+
+class Process:
+    """A child process with stdout/stderr captured to files (or stdout to a
+    line queue for the server). Always call kill() eventually."""
+
+    def __init__(self, name, argv, workdir, stdin=None, line_stdout=False,
+                 cwd=None):
+        self.name = name
+        self.argv = argv
+        self.stderr_path = os.path.join(workdir, name + ".stderr")
+        self.stdout_path = os.path.join(workdir, name + ".stdout")
+        self._stderr_file = open(self.stderr_path, "wb")
+        self.lines = None
+        if line_stdout:
+            stdout = subprocess.PIPE
+        else:
+            self._stdout_file = open(self.stdout_path, "wb")
+            stdout = self._stdout_file
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout,
+                                     stderr=self._stderr_file, cwd=cwd,
+                                     start_new_session=True)
+        self.pid = self.proc.pid
+        if line_stdout:
+            self.lines = queue.Queue()
+            self.transcript = []  # every stdout line, for failure messages
+            self._reader = threading.Thread(target=self._read_stdout,
+                                            daemon=True)
+            self._reader.start()
+
+    def _read_stdout(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                line = "<<INVALID UTF-8>> " + raw.decode("utf-8", "replace")
+            line = line.rstrip("\n")
+            self.transcript.append(line)
+            self.lines.put(line)
+        self.lines.put(None)  # EOF marker
+
+    def stderr_text(self):
+        return read_text(self.stderr_path)
+
+    def poll(self):
+        return self.proc.poll()
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def wait(self, timeout=DEFAULT_TIMEOUT):
+        """Exit code, or AssertionError if still running after `timeout`."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                "%s (pid %d) still running after %.1f s\nstderr:\n%s"
+                % (self.name, self.pid, timeout, self.stderr_text()[-3000:]))
+
+    def signal(self, sig):
+        if self.proc.poll() is None:
+            os.kill(self.pid, sig)
+
+    def kill(self):
+        """SIGKILL if still running; reap; close files. Idempotent."""
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+        for attr in ("_stderr_file", "_stdout_file"):
+            f = getattr(self, attr, None)
+            if f is not None:
+                f.close()
+
+
+class Server(Process):
+    """dirscope-server with stdin open for commands and stdout read
+    line by line by a thread."""
+
+    _sync_counter = 0
+
+    def __init__(self, workdir, port, bind="127.0.0.1", args=(), name="server",
+                 log_file=True, cwd=None, port_args=None):
+        self.port = port
+        self.bind = bind
+        self.log_path = os.path.join(workdir, name + ".log")
+        argv = [server_bin()]
+        if port_args is None:
+            argv += ["--bind", bind, "--port", str(port)]
+        else:
+            argv += list(port_args)
+        if log_file:
+            argv.append("--log-file=" + self.log_path)
+        argv += list(args)
+        super().__init__(name, argv, workdir, stdin=subprocess.PIPE,
+                         line_stdout=True, cwd=cwd)
+
+    # -- startup
+
+    def wait_listening(self, timeout=DEFAULT_TIMEOUT):
+        """True once the server logged 'listening on'; False if it exited
+        (e.g. cannot listen)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "listening on" in self.stderr_text():
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.02)
+        raise AssertionError("server did not start listening within %.1f s:\n%s"
+                             % (timeout, self.stderr_text()))
+
+    # -- commands
+
+    def send(self, line):
+        self.proc.stdin.write((line + "\n").encode("utf-8", "surrogateescape"))
+        self.proc.stdin.flush()
+
+    def send_raw(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def close_stdin(self):
+        self.proc.stdin.close()
+
+    def read_line(self, timeout=DEFAULT_TIMEOUT):
+        """Next stdout line; None at EOF; AssertionError on timeout."""
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(
+                "no output from the server within %.1f s; last lines:\n%s"
+                % (timeout, "\n".join(self.transcript[-20:])))
+        if line is None:
+            self.lines.put(None)  # keep reporting EOF
+        return line
+
+    def read_until(self, predicate, timeout=DEFAULT_TIMEOUT):
+        """Reads lines until predicate(line) is true; returns (lines before,
+        matching line). Bounded by `timeout` in total."""
+        deadline = time.monotonic() + timeout
+        before = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    "expected line not seen within %.1f s; got:\n%s"
+                    % (timeout, "\n".join(before[-40:])))
+            line = self.read_line(timeout=left)
+            if line is None:
+                raise AssertionError(
+                    "server stdout ended (exit %r) before the expected line;"
+                    " got:\n%s\nstderr:\n%s"
+                    % (self.proc.poll(), "\n".join(before[-40:]),
+                       self.stderr_text()[-3000:]))
+            if predicate(line):
+                return before, line
+            before.append(line)
+
+    def command(self, line, timeout=DEFAULT_TIMEOUT):
+        """Runs one command and returns its output lines. Synchronises by
+        following it with a command whose (error) output names a unique
+        token: the server runs commands strictly in order."""
+        Server._sync_counter += 1
+        token = "sync%d" % Server._sync_counter
+        self.send(line)
+        self.send("use %s" % token)
+        before, _ = self.read_until(
+            lambda x: x.startswith("error:") and ("'%s'" % token) in x,
+            timeout=timeout)
+        return before
+
+    def command_json(self, line, timeout=DEFAULT_TIMEOUT):
+        """Runs a --json command; returns parsed objects. Fails on a line
+        that is not JSON (e.g. an error)."""
+        out = self.command(line, timeout=timeout)
+        result = []
+        for x in out:
+            try:
+                result.append(json.loads(x))
+            except ValueError:
+                raise AssertionError("%r: non-JSON output line %r (all: %r)"
+                                     % (line, x, out))
+        return result
+
+    def nodes(self, timeout=DEFAULT_TIMEOUT):
+        return self.command_json("nodes --json", timeout=timeout)
+
+    def node_names(self, timeout=DEFAULT_TIMEOUT):
+        return sorted(x["name"] for x in self.nodes(timeout=timeout))
+
+    def wait_nodes(self, n, timeout=DEFAULT_TIMEOUT):
+        out = self.command("wait-nodes %d --timeout %g" % (n, timeout),
+                           timeout=timeout + 5)
+        if not (len(out) == 1 and out[0].endswith("node(s) connected")):
+            raise AssertionError(
+                "wait-nodes %d failed: %r\nserver stderr:\n%s"
+                % (n, out, self.stderr_text()[-3000:]))
+        return out
+
+    def log_text(self):
+        return read_text(self.log_path)
+
+
+def client_argv(port, root, name, host="127.0.0.1", args=()):
+    server = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+    return [client_bin(), "--server", server, "--root", root, "--name", name] \
+        + list(args)
+
+
+# -- wire protocol (PROTOCOL.md), for raw-socket tests ------------------------
+
+MAGIC = 0x44534350
+VERSION = 1
+
+TAG_HELLO = 1
+TAG_WELCOME = 2
+TAG_REJECT = 3
+TAG_HEARTBEAT = 4
+TAG_HEARTBEAT_ACK = 5
+TAG_GOODBYE = 6
+TAG_LIST_REQUEST = 16
+TAG_STAT_REQUEST = 17
+
+CODES = {
+    0: "ok", 1: "not_found", 2: "permission_denied", 3: "not_a_directory",
+    4: "outside_root", 5: "bad_request", 6: "io_error",
+    7: "too_many_requests", 8: "cancelled", 9: "protocol_error",
+    10: "version_mismatch", 11: "name_taken", 12: "server_full",
+    13: "shutdown", 14: "kicked", 15: "timeout", 16: "client_exit",
+    17: "not_readable", 18: "symlink_loop", 19: "internal",
+}
+
+
+def enc_bytes(b):
+    if isinstance(b, str):
+        b = b.encode("utf-8")
+    return struct.pack(">I", len(b)) + b
+
+
+def frame(body):
+    return struct.pack(">I", len(body)) + body
+
+
+def hello_body(name, hostname="rawhost", root="/raw", version=VERSION,
+               magic=MAGIC, capabilities=7):
+    return (bytes([TAG_HELLO]) + struct.pack(">IH", magic, version)
+            + enc_bytes(name) + enc_bytes(hostname) + enc_bytes(root)
+            + struct.pack(">I", capabilities))
+
+
+def heartbeat_ack_body(seq):
+    return bytes([TAG_HEARTBEAT_ACK]) + struct.pack(">Q", seq)
+
+
+def recv_exact(sock, n, deadline):
+    buf = b""
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("timed out")
+        sock.settimeout(left)
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            return None if not buf else buf  # EOF (possibly partial)
+        buf += chunk
+    return buf
+
+
+def recv_frame(sock, timeout=DEFAULT_TIMEOUT):
+    """(tag, payload bytes) of the next frame; None at a clean EOF.
+    Raises socket.timeout on timeout, ConnectionResetError on reset."""
+    deadline = time.monotonic() + timeout
+    head = recv_exact(sock, 4, deadline)
+    if head is None:
+        return None
+    if len(head) < 4:
+        raise AssertionError("connection closed inside a frame header")
+    (length,) = struct.unpack(">I", head)
+    body = recv_exact(sock, length, deadline)
+    if body is None or len(body) < length:
+        raise AssertionError("connection closed inside a frame body")
+    return body[0], body[1:]
+
+
+def decode_code_reason(payload):
+    """For reject/goodbye: (code name, reason str)."""
+    (code,) = struct.unpack(">H", payload[:2])
+    (n,) = struct.unpack(">I", payload[2:6])
+    reason = payload[6:6 + n].decode("utf-8", "replace")
+    return CODES.get(code, "internal(%d)" % code), reason
+
+
+def decode_welcome(payload):
+    session, server_time, heartbeat_ms, max_frame = struct.unpack(
+        ">QqII", payload)
+    return {"session_id": session, "server_time_ns": server_time,
+            "heartbeat_ms": heartbeat_ms, "max_frame": max_frame}
+
+
+def read_until_closed(sock, timeout):
+    """Reads frames until the peer closes. Returns (frames, closed) where
+    frames is a list of (tag, payload) and closed is True if EOF or reset
+    came within `timeout`. Undecodable trailing bytes are ignored."""
+    deadline = time.monotonic() + timeout
+    frames = []
+    buf = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return frames, False
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return frames, False
+        except (ConnectionResetError, BrokenPipeError):
+            return frames, True
+        if not chunk:
+            return frames, True
+        buf += chunk
+        while len(buf) >= 4:
+            (length,) = struct.unpack(">I", buf[:4])
+            if len(buf) < 4 + length:
+                break
+            body = buf[4:4 + length]
+            buf = buf[4 + length:]
+            if body:
+                frames.append((body[0], body[1:]))
+
+
+def raw_handshake(port, name, host="127.0.0.1", timeout=DEFAULT_TIMEOUT):
+    """Connects, sends a valid hello, returns (socket, welcome dict).
+    The caller closes the socket."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    try:
+        sock.sendall(frame(hello_body(name)))
+        got = recv_frame(sock, timeout=timeout)
+        if got is None or got[0] != TAG_WELCOME:
+            raise AssertionError("expected welcome, got %r" % (got,))
+        return sock, decode_welcome(got[1])
+    except BaseException:
+        sock.close()
+        raise
+
+
+# -- display names (PROTOCOL.md section 3), computed independently ------------
+
+def escape_name(raw):
+    """Expected display form of a raw file-name: well-formed UTF-8 kept,
+    backslash doubled, C0/DEL/C1 controls and invalid bytes as \\xNN."""
+    if isinstance(raw, str):
+        raw = os.fsencode(raw)
+    text = raw.decode("utf-8", "surrogateescape")
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if 0xDC80 <= o <= 0xDCFF:  # an undecodable byte
+            out.append("\\x%02x" % (o - 0xDC00))
+        elif ch == "\\":
+            out.append("\\\\")
+        elif o < 0x20 or o == 0x7F:
+            out.append("\\x%02x" % o)
+        elif 0x80 <= o <= 0x9F:
+            out.append("\\xc2\\x%02x" % o)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+# -- starting processes -------------------------------------------------------
+
+def start_server(workdir, cleanup, args=(), bind="127.0.0.1", port=None,
+                 name="server", attempts=5, **kw):
+    """Starts a server on a free port (retrying on 'cannot listen') and
+    waits until it listens. `cleanup(fn)` registers the kill."""
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    last = ""
+    for attempt in range(attempts):
+        p = port if port is not None else free_port(family, bind)
+        srv = Server(workdir, p, bind=bind, args=args,
+                     name="%s-%d" % (name, attempt) if attempt else name, **kw)
+        cleanup(srv.kill)
+        if srv.wait_listening():
+            return srv
+        last = srv.stderr_text()
+        srv.kill()
+        if "cannot listen" not in last:
+            break
+        if port is not None:
+            time.sleep(0.3)  # a fixed port: wait for it to free up
+    raise AssertionError("server failed to start:\n%s" % last)
+
+
+def start_client(workdir, cleanup, port, root, name, host="127.0.0.1",
+                 args=(), proc_name=None, cwd=None):
+    p = Process(proc_name or ("client-" + name),
+                client_argv(port, root, name, host=host, args=args),
+                workdir, stdin=subprocess.DEVNULL, cwd=cwd)
+    cleanup(p.kill)
+    return p
+
+
+# -- test base class ----------------------------------------------------------
+
+class SystemTest(unittest.TestCase):
+    """Per-test temp dir and process cleanup. Helpers start processes and
+    register their cleanup."""
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="dirscope-sys-")
+        self.addCleanup(self._tmp.cleanup)
+        self.tmp = self._tmp.name
+        self.workdir = os.path.join(self.tmp, "work")
+        os.mkdir(self.workdir)
+
+    def make_dir(self, name):
+        path = os.path.join(self.tmp, name)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def start_server(self, **kw):
+        return start_server(self.workdir, self.addCleanup, **kw)
+
+    def start_client(self, port, root, name, **kw):
+        return start_client(self.workdir, self.addCleanup, port, root, name,
+                            **kw)
+
+    def start_process(self, name, argv, cwd=None):
+        p = Process(name, argv, self.workdir, stdin=subprocess.DEVNULL,
+                    cwd=cwd)
+        self.addCleanup(p.kill)
+        return p
+
+    def assertExitsWith(self, proc, expected, timeout=DEFAULT_TIMEOUT):
+        rc = proc.wait(timeout=timeout)
+        self.assertEqual(rc, expected,
+                         "%s exited %r, expected %r\nstderr:\n%s"
+                         % (proc.name, rc, expected,
+                            proc.stderr_text()[-3000:]))
+
+    def assertExitsNonZero(self, proc, timeout=DEFAULT_TIMEOUT):
+        rc = proc.wait(timeout=timeout)
+        self.assertNotEqual(rc, 0, "%s exited 0, expected failure\nstderr:\n%s"
+                            % (proc.name, proc.stderr_text()[-3000:]))
+        self.assertGreater(rc, 0, "%s died of signal %d\nstderr:\n%s"
+                           % (proc.name, -rc, proc.stderr_text()[-3000:]))
+        return rc

@@ -1,0 +1,479 @@
+#!/usr/bin/env python3
+"""System test: what the operator sees when listing nodes' trees.
+
+Two real nodes serve real trees; every `ls --json`/`stat --json` answer is
+checked against an independent computation: os.lstat for type, size and
+mtime, os.listdir for item counts, os.readlink for link targets and the
+`sha256sum` binary for file contents.
+"""
+
+import datetime
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import escape_name  # noqa: E402
+
+SERVER_ARGS = ["--heartbeat-interval=1s", "--request-timeout=20s"]
+CLIENT_ARGS = ["--reconnect-min=200ms"]
+
+BIG = 5 * 1024 * 1024
+MANY = 1000
+
+# Awkward raw names (bytes) at the root of n1, with their display form as
+# PROTOCOL.md section 3 specifies it, written out by hand.
+ODD_NAMES = {
+    b"bad\xffname": "bad\\xffname",
+    b"back\\slash": "back\\\\slash",
+    b"ctl\x01char": "ctl\\x01char",
+    b"c1\xc2\x85x": "c1\\xc2\\x85x",
+    "h\u00e9llo_\u00fc.txt".encode(): "h\u00e9llo_\u00fc.txt",
+    b"name with spaces.txt": "name with spaces.txt",
+}
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def build_n1(root):
+    write(os.path.join(root, "empty.txt"), b"")
+    write(os.path.join(root, "one.bin"), b"x")
+    write(os.path.join(root, "b65536.bin"), os.urandom(65536))
+    write(os.path.join(root, "b65537.bin"), os.urandom(65537))
+    write(os.path.join(root, "big5m.bin"), os.urandom(BIG))
+    for raw in ODD_NAMES:
+        write(os.path.join(os.fsencode(root), raw), b"odd " + raw)
+    os.mkfifo(os.path.join(root, "fifo"))
+    os.symlink("/etc", os.path.join(root, "link_out"))
+    os.symlink("/etc/passwd", os.path.join(root, "link_passwd"))
+    os.symlink("../../..", os.path.join(root, "link_up"))
+    os.symlink("nested", os.path.join(root, "link_in"))
+    os.symlink("does-not-exist", os.path.join(root, "link_dangling"))
+    os.mkdir(os.path.join(root, "emptydir"))
+    # nested/{a/b/c.txt, x.txt, lnk -> a/b}
+    os.makedirs(os.path.join(root, "nested", "a", "b"))
+    write(os.path.join(root, "nested", "a", "b", "c.txt"), b"deep")
+    write(os.path.join(root, "nested", "x.txt"), b"12345")
+    os.symlink("a/b", os.path.join(root, "nested", "lnk"))
+    many = os.path.join(root, "many")
+    os.mkdir(many)
+    for i in range(MANY):
+        write(os.path.join(many, "f%04d" % i), (b"%d," % i) * (i % 37))
+    # Times: nanoseconds just below a second boundary, and before 1970.
+    old = os.path.join(root, "old.txt")
+    write(old, b"old")
+    os.utime(old, ns=(981173106_999999999, 981173106_999999999))
+    pre = os.path.join(root, "pre_epoch.txt")
+    write(pre, b"pre")
+    os.utime(pre, ns=(-1_500_000_000, -1_500_000_000))
+
+
+def build_n2(root):
+    # Same name as in n1, different contents: answers must not mix nodes.
+    write(os.path.join(root, "empty.txt"), b"not empty on n2\n")
+    write(os.path.join(root, "only_in_n2.txt"), b"n2")
+    os.makedirs(os.path.join(root, "sub", "inner"))
+    write(os.path.join(root, "sub", "f"), b"f" * 100)
+
+
+def sha256sum(directory, raw_names):
+    """Hex digests of the given files (bytes names in `directory`), by the
+    coreutils binary, in order."""
+    if not raw_names:
+        return {}
+    out = subprocess.run(["sha256sum", "--"] + list(raw_names),
+                         cwd=directory, stdout=subprocess.PIPE, check=True,
+                         timeout=60).stdout.decode("ascii", "replace")
+    lines = out.splitlines()
+    assert len(lines) == len(raw_names), out
+    return {name: line.lstrip("\\")[:64]
+            for name, line in zip(raw_names, lines)}
+
+
+def type_name(mode):
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    return "other"
+
+
+def expected_entries(directory):
+    """Display name -> expected JSON fields, for every entry of the local
+    directory (bytes walk), plus the bytewise sorted order of names."""
+    bdir = os.fsencode(directory)
+    names = sorted(os.listdir(bdir))
+    infos = {n: os.lstat(os.path.join(bdir, n)) for n in names}
+    hashes = sha256sum(bdir, [n for n in names
+                              if stat.S_ISREG(infos[n].st_mode)])
+    result = {}
+    for n in names:
+        st = infos[n]
+        e = {"name": escape_name(n), "type": type_name(st.st_mode),
+             "size": st.st_size, "mtime_s": st.st_mtime_ns // 10**9}
+        if stat.S_ISDIR(st.st_mode):
+            e["items"] = len(os.listdir(os.path.join(bdir, n)))
+        if n in hashes:
+            e["sha256"] = hashes[n]
+        if stat.S_ISLNK(st.st_mode):
+            e["target"] = escape_name(os.readlink(os.path.join(bdir, n)))
+        result[e["name"]] = e
+    return result, [escape_name(n) for n in names]
+
+
+def rfc3339_seconds(text):
+    dt = datetime.datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        raise AssertionError("mtime %r has no UTC offset" % text)
+    return int(dt.timestamp())
+
+
+class Listing(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        tmp = tempfile.TemporaryDirectory(prefix="dirscope-listing-")
+        cls.addClassCleanup(tmp.cleanup)
+        cls.tmp = tmp.name
+        cls.workdir = os.path.join(cls.tmp, "work")
+        os.mkdir(cls.workdir)
+        cls.root1 = os.path.join(cls.tmp, "root1")
+        cls.root2 = os.path.join(cls.tmp, "root2")
+        os.mkdir(cls.root1)
+        os.mkdir(cls.root2)
+        build_n1(cls.root1)
+        build_n2(cls.root2)
+        cls.server = harness.start_server(cls.workdir, cls.addClassCleanup,
+                                          args=SERVER_ARGS)
+        port = cls.server.port
+        cls.n1 = harness.start_client(cls.workdir, cls.addClassCleanup, port,
+                                      cls.root1, "n1", args=CLIENT_ARGS)
+        cls.n2 = harness.start_client(cls.workdir, cls.addClassCleanup, port,
+                                      cls.root2, "n2", args=CLIENT_ARGS)
+        cls.server.wait_nodes(2)
+
+    # -- helpers
+
+    def ls_json(self, target):
+        return self.server.command_json("ls --json %s" % target, timeout=30)
+
+    def assert_entry(self, got, exp, context):
+        where = "%s: entry %r" % (context, exp["name"])
+        self.assertEqual(got.get("name"), exp["name"], where)
+        self.assertEqual(got.get("type"), exp["type"], where)
+        self.assertEqual(got.get("size"), exp["size"], where)
+        self.assertEqual(rfc3339_seconds(got["mtime"]), exp["mtime_s"],
+                         "%s: mtime %s" % (where, got["mtime"]))
+        for key in ("items", "sha256", "target"):
+            self.assertEqual(got.get(key), exp.get(key),
+                             "%s: %s" % (where, key))
+        self.assertNotIn("error", got, where)
+
+    def check_listing(self, node, node_path, local_dir):
+        """`ls --json node:node_path` must match local_dir exactly, in
+        bytewise name order."""
+        got = self.ls_json("%s:%s" % (node, node_path))
+        expected, order = expected_entries(local_dir)
+        context = "ls %s:%s" % (node, node_path)
+        self.assertEqual([x.get("name") for x in got], order, context)
+        for x in got:
+            self.assertEqual(x.get("node"), node, context)
+            self.assertEqual(x.get("path"), node_path, context)
+            self.assert_entry(x, expected[x["name"]], context)
+        return got
+
+    # -- tests
+
+    def test_root_listing_matches_filesystem(self):
+        got = self.check_listing("n1", "/", self.root1)
+        names = {x["name"] for x in got}
+        # The awkward names arrive in the display form written by hand too.
+        for shown in ODD_NAMES.values():
+            self.assertIn(shown, names)
+        by_name = {x["name"]: x for x in got}
+        self.assertEqual(by_name["empty.txt"]["sha256"],
+                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        self.assertEqual(by_name["big5m.bin"]["size"], BIG)
+        self.assertEqual(by_name["link_out"]["target"], "/etc")
+        self.assertEqual(by_name["link_in"]["target"], "nested")
+        self.assertEqual(by_name["many"]["items"], MANY)
+        self.assertEqual(by_name["fifo"]["type"], "other")
+        self.assertNotIn("sha256", by_name["fifo"])
+        # Second precision, rounded down, also before the epoch.
+        self.assertEqual(rfc3339_seconds(by_name["old.txt"]["mtime"]),
+                         981173106)
+        self.assertEqual(rfc3339_seconds(by_name["pre_epoch.txt"]["mtime"]),
+                         -2)
+
+    def test_second_node_and_no_mixing(self):
+        got = self.check_listing("n2", "/", self.root2)
+        by_name = {x["name"]: x for x in got}
+        self.assertEqual(by_name["empty.txt"]["size"], 16)
+        self.check_listing("n2", "/sub", os.path.join(self.root2, "sub"))
+        self.check_listing("n1", "/nested", os.path.join(self.root1, "nested"))
+        err = self.server.command("ls --json n2:/many")
+        self.assertEqual(len(err), 1, err)
+        self.assertTrue(err[0].startswith("error:"), err)
+
+    def test_nested_and_big_directory(self):
+        self.check_listing("n1", "/nested/a", os.path.join(self.root1,
+                                                           "nested", "a"))
+        self.check_listing("n1", "/nested/a/b", os.path.join(
+            self.root1, "nested", "a", "b"))
+        self.check_listing("n1", "/emptydir", os.path.join(self.root1,
+                                                           "emptydir"))
+        got = self.check_listing("n1", "/many", os.path.join(self.root1,
+                                                             "many"))
+        self.assertEqual(len(got), MANY)
+        text = self.server.command("ls n1:/many", timeout=30)
+        self.assertEqual(len(text), MANY + 2, text[:3] + text[-3:])
+        self.assertTrue(text[0].startswith("TYPE"), text[0])
+        self.assertEqual(text[-1], "%d entries" % MANY)
+
+    def test_text_listing_row(self):
+        out = self.server.command("ls n1:/nested")
+        self.assertTrue(out[0].split() == ["TYPE", "MTIME", "SIZE",
+                                           "ITEMS/SHA256", "NAME"], out)
+        self.assertEqual(out[-1], "3 entries")
+        rows = {line.split()[-1]: line.split() for line in out[1:-1]}
+        digest = sha256sum(os.path.join(self.root1, "nested"),
+                           [b"x.txt"])[b"x.txt"]
+        self.assertEqual(rows["x.txt"][0], "file")
+        self.assertEqual(rows["x.txt"][2], "5")
+        self.assertEqual(rows["x.txt"][3], digest)
+        self.assertEqual(rows["a"][0], "dir")
+        self.assertEqual(rows["a"][3:5], ["1", "item"])
+        link = [line for line in out if "lnk -> a/b" in line]
+        self.assertEqual(len(link), 1, out)
+        self.assertTrue(link[0].startswith("link"), link)
+
+    def test_fifo_never_blocks(self):
+        start = time.monotonic()
+        got = self.server.command_json("stat --json n1:/fifo", timeout=5)
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0]["type"], "other")
+        self.assertNotIn("sha256", got[0])
+        got = self.server.command_json("ls --json n1:/fifo", timeout=5)
+        self.assertEqual([x["type"] for x in got], ["other"])
+        self.assertLess(time.monotonic() - start, 5)
+
+    def test_stat(self):
+        got = self.server.command_json("stat --json n1:/big5m.bin")
+        self.assertEqual(len(got), 1, got)
+        exp, _ = expected_entries(self.root1)
+        self.assertEqual(got[0]["node"], "n1")
+        self.assertEqual(got[0]["path"], "/")
+        self.assert_entry(got[0], exp["big5m.bin"], "stat big5m.bin")
+        got = self.server.command_json("stat --json n1:/nested/a/b/c.txt")
+        exp, _ = expected_entries(os.path.join(self.root1, "nested", "a", "b"))
+        self.assertEqual(got[0]["path"], "/nested/a/b")
+        self.assert_entry(got[0], exp["c.txt"], "stat c.txt")
+        got = self.server.command_json("stat --json n1:/link_out")
+        self.assertEqual(got[0]["type"], "symlink")
+        self.assertEqual(got[0]["target"], "/etc")
+        # The text form.
+        out = self.server.command("stat n1:/")
+        fields = dict(line.split(": ", 1) for line in out)
+        self.assertEqual(fields["node"], "n1")
+        self.assertEqual(fields["path"], "/")
+        self.assertEqual(fields["type"], "dir")
+        self.assertEqual(int(fields["items"]), len(os.listdir(self.root1)))
+        self.assertEqual(rfc3339_seconds(fields["mtime"]),
+                         os.lstat(self.root1).st_mtime_ns // 10**9)
+
+    def test_odd_names_addressed_back(self):
+        bdir = os.fsencode(self.root1)
+        exp, _ = expected_entries(self.root1)
+        for raw, shown in ODD_NAMES.items():
+            typed = shown
+            if " " in typed:
+                typed = '"n1:/%s"' % typed
+            else:
+                typed = "n1:/" + typed
+            got = self.server.command_json("stat --json %s" % typed)
+            self.assertEqual(len(got), 1, (typed, got))
+            self.assert_entry(got[0], exp[shown], "stat %s" % typed)
+            digest = sha256sum(bdir, [raw])[raw]
+            self.assertEqual(got[0]["sha256"], digest)
+        # Space escaped with a backslash instead of quotes.
+        got = self.server.command_json(
+            "stat --json n1:/name\\ with\\ spaces.txt")
+        self.assertEqual(got[0]["name"], "name with spaces.txt")
+        # A bad escape is refused, not guessed.
+        out = self.server.command("stat --json n1:/bad\\qname")
+        self.assertEqual(len(out), 1, out)
+        self.assertTrue(out[0].startswith("error:"), out)
+
+    def test_use_cd_pwd_relative(self):
+        out = self.server.command("use n1")
+        self.assertEqual(out, ["using node n1 (%s, root %s)"
+                               % (socket.gethostname(),
+                                  os.path.realpath(self.root1))])
+        self.assertEqual(self.server.command("cd /"), [])
+        self.assertEqual(self.server.command("pwd"), ["n1:/"])
+        # .. at the root stays at the root.
+        self.assertEqual(self.server.command("cd .."), [])
+        self.assertEqual(self.server.command("pwd"), ["n1:/"])
+        self.assertEqual(self.server.command("cd ../../.."), [])
+        self.assertEqual(self.server.command("pwd"), ["n1:/"])
+        got = self.ls_json("..")
+        self.assertEqual({x["path"] for x in got}, {"/"})
+        self.assertEqual(len(got), len(os.listdir(self.root1)))
+        # Relative paths.
+        self.assertEqual(self.server.command("cd nested"), [])
+        self.assertEqual(self.server.command("pwd"), ["n1:/nested"])
+        got = self.server.command_json("ls --json")
+        self.assertEqual(sorted(x["name"] for x in got),
+                         ["a", "lnk", "x.txt"])
+        self.assertEqual({x["path"] for x in got}, {"/nested"})
+        got = self.ls_json("a/b")
+        self.assertEqual([(x["path"], x["name"]) for x in got],
+                         [("/nested/a/b", "c.txt")])
+        got = self.ls_json("./a/../a/./b")
+        self.assertEqual([(x["path"], x["name"]) for x in got],
+                         [("/nested/a/b", "c.txt")])
+        got = self.ls_json("../../../nested/a")
+        self.assertEqual({x["path"] for x in got}, {"/nested/a"})
+        self.assertEqual(self.server.command("cd a/b"), [])
+        self.assertEqual(self.server.command("pwd"), ["n1:/nested/a/b"])
+        self.assertEqual(self.server.command("cd ../.."), [])
+        self.assertEqual(self.server.command("pwd"), ["n1:/nested"])
+        # cd into a file or a missing dir fails and keeps the directory.
+        out = self.server.command("cd x.txt")
+        self.assertEqual(len(out), 1, out)
+        self.assertTrue(out[0].startswith("error:"), out)
+        out = self.server.command("cd missing")
+        self.assertEqual(len(out), 1, out)
+        self.assertTrue(out[0].startswith("error:"), out)
+        self.assertEqual(self.server.command("pwd"), ["n1:/nested"])
+        # cd NODE:PATH switches node; each node keeps its own directory.
+        self.assertEqual(self.server.command("cd n2:/sub"), [])
+        self.assertEqual(self.server.command("pwd"), ["n2:/sub"])
+        got = self.server.command_json("ls --json inner")
+        self.assertEqual(got, [])
+        got = self.server.command_json("ls --json")
+        self.assertEqual(sorted(x["name"] for x in got), ["f", "inner"])
+        self.assertEqual({x["node"] for x in got}, {"n2"})
+        self.server.command("use n1")
+        self.assertEqual(self.server.command("pwd"), ["n1:/nested"])
+        self.server.command("cd /")
+
+    def test_tree_depth_2(self):
+        out = self.server.command("tree n1:/nested --depth 2")
+        self.assertEqual(out, [
+            "n1:/nested",
+            "\u251c\u2500\u2500 a/ (1 item)",
+            "\u2502   \u2514\u2500\u2500 b/ (1 item)",
+            "\u251c\u2500\u2500 lnk -> a/b",
+            "\u2514\u2500\u2500 x.txt (5 bytes)",
+            "2 directories, 2 other entries",
+        ])
+        got = self.server.command_json("tree --json n1:/nested --depth 3")
+        self.assertEqual([(x["path"], x["name"]) for x in got], [
+            ("/nested", "a"), ("/nested/a", "b"), ("/nested/a/b", "c.txt"),
+            ("/nested", "lnk"), ("/nested", "x.txt")])
+
+    def test_nodes_json(self):
+        got = self.server.nodes()
+        self.assertEqual(sorted(x["name"] for x in got), ["n1", "n2"])
+        roots = {x["name"]: x["root"] for x in got}
+        self.assertEqual(roots["n1"], os.path.realpath(self.root1))
+        self.assertEqual(roots["n2"], os.path.realpath(self.root2))
+        self.assertEqual(len({x["id"] for x in got}), 2)
+        for x in got:
+            self.assertEqual(x["address"], "127.0.0.1")
+            self.assertIsInstance(x["port"], int)
+            self.assertGreater(x["port"], 0)
+            self.assertEqual(x["hostname"], socket.gethostname())
+            since = datetime.datetime.fromisoformat(x["connected_since"])
+            age = time.time() - since.timestamp()
+            self.assertTrue(-5 < age < 120, x)
+        # A node can be named by id too.
+        ident = {x["name"]: x["id"] for x in got}["n2"]
+        out = self.server.command("use %d" % ident)
+        self.assertTrue(out and out[0].startswith("using node n2"), out)
+
+    def test_errors(self):
+        out = self.server.command("ls --json nosuchnode:/")
+        self.assertEqual(len(out), 1, out)
+        self.assertTrue(out[0].startswith("error:"), out)
+        self.assertIn("nosuchnode", out[0])
+        for cmd in ("ls --json n1:/does/not/exist", "stat n1:/nope.txt",
+                    "ls n1:/nested/nope"):
+            out = self.server.command(cmd)
+            self.assertEqual(len(out), 1, (cmd, out))
+            self.assertTrue(out[0].startswith("error:"), (cmd, out))
+            self.assertTrue("not_found" in out[0]
+                            or "not found" in out[0].lower(), (cmd, out))
+        # The shell goes on after errors.
+        self.assertEqual(len(self.ls_json("n1:/nested")), 3)
+
+    def test_symlink_out_of_root_reveals_nothing(self):
+        etc_names = {n for n in os.listdir("/etc") if len(n) >= 5}
+        self.assertIn("passwd", etc_names)
+        for cmd in ("ls --json n1:/link_out", "ls n1:/link_out/",
+                    "ls --json n1:/link_out/ssl", "stat n1:/link_out/passwd",
+                    "stat --json n1:/link_out/hostname",
+                    "ls --json n1:/link_up", "ls --json n1:/link_up/etc",
+                    "ls --json n1:/../../../etc", "cd n1:/link_out",
+                    "ls --json n1:/link_passwd", "ls n1:/link_dangling"):
+            out = self.server.command(cmd)
+            self.assertTrue(out, cmd)
+            text = "\n".join(out)
+            for n in etc_names:
+                if n in cmd:
+                    continue  # e.g. "passwd" in the path typed
+                self.assertNotIn(n, text,
+                                 "%s revealed /etc/%s: %r" % (cmd, n, out))
+            self.assertNotIn("root:x:0", text)
+            if cmd.startswith("ls") and "link_passwd" not in cmd \
+                    and "link_dangling" not in cmd:
+                self.assertEqual(len(out), 1, (cmd, out))
+                self.assertTrue(out[0].startswith("error:"), (cmd, out))
+        # tree through the link must not descend into /etc either.
+        out = self.server.command("tree --json n1:/link_out --depth 2")
+        self.assertNotIn("passwd", "\n".join(out))
+        # `ls LINK` to a file shows the link itself, never the target's
+        # contents or hash.
+        out = self.server.command_json("stat --json n1:/link_passwd")
+        self.assertEqual(out[0]["type"], "symlink")
+        self.assertEqual(out[0]["target"], "/etc/passwd")
+        self.assertNotIn("sha256", out[0])
+
+    def test_symlink_inside_root(self):
+        got = self.server.command_json("stat --json n1:/link_in")
+        self.assertEqual(got[0]["type"], "symlink")
+        self.assertEqual(got[0]["target"], "nested")
+        if not self.kernel_has_openat2():
+            print("note: kernel without openat2, links inside are refused")
+            return
+        # Links that stay inside the root resolve (node/confine.hpp).
+        got = self.ls_json("n1:/link_in")
+        self.assertEqual(sorted(x["name"] for x in got),
+                         ["a", "lnk", "x.txt"])
+        self.assertEqual({x["path"] for x in got}, {"/link_in"})
+        got = self.ls_json("n1:/nested/lnk")
+        self.assertEqual([x["name"] for x in got], ["c.txt"])
+
+    @staticmethod
+    def kernel_has_openat2():
+        release = os.uname().release.split(".")
+        try:
+            return (int(release[0]), int(release[1].split("-")[0])) >= (5, 6)
+        except (ValueError, IndexError):
+            return False
+
+
+if __name__ == "__main__":
+    harness.main()
