@@ -50,10 +50,9 @@ int main(int argc, char** argv) {
   auto agent = sys.spawn<caf::detached>(node_agent, *settings, root_fd);
   caf::error reason;
   {
-    input_watcher watcher{signals,
-                          {{}, {}, [agent](int) {
-                             caf::anon_send(agent, atom::shutdown_v);
-                           }}};
+    input_watcher watcher{signals, false};
+    watcher.start(
+      {{}, {}, [agent](int) { caf::anon_send(agent, atom::shutdown_v); }});
     caf::scoped_actor self{sys};
     self->monitor(agent);
     self->receive([&](const caf::down_msg& msg) { reason = msg.reason; });

@@ -60,19 +60,23 @@ int main(int argc, char** argv) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   };
-  auto console_hdl = sys.spawn(console, supervisor_hdl, out, interactive);
+  input_watcher input{signals, interactive};
+  console_prompt prompt;
+  if (interactive)
+    prompt = [&input](const std::string& text) { input.show_prompt(text); };
+  auto console_hdl = sys.spawn(console, supervisor_hdl, out, prompt);
+  input.start(
+    {[console_hdl](std::string line) {
+       caf::anon_send(console_hdl, atom::line_v, std::move(line));
+     },
+     [console_hdl] { caf::anon_send(console_hdl, atom::eof_v); },
+     [console_hdl](int) { caf::anon_send(console_hdl, atom::shutdown_v); }});
   {
-    input_watcher input{
-      signals,
-      {[console_hdl](std::string line) {
-         caf::anon_send(console_hdl, atom::line_v, std::move(line));
-       },
-       [console_hdl] { caf::anon_send(console_hdl, atom::eof_v); },
-       [console_hdl](int) { caf::anon_send(console_hdl, atom::shutdown_v); }}};
     caf::scoped_actor self{sys};
     self->monitor(console_hdl);
     self->receive([](const caf::down_msg&) {});
   }
+  input.stop();
   caf::anon_send_exit(acceptor_hdl, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(supervisor_hdl, caf::exit_reason::user_shutdown);
   spdlog::info("dirscope-server stopped");

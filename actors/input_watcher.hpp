@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -8,10 +10,15 @@
 
 namespace dirscope {
 
-/// A plain thread that poll()s standard input (optionally), the signal pipe
-/// and a stop pipe, and reports what it sees through callbacks, which
-/// typically anon_send to an actor. A blocking actor in getline() would
-/// hang shutdown (STACK-NOTES.md); this thread stops at once.
+/// A plain thread that poll()s standard input, the signal pipe and a wake-up
+/// pipe, and reports what it sees through callbacks, which typically
+/// anon_send to an actor. A blocking actor in getline() would hang shutdown
+/// (STACK-NOTES.md); this thread stops at once.
+///
+/// In editing mode (stdin is a terminal) lines are read with libedit: line
+/// editing, history (~/.dirscope_history) and command completion. The
+/// prompt appears only when the console asks for the next command, so
+/// command output never lands behind a prompt.
 class input_watcher {
 public:
   struct callbacks {
@@ -23,21 +30,34 @@ public:
     std::function<void(int)> on_signal;
   };
 
-  input_watcher(signal_pipe& signals, callbacks cbs);
+  input_watcher(signal_pipe& signals, bool editing);
   ~input_watcher();
 
   input_watcher(const input_watcher&) = delete;
   input_watcher& operator=(const input_watcher&) = delete;
 
-  /// Stops and joins the thread.
+  /// Starts the thread.
+  void start(callbacks cbs);
+
+  /// Editing mode: show `prompt` and accept the next line. Thread-safe.
+  void show_prompt(std::string prompt);
+
+  /// Stops and joins the thread (restores the terminal).
   void stop();
 
 private:
   void run();
+  void read_plain(std::string& partial, bool& input_open);
+  void wake();
 
   signal_pipe& signals_;
+  bool editing_;
   callbacks cbs_;
   int stop_fds_[2] = {-1, -1};
+  int wake_fds_[2] = {-1, -1};
+  std::mutex mtx_;
+  std::optional<std::string> next_prompt_;
+  bool stopping_ = false;
   std::thread thread_;
 };
 

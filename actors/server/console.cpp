@@ -26,13 +26,13 @@ void run_line(self_ptr self, const std::string& line);
 
 void prompt(self_ptr self) {
   auto& st = self->state;
-  if (!st.interactive || st.quitting)
+  if (!st.show_prompt || st.quitting)
     return;
   std::string where = st.current_node.empty()
                         ? std::string{}
                         : " " + st.current_node + ":"
                             + protocol::escape_name(st.cwd[st.current_node]);
-  st.out("dirscope" + where + "> ");
+  st.show_prompt("dirscope" + where + "> ");
 }
 
 void quit_now(self_ptr self) {
@@ -471,11 +471,12 @@ void run_line(self_ptr self, const std::string& line) {
 
 console_actor::behavior_type console(console_pointer self,
                                      supervisor_actor supervisor,
-                                     console_output out, bool interactive) {
+                                     console_output out,
+                                     console_prompt show_prompt) {
   auto& st = self->state;
   st.supervisor = std::move(supervisor);
   st.out = std::move(out);
-  st.interactive = interactive;
+  st.show_prompt = std::move(show_prompt);
   prompt(self);
   return {
     [self](atom::line, std::string& line) {

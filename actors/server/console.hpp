@@ -19,6 +19,9 @@ namespace dirscope {
 /// Writes text for people (stdout in production, a buffer in tests).
 using console_output = std::function<void(const std::string&)>;
 
+/// Shows the prompt for the next command (interactive shells only).
+using console_prompt = std::function<void(const std::string&)>;
+
 /// The operator's shell: runs one command at a time, in input order.
 struct console_state {
   static inline const char* name = "console";
@@ -49,7 +52,7 @@ struct console_state {
 
   supervisor_actor supervisor;
   console_output out;
-  bool interactive = false;
+  console_prompt show_prompt;
   /// Lines that arrived while a command was running.
   std::deque<std::string> pending;
   bool busy = false;
@@ -67,9 +70,10 @@ struct console_state {
 
 using console_pointer = console_actor::stateful_pointer<console_state>;
 
-/// Spawned by the server main; `interactive` adds a prompt.
+/// Spawned by the server main; `show_prompt` may be empty (piped input).
 console_actor::behavior_type console(console_pointer self,
                                      supervisor_actor supervisor,
-                                     console_output out, bool interactive);
+                                     console_output out,
+                                     console_prompt show_prompt);
 
 } // namespace dirscope
