@@ -1,0 +1,738 @@
+// The server's network side as it runs in production: acceptor, forked
+// node_connection brokers and the supervisor, over CAF's test multiplexer.
+// The tests play the node by writing frames into the virtual network and
+// reading what the server wrote back.
+
+#include <caf/exit_reason.hpp>
+#include <caf/io/accept_handle.hpp>
+#include <caf/io/connection_handle.hpp>
+#include <caf/io/doorman.hpp>
+#include <caf/io/scribe.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/server/node_connection.hpp"
+#include "actors/server/supervisor.hpp"
+#include "tests/actors/fixture.hpp"
+
+using namespace dirscope;
+using namespace dirscope::test;
+using caf::io::connection_handle;
+
+namespace {
+
+// -- a listing sink that records ----------------------------------------------
+
+struct sink_log {
+  std::vector<std::pair<uint64_t, std::vector<protocol::entry>>> chunks;
+  /// Ack each chunk to `conn`, as the console does.
+  bool auto_ack = true;
+
+  std::vector<std::string> names() const {
+    std::vector<std::string> result;
+    for (auto& [query, xs] : chunks)
+      for (auto& x : xs)
+        result.push_back(x.name);
+    return result;
+  }
+};
+
+listing_sink_actor::behavior_type
+recording_sink(listing_sink_actor::pointer self, std::shared_ptr<sink_log> log,
+               node_connection_actor conn) {
+  return {
+    [self, log, conn](atom::chunk, uint64_t query,
+                      std::vector<protocol::entry>& xs) {
+      log->chunks.emplace_back(query, std::move(xs));
+      if (log->auto_ack)
+        self->send(conn, atom::ack_v, query);
+    },
+  };
+}
+
+// -- the fixture --------------------------------------------------------------
+
+struct server_fixture : fixture {
+  static constexpr uint16_t port = 3443;
+
+  server_settings settings;
+  supervisor_actor sup;
+  caf::actor acc;
+  caf::io::accept_handle ah = caf::io::accept_handle::from_int(1);
+  int64_t next_connection = 100;
+
+  server_fixture() {
+    settings.heartbeat_interval = 10s;
+    settings.heartbeat_misses = 3;
+    settings.handshake_timeout = 5s;
+    settings.request_timeout = 25s;
+    settings.max_in_flight = 3;
+    settings.max_clients = 4;
+    settings.shutdown_grace = 3s;
+    mpx.provide_acceptor(port, ah);
+    sup = track(sys.spawn(supervisor, settings));
+    // As server_main.cpp does it.
+    auto& mm = sys.middleman();
+    auto doorman = mm.backend().new_tcp_doorman(port, nullptr, true);
+    REQUIRE(doorman);
+    acc = track(
+      mm.spawn_broker(acceptor, std::move(*doorman), sup, settings));
+    run();
+  }
+
+  /// A node opens a TCP connection.
+  connection_handle connect() {
+    auto ch = connection_handle::from_int(next_connection++);
+    mpx.add_pending_connect(ah, ch);
+    mpx.accept_connection(ah);
+    run();
+    return ch;
+  }
+
+  /// The node writes `msg`.
+  void send(connection_handle ch, const protocol::message& msg) {
+    mpx.virtual_send(ch, frame(msg));
+    run();
+  }
+
+  void send_raw(connection_handle ch, const std::string& bytes) {
+    mpx.virtual_send(ch, byte_buffer(bytes.begin(), bytes.end()));
+    run();
+  }
+
+  /// What the server wrote to the node since the last call.
+  std::vector<protocol::message> sent(connection_handle ch) {
+    return drain_frames(mpx.output_buffer(ch));
+  }
+
+  static protocol::hello hello(const std::string& name) {
+    return protocol::hello{protocol::version, name, "host-" + name,
+                           "/srv/" + name,
+                           protocol::capability::list
+                             | protocol::capability::stat
+                             | protocol::capability::hash};
+  }
+
+  /// Connects, says hello and requires the welcome.
+  connection_handle join(const std::string& name) {
+    auto ch = connect();
+    send(ch, hello(name));
+    auto out = sent(ch);
+    REQUIRE(out.size() == 1);
+    REQUIRE(std::holds_alternative<protocol::welcome>(out[0]));
+    return ch;
+  }
+
+  /// True once the server closed the connection.
+  bool closed(connection_handle ch) {
+    return mpx.impl_ptr(ch) == nullptr || mpx.stopped_reading(ch);
+  }
+
+  /// The supervisor's live connections (joined or not).
+  size_t connection_count() {
+    using ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+    return deref<ptr>(sup)->state.connections.size();
+  }
+
+  node_connection_actor resolve(const std::string& name) {
+    auto r = request<node_info, node_connection_actor>(sup, atom::resolve_v,
+                                                       name);
+    run();
+    REQUIRE(r->value);
+    return r->get<1>();
+  }
+
+  std::vector<node_info> nodes() {
+    auto r = request<std::vector<node_info>>(sup, atom::nodes_v);
+    run();
+    REQUIRE(r->value);
+    return r->get();
+  }
+
+  std::vector<std::string> node_names() {
+    std::vector<std::string> result;
+    for (auto& x : nodes())
+      result.push_back(x.name);
+    return result;
+  }
+
+  std::shared_ptr<reply<protocol::entry>> stat(const node_connection_actor& c,
+                                               std::string path) {
+    auto r = request<protocol::entry>(c, atom::stat_v, std::move(path));
+    run();
+    return r;
+  }
+
+  /// The one message of kind T in `xs`.
+  template <class T>
+  static T single(const std::vector<protocol::message>& xs) {
+    auto ys = only<T>(xs);
+    REQUIRE(ys.size() == 1);
+    return ys[0];
+  }
+
+  /// A stat round trip on node `ch`, proving the connection still works.
+  void check_alive(connection_handle ch, const std::string& name) {
+    auto conn = resolve(name);
+    auto r = stat(conn, "/alive");
+    auto req = single<protocol::stat_request>(sent(ch));
+    CHECK(req.path == "/alive");
+    send(ch, protocol::stat_reply{req.id, file_entry("alive")});
+    REQUIRE(r->value);
+    CHECK(r->get().name == "alive");
+  }
+};
+
+using names = std::vector<std::string>;
+
+} // namespace
+
+// -- handshake ----------------------------------------------------------------
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: a hello gets a welcome and the node joins",
+                 "[server]") {
+  auto ch = connect();
+  CHECK(connection_count() == 1);
+  CHECK(nodes().empty());
+  send(ch, hello("alpha"));
+  auto out = sent(ch);
+  REQUIRE(out.size() == 1);
+  auto welcome = single<protocol::welcome>(out);
+  CHECK(welcome.session_id == 1u);
+  CHECK(welcome.heartbeat_ms == 10'000u);
+  CHECK(welcome.max_frame == settings.max_frame);
+  CHECK(welcome.server_time_ns > 0);
+  auto xs = nodes();
+  REQUIRE(xs.size() == 1);
+  CHECK(xs[0].id == 1u);
+  CHECK(xs[0].name == "alpha");
+  CHECK(xs[0].hostname == "host-alpha");
+  CHECK(xs[0].root == "/srv/alpha");
+  CHECK_FALSE(closed(ch));
+  SECTION("a second node gets the next session id") {
+    auto ch2 = connect();
+    send(ch2, hello("beta"));
+    CHECK(single<protocol::welcome>(sent(ch2)).session_id == 2u);
+    CHECK(node_names() == names{"alpha", "beta"});
+  }
+  SECTION("a hello split into single bytes works the same") {
+    auto ch2 = connect();
+    auto bytes = frame(hello("beta"));
+    for (auto byte : bytes) {
+      CHECK(sent(ch2).empty());
+      mpx.virtual_send(ch2, byte_buffer{byte});
+      run();
+    }
+    CHECK(single<protocol::welcome>(sent(ch2)).session_id == 2u);
+  }
+  SECTION("a taken name is rejected and the connection closes") {
+    auto ch2 = connect();
+    send(ch2, hello("alpha"));
+    auto reject = single<protocol::reject>(sent(ch2));
+    CHECK(reject.code == wire_code::name_taken);
+    CHECK(closed(ch2));
+    CHECK(connection_count() == 1);
+    CHECK(node_names() == names{"alpha"});
+    check_alive(ch, "alpha");
+  }
+  SECTION("an invalid name is rejected with bad_request") {
+    auto ch2 = connect();
+    send(ch2, hello("no/slashes"));
+    auto reject = single<protocol::reject>(sent(ch2));
+    CHECK(reject.code == wire_code::bad_request);
+    CHECK(closed(ch2));
+    CHECK(node_names() == names{"alpha"});
+  }
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: a hello with another protocol version is rejected",
+                 "[server]") {
+  auto ch = connect();
+  auto msg = hello("alpha");
+  msg.version = protocol::version + 1;
+  send(ch, msg);
+  auto out = sent(ch);
+  REQUIRE(out.size() == 1);
+  auto reject = single<protocol::reject>(out);
+  CHECK(reject.code == wire_code::version_mismatch);
+  CHECK(reject.reason.find("version") != std::string::npos);
+  CHECK(closed(ch));
+  CHECK(connection_count() == 0);
+  CHECK(nodes().empty());
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: a connection without hello is dropped after the "
+                 "handshake timeout",
+                 "[server]") {
+  auto ch = connect();
+  auto alpha = join("alpha");
+  advance(4s);
+  CHECK_FALSE(closed(ch));
+  CHECK(connection_count() == 2);
+  advance(1s);
+  CHECK(closed(ch));
+  CHECK(connection_count() == 1);
+  // The node that said hello in time stays (its first heartbeat is due at
+  // 10 s).
+  CHECK_FALSE(closed(alpha));
+  CHECK(node_names() == names{"alpha"});
+  CHECK(sent(alpha).empty());
+}
+
+// -- protocol violations ------------------------------------------------------
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: a protocol violation closes only that connection",
+                 "[server]") {
+  auto alpha = join("alpha");
+  auto beta = join("beta");
+  SECTION("garbage bytes") {
+    send_raw(alpha, "GET / HTTP/1.1\r\nHost: example\r\n\r\n");
+  }
+  SECTION("an unknown message tag") {
+    send_raw(alpha, std::string{"\x00\x00\x00\x01\xff", 5});
+  }
+  SECTION("a message only the server may send") {
+    send(alpha, protocol::welcome{1, 2, 3, 4});
+  }
+  SECTION("a second hello") {
+    send(alpha, hello("alpha"));
+  }
+  SECTION("a request failure for a request never made is ignored, then "
+          "garbage") {
+    send(alpha, protocol::request_failed{99, wire_code::not_found, "x"});
+    CHECK(sent(alpha).empty());
+    CHECK_FALSE(closed(alpha));
+    send_raw(alpha, std::string(8, '\xff'));
+  }
+  auto out = sent(alpha);
+  REQUIRE(out.size() == 1);
+  auto bye = single<protocol::goodbye>(out);
+  CHECK(bye.code == wire_code::protocol_error);
+  CHECK_FALSE(bye.reason.empty());
+  CHECK(closed(alpha));
+  CHECK(node_names() == names{"beta"});
+  CHECK(connection_count() == 1);
+  CHECK_FALSE(closed(beta));
+  check_alive(beta, "beta");
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: anything but a hello first is a protocol error",
+                 "[server]") {
+  auto alpha = join("alpha");
+  auto ch = connect();
+  SECTION("garbage") {
+    send_raw(ch, "SSH-2.0-OpenSSH_9.2\r\n");
+  }
+  SECTION("a well-formed frame that is not a hello") {
+    send(ch, protocol::heartbeat_ack{1});
+  }
+  auto bye = single<protocol::goodbye>(sent(ch));
+  CHECK(bye.code == wire_code::protocol_error);
+  CHECK(closed(ch));
+  CHECK(connection_count() == 1);
+  CHECK(node_names() == names{"alpha"});
+  check_alive(alpha, "alpha");
+}
+
+// -- liveness -----------------------------------------------------------------
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: heartbeats keep a node; silence disconnects it",
+                 "[server]") {
+  auto ch = join("alpha");
+  CHECK(nodes()[0].last_heartbeat_ns == 0);
+  // An answering node stays as long as it answers.
+  for (uint64_t seq = 1; seq <= 6; ++seq) {
+    advance(9s);
+    CHECK(sent(ch).empty());
+    advance(1s);
+    auto out = sent(ch);
+    REQUIRE(out.size() == 1);
+    auto hb = single<protocol::heartbeat>(out);
+    CHECK(hb.seq == seq);
+    CHECK(hb.server_time_ns > 0);
+    send(ch, protocol::heartbeat_ack{hb.seq});
+  }
+  auto xs = nodes();
+  REQUIRE(xs.size() == 1);
+  CHECK(xs[0].last_heartbeat_ns > 0);
+  // A silent node still gets heartbeats for three intervals...
+  for (uint64_t seq = 7; seq <= 9; ++seq) {
+    advance(10s);
+    CHECK(single<protocol::heartbeat>(sent(ch)).seq == seq);
+    CHECK(node_names() == names{"alpha"});
+  }
+  // ... and is disconnected at the next tick.
+  advance(10s);
+  auto out = sent(ch);
+  REQUIRE(out.size() == 1);
+  CHECK(single<protocol::goodbye>(out).code == wire_code::timeout);
+  CHECK(closed(ch));
+  CHECK(nodes().empty());
+  CHECK(connection_count() == 0);
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: any frame from the node counts as a sign of life",
+                 "[server]") {
+  auto ch = join("alpha");
+  auto conn = resolve("alpha");
+  // The node answers stat requests but never acks a heartbeat.
+  for (int i = 0; i < 8; ++i) {
+    advance(10s);
+    CHECK(only<protocol::heartbeat>(sent(ch)).size() == 1);
+    auto r = stat(conn, "/f");
+    auto req = single<protocol::stat_request>(sent(ch));
+    send(ch, protocol::stat_reply{req.id, file_entry("f")});
+    CHECK(r->value);
+  }
+  CHECK(node_names() == names{"alpha"});
+  CHECK_FALSE(closed(ch));
+}
+
+// -- requests -----------------------------------------------------------------
+
+TEST_CASE_METHOD(server_fixture, "server: stat requests", "[server]") {
+  auto ch = join("alpha");
+  auto conn = resolve("alpha");
+  SECTION("a reply delivers the entry") {
+    auto r = stat(conn, "/x");
+    auto req = single<protocol::stat_request>(sent(ch));
+    CHECK(req.path == "/x");
+    CHECK_FALSE(r->done());
+    send(ch, protocol::stat_reply{req.id, file_entry("x", 1234)});
+    REQUIRE(r->value);
+    CHECK(r->get().name == "x");
+    CHECK(r->get().size == 1234u);
+    CHECK(r->get().sha256.has_value());
+  }
+  SECTION("the root") {
+    auto r = stat(conn, "/");
+    auto req = single<protocol::stat_request>(sent(ch));
+    send(ch, protocol::stat_reply{req.id, dir_entry("/", 3)});
+    REQUIRE(r->value);
+    CHECK(r->get().items == 3u);
+  }
+  SECTION("request_failed delivers the node's error") {
+    auto r = stat(conn, "/missing");
+    auto req = single<protocol::stat_request>(sent(ch));
+    send(ch, protocol::request_failed{req.id, wire_code::not_found,
+                                      "no such file"});
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::not_found);
+    CHECK(to_failure(r->error).message == "no such file");
+    CHECK_FALSE(closed(ch));
+  }
+  SECTION("request ids are unique among requests in flight") {
+    auto r1 = stat(conn, "/a");
+    auto r2 = stat(conn, "/b");
+    auto reqs = only<protocol::stat_request>(sent(ch));
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[0].id != reqs[1].id);
+    // Answers in the other order reach the right requests.
+    send(ch, protocol::stat_reply{reqs[1].id, file_entry("b")});
+    send(ch, protocol::stat_reply{reqs[0].id, file_entry("a")});
+    REQUIRE(r1->value);
+    REQUIRE(r2->value);
+    CHECK(r1->get().name == "a");
+    CHECK(r2->get().name == "b");
+  }
+  SECTION("paths that are not normalized never reach the wire") {
+    for (auto path : {"x", "/a/../b", "/a/", "//a", ""}) {
+      auto r = stat(conn, path);
+      INFO("path: " << path);
+      REQUIRE(r->error);
+      auto code = code_of(r->error);
+      CHECK((code == wire_code::bad_request
+             || code == wire_code::outside_root));
+    }
+    CHECK(sent(ch).empty());
+  }
+  SECTION("more than max_in_flight requests fail with too_many_requests") {
+    for (int i = 0; i < 3; ++i)
+      stat(conn, "/slow");
+    auto r = stat(conn, "/one-too-many");
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::too_many_requests);
+    CHECK(only<protocol::stat_request>(sent(ch)).size() == 3);
+  }
+  SECTION("a reply with an invalid entry name is a protocol error") {
+    auto r = stat(conn, "/x");
+    auto req = single<protocol::stat_request>(sent(ch));
+    send(ch, protocol::stat_reply{req.id, file_entry("a/b")});
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::protocol_error);
+    CHECK(single<protocol::goodbye>(sent(ch)).code
+          == wire_code::protocol_error);
+    CHECK(closed(ch));
+  }
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: when the node vanishes mid-request the request "
+                 "fails at once",
+                 "[server]") {
+  auto alpha = join("alpha");
+  auto beta = join("beta");
+  auto conn = resolve("alpha");
+  auto conn_down = watch(conn);
+  auto r = stat(conn, "/x");
+  auto sink = std::make_shared<sink_log>();
+  auto sink_hdl = track(sys.spawn(recording_sink, sink, conn));
+  auto l = request<uint64_t, bool>(conn, atom::list_v, uint64_t{1},
+                                   std::string{"/"}, uint8_t{0}, sink_hdl);
+  run();
+  auto out = sent(alpha);
+  CHECK(single<protocol::stat_request>(out).path == "/x");
+  CHECK(single<protocol::list_request>(out).path == "/");
+  CHECK_FALSE(r->done());
+  CHECK_FALSE(l->done());
+  wire_code expected = wire_code::io_error;
+  SECTION("the peer disconnects") {
+    mpx.impl_ptr(alpha)->io_failure(&mpx, caf::io::network::operation::read);
+    run();
+  }
+  SECTION("the node says goodbye") {
+    send(alpha, protocol::goodbye{wire_code::client_exit, "stopping"});
+    CHECK(sent(alpha).empty()); // no goodbye back
+    CHECK(closed(alpha));
+  }
+  SECTION("the server is told to stop the connection") {
+    caf::anon_send_exit(conn, caf::exit_reason::user_shutdown);
+    run();
+    expected = wire_code::shutdown;
+  }
+  // No timer involved: the requests failed without advancing the clock.
+  REQUIRE(r->error);
+  CHECK(code_of(r->error) == expected);
+  REQUIRE(l->error);
+  CHECK(code_of(l->error) == expected);
+  CHECK(conn_down->down);
+  CHECK(node_names() == names{"beta"});
+  CHECK(connection_count() == 1);
+  check_alive(beta, "beta");
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: a listing streams chunks to the sink", "[server]") {
+  auto ch = join("alpha");
+  auto conn = resolve("alpha");
+  auto sink = std::make_shared<sink_log>();
+  auto sink_hdl = track(sys.spawn(recording_sink, sink, conn));
+  auto r = request<uint64_t, bool>(conn, atom::list_v, uint64_t{7},
+                                   std::string{"/"},
+                                   protocol::list_flags::with_hashes, sink_hdl);
+  run();
+  auto req = single<protocol::list_request>(sent(ch));
+  CHECK(req.path == "/");
+  CHECK(req.flags == protocol::list_flags::with_hashes);
+  auto id = req.id;
+  SECTION("chunks, acks and the end") {
+    send(ch, protocol::entries_chunk{id, {file_entry("a"), dir_entry("b")}});
+    REQUIRE(sink->chunks.size() == 1);
+    CHECK(sink->chunks[0].first == 7u);
+    CHECK(sink->names() == names{"a", "b"});
+    CHECK(single<protocol::chunk_ack>(sent(ch)).id == id);
+    send(ch, protocol::entries_chunk{id, {file_entry("c")}});
+    CHECK(single<protocol::chunk_ack>(sent(ch)).id == id);
+    CHECK_FALSE(r->done());
+    send(ch, protocol::list_end{id, 3, true});
+    REQUIRE(r->value);
+    CHECK(r->get<0>() == 3u);
+    CHECK(r->get<1>() == true);
+    CHECK(sink->names() == names{"a", "b", "c"});
+    CHECK(sent(ch).empty()); // no ack for list_end
+  }
+  SECTION("an unsorted listing") {
+    send(ch, protocol::entries_chunk{id, {file_entry("z"), file_entry("a")}});
+    send(ch, protocol::list_end{id, 2, false});
+    REQUIRE(r->value);
+    CHECK(r->get<1>() == false);
+  }
+  SECTION("an empty directory") {
+    send(ch, protocol::list_end{id, 0, true});
+    REQUIRE(r->value);
+    CHECK(r->get<0>() == 0u);
+    CHECK(sink->chunks.empty());
+  }
+  SECTION("chunk_ack goes out only when the sink acks") {
+    sink->auto_ack = false;
+    send(ch, protocol::entries_chunk{id, {file_entry("a")}});
+    send(ch, protocol::entries_chunk{id, {file_entry("b")}});
+    CHECK(sink->chunks.size() == 2);
+    CHECK(sent(ch).empty());
+    caf::anon_send(conn, atom::ack_v, uint64_t{7});
+    run();
+    CHECK(single<protocol::chunk_ack>(sent(ch)).id == id);
+    // Acks for unknown queries go nowhere.
+    caf::anon_send(conn, atom::ack_v, uint64_t{8});
+    run();
+    CHECK(sent(ch).empty());
+  }
+  SECTION("the node fails the listing after some chunks") {
+    send(ch, protocol::entries_chunk{id, {file_entry("a")}});
+    sent(ch);
+    send(ch, protocol::request_failed{id, wire_code::io_error, "disk on fire"});
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::io_error);
+    CHECK(sink->names() == names{"a"});
+    CHECK_FALSE(closed(ch));
+  }
+  SECTION("the user cancels") {
+    caf::anon_send(conn, atom::cancel_v, uint64_t{7});
+    run();
+    CHECK(single<protocol::cancel>(sent(ch)).id == id);
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::cancelled);
+    // Frames racing the cancel are ignored; the node stays.
+    send(ch, protocol::entries_chunk{id, {file_entry("late")}});
+    send(ch, protocol::request_failed{id, wire_code::cancelled, "cancelled"});
+    CHECK(sink->chunks.empty());
+    CHECK(sent(ch).empty());
+    CHECK_FALSE(closed(ch));
+    check_alive(ch, "alpha");
+  }
+  SECTION("a list_end whose total does not match is a protocol error") {
+    send(ch, protocol::entries_chunk{id, {file_entry("a")}});
+    sent(ch);
+    send(ch, protocol::list_end{id, 2, true});
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::protocol_error);
+    CHECK(single<protocol::goodbye>(sent(ch)).code
+          == wire_code::protocol_error);
+    CHECK(closed(ch));
+    CHECK(nodes().empty());
+  }
+  SECTION("an entry named '..' is a protocol error") {
+    send(ch, protocol::entries_chunk{id, {file_entry("ok"), dir_entry("..")}});
+    CHECK(sink->chunks.empty());
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::protocol_error);
+    CHECK(single<protocol::goodbye>(sent(ch)).code
+          == wire_code::protocol_error);
+    CHECK(closed(ch));
+  }
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: requests without an answer time out", "[server]") {
+  auto ch = join("alpha");
+  auto conn = resolve("alpha");
+  SECTION("stat") {
+    auto r = stat(conn, "/x");
+    auto id = single<protocol::stat_request>(sent(ch)).id;
+    advance(20s); // two heartbeats, no answer needed yet
+    sent(ch);
+    advance(4s);
+    CHECK_FALSE(r->done());
+    advance(1s);
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::timeout);
+    CHECK(single<protocol::cancel>(sent(ch)).id == id);
+    // The late answer is ignored and the node stays.
+    send(ch, protocol::stat_reply{id, file_entry("x")});
+    CHECK_FALSE(closed(ch));
+    CHECK(node_names() == names{"alpha"});
+    check_alive(ch, "alpha");
+  }
+  SECTION("a listing: every chunk restarts the clock") {
+    auto sink = std::make_shared<sink_log>();
+    auto sink_hdl = track(sys.spawn(recording_sink, sink, conn));
+    auto r = request<uint64_t, bool>(conn, atom::list_v, uint64_t{1},
+                                     std::string{"/big"}, uint8_t{0},
+                                     sink_hdl);
+    run();
+    auto id = single<protocol::list_request>(sent(ch)).id;
+    advance(20s);
+    send(ch, protocol::entries_chunk{id, {file_entry("a")}}); // t = 20 s
+    sent(ch);
+    advance(24s); // t = 44 s: the first timer (25 s) found a fresh deadline
+    CHECK_FALSE(r->done());
+    CHECK(only<protocol::cancel>(sent(ch)).empty());
+    advance(1s); // t = 45 s
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::timeout);
+    CHECK(single<protocol::cancel>(sent(ch)).id == id);
+    CHECK(sink->names() == names{"a"});
+    // Late frames for the listing are ignored.
+    send(ch, protocol::list_end{id, 1, true});
+    CHECK_FALSE(closed(ch));
+  }
+}
+
+// -- the operator -------------------------------------------------------------
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: kick writes goodbye(kicked) and closes", "[server]") {
+  auto alpha = join("alpha");
+  auto beta = join("beta");
+  auto r = request<node_info>(sup, atom::kick_v, std::string{"alpha"});
+  run();
+  REQUIRE(r->value);
+  CHECK(r->get().name == "alpha");
+  CHECK(single<protocol::goodbye>(sent(alpha)).code == wire_code::kicked);
+  CHECK(closed(alpha));
+  CHECK(sent(beta).empty());
+  CHECK(node_names() == names{"beta"});
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: shutdown writes goodbye(shutdown) on every "
+                 "connection",
+                 "[server]") {
+  auto alpha = join("alpha");
+  auto beta = join("beta");
+  auto idle = connect();
+  auto r = request<uint64_t>(sup, atom::shutdown_v);
+  run();
+  for (auto ch : {alpha, beta}) {
+    auto out = sent(ch);
+    REQUIRE(out.size() == 1);
+    CHECK(single<protocol::goodbye>(out).code == wire_code::shutdown);
+    CHECK(closed(ch));
+  }
+  CHECK(closed(idle));
+  REQUIRE(r->value);
+  CHECK(r->get() == 2u);
+  CHECK(connection_count() == 0);
+  SECTION("a node connecting now is turned away") {
+    auto late = connect();
+    send(late, hello("gamma"));
+    CHECK(closed(late));
+    CHECK(only<protocol::welcome>(sent(late)).empty());
+    CHECK(nodes().empty());
+  }
+}
+
+// Known bug: when a listing times out, node_connection forgets the request
+// but not the console query that maps to it (state.queries), so a late ack
+// from the sink (a chunk that was already on its way to the console) still
+// writes chunk_ack for the abandoned id, and the map grows with every
+// timed-out listing.
+TEST_CASE_METHOD(server_fixture,
+                 "server: a listing that timed out forgets its query",
+                 "[server][bug][!mayfail]") {
+  auto ch = join("alpha");
+  auto conn = resolve("alpha");
+  auto sink = std::make_shared<sink_log>();
+  sink->auto_ack = false;
+  auto sink_hdl = track(sys.spawn(recording_sink, sink, conn));
+  auto r = request<uint64_t, bool>(conn, atom::list_v, uint64_t{5},
+                                   std::string{"/"}, uint8_t{0}, sink_hdl);
+  run();
+  auto id = single<protocol::list_request>(sent(ch)).id;
+  send(ch, protocol::entries_chunk{id, {file_entry("a")}});
+  advance(25s);
+  REQUIRE(r->error);
+  CHECK(single<protocol::cancel>(sent(ch)).id == id);
+  using ptr = node_connection_broker;
+  CHECK(deref<ptr>(conn)->state.queries.empty());
+  caf::anon_send(conn, atom::ack_v, uint64_t{5});
+  run();
+  CHECK(only<protocol::chunk_ack>(sent(ch)).empty());
+}
