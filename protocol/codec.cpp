@@ -80,6 +80,7 @@ void write(byte_writer& w, const hello& x) {
   w.str(x.hostname);
   w.str(x.root);
   w.u32(x.capabilities);
+  w.str(x.token);
 }
 
 void write(byte_writer& w, const welcome& x) {
@@ -190,6 +191,7 @@ void read(byte_reader& r, hello& x) {
   x.hostname = r.str("hostname");
   x.root = r.str("root");
   x.capabilities = r.u32("capabilities");
+  x.token = r.str("token");
 }
 
 void read(byte_reader& r, welcome& x) {

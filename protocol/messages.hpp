@@ -37,6 +37,12 @@ namespace capability {
 constexpr uint32_t list = 1u << 0;
 constexpr uint32_t stat = 1u << 1;
 constexpr uint32_t hash = 1u << 2;
+/// Node policy: the operator may fetch files from this node.
+constexpr uint32_t download = 1u << 3;
+/// Node policy: the operator may create files on this node.
+constexpr uint32_t upload = 1u << 4;
+/// Node policy: the operator may delete files on this node.
+constexpr uint32_t remove = 1u << 5;
 } // namespace capability
 
 /// Flags of a list request.
@@ -77,6 +83,7 @@ struct hello {
   std::string hostname;
   std::string root; ///< raw bytes of the node's root on its own machine
   uint32_t capabilities = 0;
+  std::string token; ///< enrollment token (empty: none)
 };
 
 /// Server -> client: the node is in.

@@ -44,13 +44,21 @@ std::string_view to_string(wire_code x) noexcept {
       return "symlink_loop";
     case wire_code::internal:
       return "internal";
+    case wire_code::unauthorized:
+      return "unauthorized";
+    case wire_code::not_permitted:
+      return "not_permitted";
+    case wire_code::tls_failure:
+      return "tls_failure";
+    case wire_code::tls_required:
+      return "tls_required";
   }
   // Only reachable through a cast from an out-of-range integer.
   return "unknown";
 }
 
 wire_code wire_code_from(uint16_t x) noexcept {
-  if (x > static_cast<uint16_t>(wire_code::internal))
+  if (x > static_cast<uint16_t>(last_wire_code))
     return wire_code::internal;
   return static_cast<wire_code>(x);
 }

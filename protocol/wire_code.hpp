@@ -49,7 +49,18 @@ enum class wire_code : uint16_t {
   symlink_loop = 18,
   /// Anything else.
   internal = 19,
+  /// The node did not prove it may join (enrollment token, certificate).
+  unauthorized = 20,
+  /// The node's policy does not allow the operation.
+  not_permitted = 21,
+  /// The TLS handshake or certificate verification failed.
+  tls_failure = 22,
+  /// The server only accepts TLS connections.
+  tls_required = 23,
 };
+
+/// The highest code this build knows.
+constexpr wire_code last_wire_code = wire_code::tls_required;
 
 /// Returns a short snake_case name for `x`, e.g. "not_found".
 std::string_view to_string(wire_code x) noexcept;

@@ -82,7 +82,7 @@ TEST_CASE("heartbeat_ack layout", "[codec][layout]") {
 TEST_CASE("hello layout starts with the magic", "[codec][layout]") {
   // clang-format off
   bytes expected{
-    0,   0,   0,   26,       // length
+    0,   0,   0,   31,       // length
     1,                       // tag
     'D', 'S', 'C', 'P',      // magic
     0,   1,                  // version
@@ -90,9 +90,10 @@ TEST_CASE("hello layout starts with the magic", "[codec][layout]") {
     0,   0,   0,   1,   'h', // hostname
     0,   0,   0,   1,   '/', // root
     0,   0,   0,   7,        // capabilities
+    0,   0,   0,   1,   't', // token
   };
   // clang-format on
-  CHECK(encode(hello{1, "n", "h", "/", 7}) == expected);
+  CHECK(encode(hello{1, "n", "h", "/", 7, "t"}) == expected);
 }
 
 TEST_CASE("welcome layout", "[codec][layout]") {

@@ -34,7 +34,8 @@ inline bool equal(const entry& x, const entry& y) {
 }
 
 inline auto fields(const hello& x) {
-  return std::tie(x.version, x.node_name, x.hostname, x.root, x.capabilities);
+  return std::tie(x.version, x.node_name, x.hostname, x.root, x.capabilities,
+                  x.token);
 }
 
 inline auto fields(const welcome& x) {
@@ -171,7 +172,8 @@ inline std::vector<message> sample_messages() {
   std::vector<message> result;
   result.emplace_back(
     hello{version, "node-1", "host.example", std::string("/srv/\xff\0data", 11),
-          capability::list | capability::stat | capability::hash});
+          capability::list | capability::stat | capability::hash,
+          "0123456789abcdef"});
   result.emplace_back(hello{0xfffe, "", "", "", 0});
   result.emplace_back(
     welcome{0xdeadbeefcafebabe, -1'000'000'000, 10'000, default_max_frame});

@@ -34,6 +34,10 @@ TEST_CASE("wire codes have fixed values and names", "[wire_code]") {
     {wire_code::not_readable, 17, "not_readable"},
     {wire_code::symlink_loop, 18, "symlink_loop"},
     {wire_code::internal, 19, "internal"},
+    {wire_code::unauthorized, 20, "unauthorized"},
+    {wire_code::not_permitted, 21, "not_permitted"},
+    {wire_code::tls_failure, 22, "tls_failure"},
+    {wire_code::tls_required, 23, "tls_required"},
   };
   std::set<std::string> names;
   for (auto& x : table) {
@@ -47,7 +51,7 @@ TEST_CASE("wire codes have fixed values and names", "[wire_code]") {
 }
 
 TEST_CASE("unknown wire values map to internal", "[wire_code]") {
-  for (uint32_t x = 20; x <= 0xffff; ++x)
+  for (uint32_t x = 24; x <= 0xffff; ++x)
     if (wire_code_from(static_cast<uint16_t>(x)) != wire_code::internal)
       FAIL("value " << x);
   CHECK(to_string(static_cast<wire_code>(999)) == "unknown");
