@@ -308,14 +308,26 @@ class Server(Process):
     def node_names(self, timeout=DEFAULT_TIMEOUT):
         return sorted(x["name"] for x in self.nodes(timeout=timeout))
 
-    def wait_nodes(self, n, timeout=DEFAULT_TIMEOUT):
-        out = self.command("wait-nodes %d --timeout %g" % (n, timeout),
-                           timeout=timeout + 5)
-        if not (len(out) == 1 and out[0].endswith("node(s) connected")):
-            raise AssertionError(
-                "wait-nodes %d failed: %r\nserver stderr:\n%s"
-                % (n, out, self.stderr_text()[-3000:]))
-        return out
+    def wait_nodes(self, n, timeout=DEFAULT_TIMEOUT, watch=()):
+        """Waits (bounded) until at least n nodes are connected. Fails
+        early, with its stderr, if a process in `watch` exits meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(0.1, min(1.0, deadline - time.monotonic()))
+            out = self.command("wait-nodes %d --timeout %.2f" % (n, left),
+                               timeout=left + 5)
+            if len(out) == 1 and out[0].endswith("node(s) connected"):
+                return out
+            for p in watch:
+                if p.poll() is not None:
+                    raise AssertionError(
+                        "%s exited %r before %d node(s) connected\n"
+                        "its stderr:\n%s" % (p.name, p.poll(), n,
+                                              p.stderr_text()[-3000:]))
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    "wait-nodes %d failed: %r\nserver stderr:\n%s"
+                    % (n, out, self.stderr_text()[-3000:]))
 
     def log_text(self):
         return read_text(self.log_path)

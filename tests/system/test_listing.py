@@ -161,7 +161,7 @@ class Listing(unittest.TestCase):
                                       cls.root1, "n1", args=CLIENT_ARGS)
         cls.n2 = harness.start_client(cls.workdir, cls.addClassCleanup, port,
                                       cls.root2, "n2", args=CLIENT_ARGS)
-        cls.server.wait_nodes(2)
+        cls.server.wait_nodes(2, watch=[cls.n1, cls.n2])
 
     # -- helpers
 
