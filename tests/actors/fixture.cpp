@@ -131,6 +131,8 @@ fake_node(node_connection_actor::pointer self,
       log->requests.push_back("ls " + path);
       if (log->silent)
         return self->make_response_promise<uint64_t, bool>();
+      if (log->files.count(path) != 0)
+        return make_error(wire_code::not_a_directory, "not a directory");
       auto i = log->dirs.find(path);
       if (i == log->dirs.end())
         return make_error(wire_code::not_found, "no such directory: " + path);

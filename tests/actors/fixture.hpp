@@ -180,7 +180,8 @@ struct fake_node_log {
   std::vector<uint64_t> acks;
   /// Queries cancelled.
   std::vector<uint64_t> cancels;
-  /// Directory contents by path (one chunk each); others fail not_found.
+  /// Directory contents by path (one chunk each); listing a path in `files`
+  /// fails with not_a_directory, others with not_found.
   std::map<std::string, std::vector<protocol::entry>> dirs;
   /// Entries by path for stat; others fail not_found.
   std::map<std::string, protocol::entry> files;
