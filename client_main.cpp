@@ -12,6 +12,7 @@
 #include "actors/error.hpp"
 #include "actors/input_watcher.hpp"
 #include "actors/logging.hpp"
+#include "actors/security.hpp"
 #include "actors/signal_pipe.hpp"
 #include "node/confine.hpp"
 
@@ -43,11 +44,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto root_fd = std::make_shared<const node::unique_fd>(std::move(*root));
+  auto tls = prepare_client_tls(cfg, settings->server_host);
+  if (!tls) {
+    std::cerr << "dirscope-client: " << tls.error().message << "\n";
+    return 2;
+  }
+  if (!*tls)
+    spdlog::warn("TLS is off (--tls=false): traffic is plaintext");
   signal_pipe signals;
   caf::actor_system sys{cfg};
   spdlog::info("serving {} as '{}' to {}:{}", settings->root, settings->name,
                settings->server_host, settings->server_port);
-  auto agent = sys.spawn<caf::detached>(node_agent, *settings, root_fd);
+  auto agent = sys.spawn<caf::detached>(node_agent, *settings, root_fd,
+                                        *tls);
   caf::error reason;
   {
     input_watcher watcher{signals, false};

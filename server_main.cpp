@@ -15,6 +15,7 @@
 #include "actors/error.hpp"
 #include "actors/input_watcher.hpp"
 #include "actors/logging.hpp"
+#include "actors/security.hpp"
 #include "actors/server/console.hpp"
 #include "actors/server/node_connection.hpp"
 #include "actors/server/supervisor.hpp"
@@ -38,9 +39,46 @@ int main(int argc, char** argv) {
     std::cerr << "dirscope-server: " << ok.error().message << "\n";
     return 2;
   }
+  if (!cfg.issue_client_cert.empty()) {
+    auto done = issue_client_certificate(cfg);
+    if (!done) {
+      std::cerr << "dirscope-server: " << done.error().message << "\n";
+      return 1;
+    }
+    std::cout << *done;
+    return 0;
+  }
+  auto security = prepare_server_security(cfg);
+  if (!security) {
+    spdlog::error("cannot set up TLS / enrollment: {}",
+                  security.error().message);
+    return 1;
+  }
+  if (security->created)
+    spdlog::warn("created a private CA, a server certificate and an "
+                 "enrollment token in {}",
+                 cfg.state_dir);
+  if (security->tls)
+    spdlog::info("TLS 1.3 on; certificate fingerprint (SHA-256) {}",
+                 security->fingerprint);
+  else
+    spdlog::warn("TLS is off (--tls=false): traffic is plaintext");
+  if (!security->token_file.empty())
+    spdlog::info("nodes must present the enrollment token in {}",
+                 security->token_file);
+  else if (security->token.empty())
+    spdlog::warn("no enrollment token required (--require-token=false)");
+  if (cfg.init) {
+    std::cout << "state dir: " << cfg.state_dir << "\n"
+              << "fingerprint: " << security->fingerprint << "\n"
+              << "ca file: " << security->ca_file << "\n"
+              << "token file: " << security->token_file << "\n";
+    return 0;
+  }
   signal_pipe signals;
   caf::actor_system sys{cfg};
   auto settings = cfg.settings();
+  settings.enrollment_token = security->token;
   auto supervisor_hdl = sys.spawn(supervisor, settings);
   auto& mm = sys.middleman();
   auto doorman = mm.backend().new_tcp_doorman(cfg.port, cfg.bind.c_str(),
@@ -53,7 +91,8 @@ int main(int argc, char** argv) {
   }
   auto port = (*doorman)->port();
   auto acceptor_hdl = mm.spawn_broker(acceptor, std::move(*doorman),
-                                      supervisor_hdl, settings);
+                                      supervisor_hdl, settings,
+                                      security->tls);
   spdlog::info("dirscope-server listening on {}:{} (protocol {})", cfg.bind,
                port, protocol::version);
   auto out = [](const std::string& text) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 #include <climits>
+#include <fstream>
 #include <cstdlib>
 #include <thread>
 
@@ -47,6 +48,38 @@ caf::config_option_adder dirscope_config::add_options() {
 
 caf::error dirscope_config::parse_args(int argc, char** argv) {
   auto args = join_option_values(argc, argv, valued_options(custom_options_));
+  // CAF 0.17 takes only a bare "--flag" for booleans; "--flag=false" is
+  // what users type to turn a default-on switch off. Apply those after
+  // parsing so the command line still wins over the INI file.
+  std::vector<std::pair<const caf::config_option*, bool>> switches;
+  for (auto i = args.begin(); i != args.end();) {
+    const caf::config_option* flag = nullptr;
+    bool value = false;
+    for (auto& opt : custom_options_) {
+      if (!opt.is_flag())
+        continue;
+      auto prefix = "--" + std::string{opt.long_name().data(),
+                                       opt.long_name().size()}
+                    + "=";
+      if (i->compare(0, prefix.size(), prefix) != 0)
+        continue;
+      auto text = i->substr(prefix.size());
+      if (text == "true" || text == "yes" || text == "1")
+        value = true;
+      else if (text == "false" || text == "no" || text == "0")
+        value = false;
+      else
+        return make_error(wire_code::bad_request,
+                          *i + ": expected true or false");
+      flag = &opt;
+    }
+    if (flag == nullptr) {
+      ++i;
+      continue;
+    }
+    switches.emplace_back(flag, value);
+    i = args.erase(i);
+  }
   if (wants_help(args)) {
     std::cout << usage() << "\nOptions (also settable in the INI file given "
               << "by --config-file, under [global]):\n"
@@ -54,7 +87,11 @@ caf::error dirscope_config::parse_args(int argc, char** argv) {
     help_printed = true;
     return caf::none;
   }
-  return parse(std::move(args));
+  if (auto err = parse(std::move(args)))
+    return err;
+  for (auto& [opt, value] : switches)
+    opt->store(caf::config_value{value});
+  return caf::none;
 }
 
 std::vector<std::string>
@@ -119,6 +156,27 @@ server_config::server_config() {
     .add(max_clients, "max-clients", "most connected nodes (default 100)")
     .add(max_in_flight, "max-in-flight",
          "most requests in flight per node (default 64)")
+    .add(tls, "tls", "TLS 1.3 on every connection (default true)")
+    .add(state_dir, "state-dir",
+         "where the CA, server certificate and enrollment token live "
+         "(default dirscope-state)")
+    .add(cert_file, "cert-file",
+         "your own server certificate (PEM; default: one in --state-dir)")
+    .add(key_file, "key-file", "private key of --cert-file (PEM)")
+    .add(client_ca_file, "client-ca-file",
+         "CA for client certificates (default: the state dir's CA)")
+    .add(require_client_cert, "require-client-cert",
+         "mutual TLS: nodes need a certificate from that CA (false)")
+    .add(require_token, "require-token",
+         "nodes must present the enrollment token (default true)")
+    .add(enrollment_token, "enrollment-token",
+         "the token (default: --state-dir/enrollment.token, created once)")
+    .add(init, "init",
+         "create the state dir (CA, certificate, token), print the "
+         "fingerprint and exit")
+    .add(issue_client_cert, "issue-client-cert",
+         "issue a client certificate NAME.crt/NAME.key into "
+         "--state-dir/clients and exit")
     .add(log_file, "log-file",
          "also log to this file (default: dirscope-server.log)")
     .add(log_level, "log-level", "trace, debug, info, warn, error (info)");
@@ -135,7 +193,13 @@ std::string server_config::usage() const {
          "from standard input (type 'help' at the prompt); results go to\n"
          "stdout, diagnostics to stderr and the log file. The server runs\n"
          "until 'quit', end of input, SIGINT or SIGTERM, and then says\n"
-         "goodbye to every node.\n";
+         "goodbye to every node.\n"
+         "\n"
+         "Connections use TLS 1.3. On first start the server creates a\n"
+         "private CA, its certificate and an enrollment token in --state-dir\n"
+         "and logs the certificate's fingerprint; nodes pin it with\n"
+         "--server-fingerprint (or trust --state-dir/ca.crt) and present\n"
+         "the token (--token-file). --init does just that and exits.\n";
 }
 
 server_settings server_config::settings() const {
@@ -168,6 +232,15 @@ client_config::client_config() {
          "filesystem worker threads (default 0: one per core)")
     .add(sort_limit, "sort-limit",
          "list directories up to this many entries sorted (100000)")
+    .add(tls, "tls", "TLS 1.3 to the server (default true)")
+    .add(ca_file, "ca-file",
+         "trust the server if its certificate chains to this CA (PEM)")
+    .add(server_fingerprint, "server-fingerprint",
+         "trust the server if its certificate has this SHA-256 fingerprint")
+    .add(cert_file, "cert-file", "client certificate for mutual TLS (PEM)")
+    .add(key_file, "key-file", "private key of --cert-file (PEM)")
+    .add(token, "token", "enrollment token the server requires")
+    .add(token_file, "token-file", "read the enrollment token from a file")
     .add(log_file, "log-file", "also log to this file (default: none)")
     .add(log_level, "log-level", "trace, debug, info, warn, error (info)");
 }
@@ -178,8 +251,10 @@ std::string client_config::usage() const {
          "Usage: dirscope-client [--config-file=FILE] --server HOST:PORT "
          "--root DIR [--name NAME] [options]\n"
          "\n"
-         "The node connects out to the server and answers its requests\n"
-         "(list, stat, hash) for files beneath DIR only, read-only. It runs\n"
+         "The node connects out to the server over TLS 1.3 (verified by\n"
+         "--server-fingerprint or --ca-file), proves it may join with\n"
+         "--token or --token-file, and answers requests (list, stat,\n"
+         "hash) for files beneath DIR only, read-only. It runs\n"
          "until the server disconnects it (exit 0) or it gets SIGINT/SIGTERM\n"
          "(goodbye, exit 0). A lost connection is retried with exponential\n"
          "backoff unless --reconnect=false (then it exits 1).\n";
@@ -217,6 +292,19 @@ caf::expected<client_settings> client_config::settings() const {
                      ? workers
                      : std::max(1u, std::thread::hardware_concurrency());
   result.sort_limit = sort_limit;
+  result.token = token;
+  if (!token_file.empty()) {
+    std::ifstream in{token_file};
+    if (!in || !std::getline(in, result.token))
+      return make_error(wire_code::bad_request,
+                        "cannot read the token from " + token_file);
+  }
+  if (tls && ca_file.empty() && server_fingerprint.empty())
+    return make_error(wire_code::bad_request,
+                      "TLS needs a way to verify the server: give "
+                      "--server-fingerprint (printed by the server) or "
+                      "--ca-file (e.g. the server's state-dir/ca.crt); "
+                      "--tls=false turns TLS off");
   return result;
 }
 

@@ -49,6 +49,17 @@ public:
   size_t max_frame = 1u << 20;
   size_t max_clients = 100;
   size_t max_in_flight = 64;
+  bool tls = true;
+  std::string state_dir = "dirscope-state";
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+  bool require_client_cert = false;
+  bool require_token = true;
+  std::string enrollment_token;
+  // Actions instead of serving:
+  bool init = false;
+  std::string issue_client_cert;
 
 protected:
   std::string usage() const override;
@@ -70,6 +81,13 @@ public:
   caf::timespan reconnect_max = std::chrono::seconds{30};
   size_t workers = 0;
   size_t sort_limit = 100'000;
+  bool tls = true;
+  std::string ca_file;
+  std::string server_fingerprint;
+  std::string cert_file;
+  std::string key_file;
+  std::string token;
+  std::string token_file;
 
 protected:
   std::string usage() const override;

@@ -30,6 +30,8 @@ struct server_settings {
   milliseconds request_timeout{60'000};
   /// How long shutdown waits for nodes to leave after the goodbye.
   milliseconds shutdown_grace{3'000};
+  /// Nodes must present this token in their hello (empty: no token).
+  std::string enrollment_token;
 };
 
 /// Settings of the client (node) side.
@@ -47,6 +49,8 @@ struct client_settings {
   /// Directories with at most this many entries are listed sorted.
   size_t sort_limit = 100'000;
   uint32_t max_frame = 1u << 20;
+  /// Enrollment token sent in the hello.
+  std::string token;
   /// Heartbeat interval assumed until the server's welcome says otherwise.
   milliseconds heartbeat_interval{10'000};
   uint32_t heartbeat_misses = 3;

@@ -4,18 +4,31 @@
 
 namespace dirscope {
 
-void send_frame(caf::io::abstract_broker* self, caf::io::connection_handle hdl,
-                const protocol::message& msg) {
-  auto frame = protocol::encode(msg);
+void flush_channel(caf::io::abstract_broker* self,
+                   caf::io::connection_handle hdl, channel& chan) {
   auto& buf = self->wr_buf(hdl);
-  buf.insert(buf.end(), frame.begin(), frame.end());
-  self->flush(hdl);
+  auto before = buf.size();
+  chan.drain(buf);
+  if (buf.size() != before)
+    self->flush(hdl);
+}
+
+void send_frame(caf::io::abstract_broker* self, caf::io::connection_handle hdl,
+                channel& chan, const protocol::message& msg) {
+  // A failed TLS session refuses writes; its failure surfaces on receive.
+  [[maybe_unused]] auto ok = chan.send(protocol::encode(msg));
+  flush_channel(self, hdl, chan);
 }
 
 std::optional<failure>
-consume_bytes(protocol::frame_decoder& decoder, const std::vector<char>& bytes,
+consume_bytes(channel& chan, protocol::frame_decoder& decoder,
+              const std::vector<char>& bytes,
               const std::function<bool(protocol::message&)>& on_message) {
-  decoder.feed(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  std::vector<uint8_t> plain;
+  auto received = chan.receive(bytes.data(), bytes.size(), plain);
+  if (!received)
+    return received.error();
+  decoder.feed(plain.data(), plain.size());
   for (;;) {
     auto next = decoder.next();
     if (auto err = std::get_if<failure>(&next))

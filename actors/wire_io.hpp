@@ -1,25 +1,35 @@
 #pragma once
 
-// The two things every connection broker does with the wire: write one
-// message as a frame, and turn received bytes into messages.
+// What every connection broker does with the wire: write a message as a
+// frame, and turn received bytes into messages, both through its channel
+// (plain TCP or TLS).
 
 #include <functional>
+#include <optional>
 
 #include <caf/io/abstract_broker.hpp>
 #include <caf/io/connection_handle.hpp>
 
+#include "actors/channel.hpp"
 #include "protocol/codec.hpp"
 
 namespace dirscope {
 
-/// Encodes `msg` into the broker's write buffer for `hdl` and flushes.
-void send_frame(caf::io::abstract_broker* self, caf::io::connection_handle hdl,
-                const protocol::message& msg);
+/// Moves whatever the channel has for the socket into the write buffer.
+void flush_channel(caf::io::abstract_broker* self,
+                   caf::io::connection_handle hdl, channel& chan);
 
-/// Feeds `bytes` to `decoder` and calls `on_message` for each complete
-/// message while it returns true. Returns the decoder's failure, if any.
+/// Encodes `msg`, sends it through `chan` and flushes.
+void send_frame(caf::io::abstract_broker* self, caf::io::connection_handle hdl,
+                channel& chan, const protocol::message& msg);
+
+/// Passes received `bytes` through `chan` into `decoder` and calls
+/// `on_message` for each complete message while it returns true. Returns
+/// the channel's or the decoder's failure, if any. Flush the channel
+/// afterwards: TLS answers handshakes on its own.
 std::optional<failure>
-consume_bytes(protocol::frame_decoder& decoder, const std::vector<char>& bytes,
+consume_bytes(channel& chan, protocol::frame_decoder& decoder,
+              const std::vector<char>& bytes,
               const std::function<bool(protocol::message&)>& on_message);
 
 /// Current wall-clock time in ns since the epoch (UTC).

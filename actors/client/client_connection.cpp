@@ -31,13 +31,13 @@ void close(self_ptr self, caf::error reason) {
 void protocol_violation(self_ptr self, const std::string& what) {
   spdlog::error("protocol error from the server: {}", what);
   auto& st = self->state;
-  send_frame(self, st.hdl, protocol::goodbye{wire_code::protocol_error, what});
+  send_frame(self, st.hdl, st.chan, protocol::goodbye{wire_code::protocol_error, what});
   close(self, make_error(wire_code::protocol_error, what));
 }
 
 void send_failed(self_ptr self, uint32_t id, const failure& why) {
   self->state.in_flight.erase(id);
-  send_frame(self, self->state.hdl,
+  send_frame(self, self->state.hdl, self->state.chan,
              protocol::request_failed{id, why.code, why.message});
 }
 
@@ -87,7 +87,7 @@ void on_stat(self_ptr self, protocol::stat_request& req) {
         auto& st = self->state;
         if (st.stage != state::phase::serving || st.in_flight.erase(id) == 0)
           return; // cancelled
-        send_frame(self, st.hdl, protocol::stat_reply{id, std::move(x)});
+        send_frame(self, st.hdl, st.chan, protocol::stat_reply{id, std::move(x)});
       },
       [self, id](caf::error& err) {
         auto& st = self->state;
@@ -144,7 +144,7 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   if (auto x = std::get_if<protocol::heartbeat>(&msg)) {
     spdlog::info("heartbeat {}: server time {}", x->seq,
                  shell::format_rfc3339(x->server_time_ns));
-    send_frame(self, st.hdl, protocol::heartbeat_ack{x->seq});
+    send_frame(self, st.hdl, st.chan, protocol::heartbeat_ack{x->seq});
   } else if (auto x = std::get_if<protocol::list_request>(&msg)) {
     on_list(self, *x);
   } else if (auto x = std::get_if<protocol::stat_request>(&msg)) {
@@ -170,9 +170,19 @@ bool on_frame(self_ptr self, protocol::message& msg) {
 caf::behavior client_connection(client_connection_broker self,
                                 caf::io::connection_handle hdl,
                                 client_settings settings, worker_pool pool,
-                                node_agent_actor agent) {
+                                node_agent_actor agent,
+                                std::shared_ptr<tls::context> tls) {
   auto& st = self->state;
   st.hdl = hdl;
+  if (tls) {
+    auto session = tls::session::make(std::move(tls));
+    if (!session) {
+      spdlog::error("cannot start TLS: {}", session.error().message);
+      self->quit(make_error(wire_code::tls_failure, session.error().message));
+      return {};
+    }
+    st.chan = channel{std::move(*session)};
+  }
   st.settings = std::move(settings);
   st.pool = std::move(pool);
   st.agent = std::move(agent);
@@ -180,28 +190,48 @@ caf::behavior client_connection(client_connection_broker self,
   st.heartbeat_interval = st.settings.heartbeat_interval;
   st.last_rx = self->clock().now();
   self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
-  send_frame(self, hdl,
+  // With TLS the hello waits inside the session until the server is
+  // verified; a server that fails verification never sees it.
+  send_frame(self, hdl, st.chan,
              protocol::hello{protocol::version, st.settings.name,
                              st.settings.hostname, st.settings.root,
                              protocol::capability::list
                                | protocol::capability::stat
-                               | protocol::capability::hash});
+                               | protocol::capability::hash,
+                             st.settings.token});
   self->delayed_send(self, st.heartbeat_interval, atom::tick_v);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     close(self, msg.reason);
   });
   return {
     [self](const caf::io::new_data_msg& msg) {
-      auto err = consume_bytes(self->state.decoder, msg.buf,
+      auto& st = self->state;
+      auto err = consume_bytes(st.chan, st.decoder, msg.buf,
                                [self](protocol::message& x) {
                                  return on_frame(self, x);
                                });
-      if (err)
-        protocol_violation(self, err->message);
+      flush_channel(self, st.hdl, st.chan);
+      if (!err || st.stage == state::phase::closing)
+        return;
+      if (auto session = st.chan.session(); session && session->failed()) {
+        spdlog::error("TLS with the server failed: {}", err->message);
+        close(self, make_error(wire_code::tls_failure, err->message));
+        return;
+      }
+      protocol_violation(self, err->message);
     },
     [self](const caf::io::connection_closed_msg&) {
-      if (self->state.stage == state::phase::closing)
+      auto& st = self->state;
+      if (st.stage == state::phase::closing)
         return;
+      if (!st.chan.established()) {
+        auto why = "the server closed the connection during the TLS "
+                   "handshake (does it run with --tls=false, or want a "
+                   "client certificate?)";
+        spdlog::warn("{}", why);
+        close(self, make_error(wire_code::io_error, why));
+        return;
+      }
       spdlog::warn("lost the connection to the server");
       close(self, make_error(wire_code::io_error, "connection lost"));
     },
@@ -222,14 +252,14 @@ caf::behavior client_connection(client_connection_broker self,
     [self](atom::chunk, uint32_t id, std::vector<protocol::entry>& xs) {
       auto& st = self->state;
       if (st.stage == state::phase::serving && st.listers.count(id) != 0)
-        send_frame(self, st.hdl, protocol::entries_chunk{id, std::move(xs)});
+        send_frame(self, st.hdl, st.chan, protocol::entries_chunk{id, std::move(xs)});
     },
     [self](atom::done, uint32_t id, uint64_t total, bool sorted) {
       auto& st = self->state;
       if (st.listers.erase(id) == 0 || st.stage != state::phase::serving)
         return;
       st.in_flight.erase(id);
-      send_frame(self, st.hdl, protocol::list_end{id, total, sorted});
+      send_frame(self, st.hdl, st.chan, protocol::list_end{id, total, sorted});
     },
     [self](atom::failed, uint32_t id, const caf::error& err) {
       auto& st = self->state;
@@ -241,7 +271,7 @@ caf::behavior client_connection(client_connection_broker self,
     [self](atom::goodbye, const caf::error& reason) {
       auto& st = self->state;
       auto why = to_failure(reason);
-      send_frame(self, st.hdl, protocol::goodbye{why.code, why.message});
+      send_frame(self, st.hdl, st.chan, protocol::goodbye{why.code, why.message});
       close(self, caf::exit_reason::normal);
     },
   };

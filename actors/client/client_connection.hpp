@@ -6,9 +6,11 @@
 #include <caf/io/broker.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/channel.hpp"
 #include "actors/client/worker_pool.hpp"
 #include "actors/settings.hpp"
 #include "protocol/codec.hpp"
+#include "tls/context.hpp"
 
 namespace dirscope {
 
@@ -18,6 +20,8 @@ struct client_connection_state {
   static inline const char* name = "client_connection";
 
   caf::io::connection_handle hdl;
+  /// Plain TCP or TLS: frames are read and written through it.
+  channel chan;
   client_settings settings;
   worker_pool pool;
   node_agent_actor agent;
@@ -38,9 +42,11 @@ using client_connection_broker
 /// Most requests a node works on at once; more get too_many_requests.
 constexpr size_t client_max_in_flight = 256;
 
+/// Runs the node's connection; `tls` is nullptr for plain TCP.
 caf::behavior client_connection(client_connection_broker self,
                                 caf::io::connection_handle hdl,
                                 client_settings settings, worker_pool pool,
-                                node_agent_actor agent);
+                                node_agent_actor agent,
+                                std::shared_ptr<tls::context> tls);
 
 } // namespace dirscope

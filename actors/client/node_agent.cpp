@@ -48,7 +48,7 @@ void connect(self_ptr self) {
     return;
   auto conn = self->home_system().middleman().spawn_client(
     client_connection, st.settings.server_host, st.settings.server_port,
-    st.settings, st.pool, caf::actor_cast<node_agent_actor>(self));
+    st.settings, st.pool, caf::actor_cast<node_agent_actor>(self), st.tls);
   if (!conn) {
     auto why = self->home_system().render(conn.error());
     spdlog::warn("cannot connect to {}:{}: {}", st.settings.server_host,
@@ -66,9 +66,11 @@ void connect(self_ptr self) {
 node_agent_actor::behavior_type
 node_agent(node_agent_actor::stateful_pointer<node_agent_state> self,
            client_settings settings,
-           std::shared_ptr<const node::unique_fd> root) {
+           std::shared_ptr<const node::unique_fd> root,
+           std::shared_ptr<tls::context> tls) {
   auto& st = self->state;
   st.settings = std::move(settings);
+  st.tls = std::move(tls);
   auto cache = std::make_shared<node::hash_cache>();
   for (size_t i = 0; i < st.settings.workers; ++i)
     st.pool.workers.push_back(

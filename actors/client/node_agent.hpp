@@ -8,6 +8,7 @@
 #include "actors/client/worker_pool.hpp"
 #include "actors/settings.hpp"
 #include "node/unique_fd.hpp"
+#include "tls/context.hpp"
 
 namespace dirscope {
 
@@ -21,6 +22,8 @@ struct node_agent_state {
   static inline const char* name = "node_agent";
 
   client_settings settings;
+  /// nullptr: plain TCP.
+  std::shared_ptr<tls::context> tls;
   worker_pool pool;
   caf::actor conn;
   std::chrono::milliseconds backoff{0};
@@ -29,7 +32,8 @@ struct node_agent_state {
 
 node_agent_actor::behavior_type
 node_agent(node_agent_actor::stateful_pointer<node_agent_state> self,
-           client_settings settings, std::shared_ptr<const node::unique_fd> root);
+           client_settings settings, std::shared_ptr<const node::unique_fd> root,
+           std::shared_ptr<tls::context> tls);
 
 /// True if a connection that ended with `reason` is worth retrying.
 bool is_retryable(const caf::error& reason);

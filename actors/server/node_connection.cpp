@@ -8,6 +8,7 @@
 #include "actors/wire_io.hpp"
 #include "protocol/names.hpp"
 #include "protocol/paths.hpp"
+#include "tls/pki.hpp"
 
 namespace dirscope {
 
@@ -54,7 +55,7 @@ void close(self_ptr self, const failure& why, bool say_goodbye,
     return;
   fail_all(self, why);
   if (say_goodbye)
-    send_frame(self, st.hdl, protocol::goodbye{why.code, why.message});
+    send_frame(self, st.hdl, st.chan, protocol::goodbye{why.code, why.message});
   st.stage = state::phase::closing;
   self->quit(std::move(exit_reason));
 }
@@ -67,6 +68,40 @@ void protocol_violation(self_ptr self, const std::string& what) {
                what);
   failure why{wire_code::protocol_error, what};
   close(self, why, true, to_error(why));
+}
+
+/// A failure below the frames: wrong transport, TLS, or undecodable bytes.
+void on_transport_error(self_ptr self, const failure& err) {
+  auto& st = self->state;
+  if (st.stage == state::phase::closing)
+    return;
+  if (st.chan.wrong_transport()) {
+    spdlog::warn("dropping connection {}: {}", st.info.endpoint(),
+                 err.message);
+    if (st.chan.secure()) {
+      // Tell a plaintext dirscope client why, in its own language.
+      auto frame = protocol::encode(protocol::reject{
+        wire_code::tls_required,
+        "this server accepts TLS connections only (the node runs with "
+        "--tls=false)"});
+      auto& buf = self->wr_buf(st.hdl);
+      buf.insert(buf.end(), frame.begin(), frame.end());
+      self->flush(st.hdl);
+    }
+    fail_all(self, err);
+    st.stage = state::phase::closing;
+    self->quit(to_error(err));
+    return;
+  }
+  if (auto session = st.chan.session(); session && session->failed()) {
+    spdlog::warn("TLS with {} ({}) failed: {}", st.info.endpoint(),
+                 st.info.name.empty() ? "no hello yet" : st.info.name,
+                 err.message);
+    failure why{wire_code::tls_failure, err.message};
+    close(self, why, false, to_error(why));
+    return;
+  }
+  protocol_violation(self, err.message);
 }
 
 caf::actor_clock::time_point request_deadline(self_ptr self) {
@@ -88,10 +123,22 @@ void on_hello(self_ptr self, protocol::hello& hello) {
                   + std::to_string(hello.version);
     spdlog::warn("rejecting {} ({}): {}", st.info.endpoint(),
                  protocol::escape_name(hello.node_name), reason);
-    send_frame(self, st.hdl,
+    send_frame(self, st.hdl, st.chan,
                protocol::reject{wire_code::version_mismatch, reason});
     st.stage = state::phase::closing;
     self->quit(make_error(wire_code::version_mismatch, reason));
+    return;
+  }
+  if (!st.settings.enrollment_token.empty()
+      && !tls::token_equal(hello.token, st.settings.enrollment_token)) {
+    // Never log the token itself.
+    spdlog::warn("rejecting {} ({}): wrong or missing enrollment token",
+                 st.info.endpoint(), protocol::escape_name(hello.node_name));
+    send_frame(self, st.hdl, st.chan,
+               protocol::reject{wire_code::unauthorized,
+                                "enrollment token refused"});
+    st.stage = state::phase::closing;
+    self->quit(make_error(wire_code::unauthorized, "bad enrollment token"));
     return;
   }
   st.info.name = hello.node_name;
@@ -107,7 +154,7 @@ void on_hello(self_ptr self, protocol::hello& hello) {
           return;
         st.info.id = id;
         st.stage = state::phase::joined;
-        send_frame(self, st.hdl,
+        send_frame(self, st.hdl, st.chan,
                    protocol::welcome{
                      id, wall_clock_ns(),
                      static_cast<uint32_t>(
@@ -122,7 +169,7 @@ void on_hello(self_ptr self, protocol::hello& hello) {
         spdlog::warn("rejecting node {} from {}: {}",
                      protocol::escape_name(st.info.name), st.info.endpoint(),
                      why.message);
-        send_frame(self, st.hdl, protocol::reject{why.code, why.message});
+        send_frame(self, st.hdl, st.chan, protocol::reject{why.code, why.message});
         st.stage = state::phase::closing;
         self->quit(std::move(err));
       });
@@ -244,7 +291,7 @@ void on_tick(self_ptr self) {
     close(self, why, true, to_error(why));
     return;
   }
-  send_frame(self, st.hdl,
+  send_frame(self, st.hdl, st.chan,
              protocol::heartbeat{++st.heartbeat_seq, wall_clock_ns()});
   self->delayed_send(self, st.settings.heartbeat_interval, atom::tick_v);
 }
@@ -254,9 +301,19 @@ void on_tick(self_ptr self) {
 caf::behavior node_connection(node_connection_broker self,
                               caf::io::connection_handle hdl,
                               supervisor_actor supervisor,
-                              server_settings settings) {
+                              server_settings settings, tls_context_ptr tls) {
   auto& st = self->state;
   st.hdl = hdl;
+  if (tls) {
+    auto session = tls::session::make(std::move(tls));
+    if (!session) {
+      spdlog::error("cannot start TLS for a connection: {}",
+                    session.error().message);
+      self->quit(to_error(session.error()));
+      return {};
+    }
+    st.chan = channel{std::move(*session)};
+  }
   st.supervisor = std::move(supervisor);
   st.settings = settings;
   st.decoder = protocol::frame_decoder{settings.max_frame};
@@ -273,12 +330,14 @@ caf::behavior node_connection(node_connection_broker self,
   return {
     // -- bytes from the node --------------------------------------------------
     [self](const caf::io::new_data_msg& msg) {
-      auto err = consume_bytes(self->state.decoder, msg.buf,
+      auto& st = self->state;
+      auto err = consume_bytes(st.chan, st.decoder, msg.buf,
                                [self](protocol::message& x) {
                                  return on_frame(self, x);
                                });
+      flush_channel(self, st.hdl, st.chan);
       if (err)
-        protocol_violation(self, err->message);
+        on_transport_error(self, *err);
     },
     [self](const caf::io::connection_closed_msg&) {
       auto& st = self->state;
@@ -317,7 +376,7 @@ caf::behavior node_connection(node_connection_broker self,
                                        / 1000)
                       + " s"};
         report(st, command, i->second.path, &why);
-        send_frame(self, st.hdl, protocol::cancel{id});
+        send_frame(self, st.hdl, st.chan, protocol::cancel{id});
         i->second.promise.deliver(to_error(why));
         map.erase(i);
       };
@@ -341,14 +400,14 @@ caf::behavior node_connection(node_connection_broker self,
                                                promise, 0,
                                                request_deadline(self)});
       st.queries[query] = id;
-      send_frame(self, st.hdl, protocol::list_request{id, path, flags});
+      send_frame(self, st.hdl, st.chan, protocol::list_request{id, path, flags});
       arm_request_timer(self, id);
       return promise;
     },
     [self](atom::ack, uint64_t query) {
       auto& st = self->state;
       if (auto i = st.queries.find(query); i != st.queries.end())
-        send_frame(self, st.hdl, protocol::chunk_ack{i->second});
+        send_frame(self, st.hdl, st.chan, protocol::chunk_ack{i->second});
     },
     [self](atom::cancel, uint64_t query) {
       auto& st = self->state;
@@ -362,7 +421,7 @@ caf::behavior node_connection(node_connection_broker self,
         report(st, "ls", j->second.path, &why);
         j->second.promise.deliver(to_error(why));
         st.lists.erase(j);
-        send_frame(self, st.hdl, protocol::cancel{id});
+        send_frame(self, st.hdl, st.chan, protocol::cancel{id});
       }
     },
     [self](atom::stat, std::string& path) -> caf::result<protocol::entry> {
@@ -378,7 +437,7 @@ caf::behavior node_connection(node_connection_broker self,
       auto promise = self->make_response_promise<protocol::entry>();
       st.stats.emplace(id, state::pending_stat{path, promise,
                                                request_deadline(self)});
-      send_frame(self, st.hdl, protocol::stat_request{id, std::move(path)});
+      send_frame(self, st.hdl, st.chan, protocol::stat_request{id, std::move(path)});
       arm_request_timer(self, id);
       return promise;
     },
@@ -389,12 +448,13 @@ caf::behavior node_connection(node_connection_broker self,
 }
 
 caf::behavior acceptor(caf::io::broker* self, caf::io::doorman_ptr doorman,
-                       supervisor_actor supervisor, server_settings settings) {
+                       supervisor_actor supervisor, server_settings settings,
+                       tls_context_ptr tls) {
   self->add_doorman(std::move(doorman));
   return {
-    [self, supervisor, settings](const caf::io::new_connection_msg& msg) {
+    [self, supervisor, settings, tls](const caf::io::new_connection_msg& msg) {
       auto conn = self->fork(node_connection, msg.handle, supervisor,
-                             settings);
+                             settings, tls);
       self->send(supervisor, atom::connected_v,
                  caf::actor_cast<node_connection_actor>(conn));
     },

@@ -8,8 +8,10 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/channel.hpp"
 #include "actors/settings.hpp"
 #include "protocol/codec.hpp"
+#include "tls/context.hpp"
 
 namespace dirscope {
 
@@ -36,6 +38,8 @@ struct node_connection_state {
   };
 
   caf::io::connection_handle hdl;
+  /// Plain TCP or TLS: frames are read and written through it.
+  channel chan;
   supervisor_actor supervisor;
   server_settings settings;
   protocol::frame_decoder decoder;
@@ -59,15 +63,19 @@ struct node_connection_state {
 using node_connection_broker
   = caf::io::stateful_broker<node_connection_state>*;
 
+/// The TLS context of the server (nullptr: plain TCP).
+using tls_context_ptr = std::shared_ptr<tls::context>;
+
 /// Runs one node connection (forked by the acceptor).
 caf::behavior node_connection(node_connection_broker self,
                               caf::io::connection_handle hdl,
                               supervisor_actor supervisor,
-                              server_settings settings);
+                              server_settings settings, tls_context_ptr tls);
 
 /// Accepts TCP connections on `doorman` and forks a node_connection for
 /// each, announcing it to the supervisor.
 caf::behavior acceptor(caf::io::broker* self, caf::io::doorman_ptr doorman,
-                       supervisor_actor supervisor, server_settings settings);
+                       supervisor_actor supervisor, server_settings settings,
+                       tls_context_ptr tls);
 
 } // namespace dirscope

@@ -100,6 +100,20 @@ TEST_CASE("server options come from the command line in both forms",
   CHECK(s.heartbeat_misses == 3);
 }
 
+TEST_CASE("switches take an explicit value on the command line",
+          "[config]") {
+  ini_file ini{"[global]\nreconnect=true\n"};
+  client_config cfg;
+  REQUIRE(cfg.tls);
+  args a{{"--config-file=" + ini.path, "--tls=false", "--reconnect=no"}};
+  REQUIRE(!cfg.parse_args(a.argc(), a.argv()));
+  CHECK(!cfg.tls);
+  CHECK(!cfg.reconnect);
+  client_config other;
+  args b{{"--tls=maybe"}};
+  CHECK(other.parse_args(b.argc(), b.argv()));
+}
+
 TEST_CASE("an unknown option is an error", "[config]") {
   server_config cfg;
   args a{{"--no-such-option=1"}};
