@@ -9,7 +9,7 @@ PACKAGES := cmake g++ make pkg-config libcaf-dev libspdlog-dev \
             libcrypto++-dev catch2 nlohmann-json3-dev libedit-dev python3 openssl \
             libssl-dev
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps configure build test demo bench clean
 
 all: build
 
@@ -17,13 +17,16 @@ all: build
 deps:
 	@scripts/install-deps.sh $(PACKAGES)
 
-## build: compile build/dirscope-server and build/dirscope-client
-build: deps
+configure: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
-	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-## test: build, then run every test (unit, actor, system) through ctest
-test: build
+## build: compile build/dirscope-server and build/dirscope-client
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target dirscope-server dirscope-client
+
+## test: build everything, then run every test (unit, actor, system) via ctest
+test: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -j $(JOBS)
 
 ## demo: a server on 127.0.0.1 with two local nodes, and you in its shell

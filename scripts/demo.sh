@@ -15,18 +15,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The server's identity (private CA, certificate) and the enrollment token
+# are created once; the nodes pin the certificate's fingerprint.
+state="$logs/state"
+fingerprint=$("$here/$build/dirscope-server" --init --state-dir="$state" \
+  --log-level=error | awk '/^fingerprint:/ {print $2}')
+
 for node in alpha beta; do
   "$here/$build/dirscope-client" --server "127.0.0.1:$port" \
     --root "$here/samples/$node" --name "$node" --reconnect-min=200ms \
+    --server-fingerprint="$fingerprint" --token-file="$state/enrollment.token" \
     --log-file="$logs/$node.log" 2>/dev/null &
   pids+=($!)
 done
 
 cat <<TXT
-dirscope demo: server on 127.0.0.1:$port, nodes 'alpha' and 'beta'
-(logs in $logs). Try: nodes, use alpha, ls, cd docs, ls --json, tree /,
+dirscope demo: server on 127.0.0.1:$port, nodes 'alpha' and 'beta', over
+TLS 1.3 (server fingerprint $fingerprint)
+and enrolled with a token (logs and state in $logs). Try: nodes, use alpha, ls, cd docs, ls --json, tree /,
 stat beta:/README.txt, help. Leave with quit or Ctrl-D.
 
 TXT
 "$here/$build/dirscope-server" --bind 127.0.0.1 --port "$port" \
-  --log-file="$logs/server.log"
+  --state-dir="$state" --log-file="$logs/server.log"

@@ -76,7 +76,8 @@ struct server_fixture : fixture {
     auto doorman = mm.backend().new_tcp_doorman(port, nullptr, true);
     REQUIRE(doorman);
     acc = track(
-      mm.spawn_broker(acceptor, std::move(*doorman), sup, settings));
+      mm.spawn_broker(acceptor, std::move(*doorman), sup, settings,
+                      dirscope::tls_context_ptr{}));
     run();
   }
 
