@@ -360,6 +360,8 @@ CODES = {
     10: "version_mismatch", 11: "name_taken", 12: "server_full",
     13: "shutdown", 14: "kicked", 15: "timeout", 16: "client_exit",
     17: "not_readable", 18: "symlink_loop", 19: "internal",
+    20: "unauthorized", 21: "not_permitted", 22: "tls_failure",
+    23: "tls_required",
 }
 
 
@@ -374,10 +376,10 @@ def frame(body):
 
 
 def hello_body(name, hostname="rawhost", root="/raw", version=VERSION,
-               magic=MAGIC, capabilities=7):
+               magic=MAGIC, capabilities=7, token=b""):
     return (bytes([TAG_HELLO]) + struct.pack(">IH", magic, version)
             + enc_bytes(name) + enc_bytes(hostname) + enc_bytes(root)
-            + struct.pack(">I", capabilities))
+            + struct.pack(">I", capabilities) + enc_bytes(token))
 
 
 def heartbeat_ack_body(seq):
