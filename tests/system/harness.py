@@ -200,10 +200,14 @@ class Server(Process):
 
     def __init__(self, workdir, port, bind="127.0.0.1", args=(), name="server",
                  log_file=True, cwd=None, port_args=None):
+        """port_args: None for `--bind BIND --port PORT`, else the list of
+        arguments that set them, or a function of the port giving it."""
         self.port = port
         self.bind = bind
         self.log_path = os.path.join(workdir, name + ".log")
         argv = [server_bin()]
+        if callable(port_args):
+            port_args = port_args(port)
         if port_args is None:
             argv += ["--bind", bind, "--port", str(port)]
         else:
