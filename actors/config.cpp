@@ -156,6 +156,8 @@ server_config::server_config() {
     .add(max_clients, "max-clients", "most connected nodes (default 100)")
     .add(max_in_flight, "max-in-flight",
          "most requests in flight per node (default 64)")
+    .add(max_path, "max-path",
+         "longest path a request may name, in bytes (default 4095)")
     .add(tls, "tls", "TLS 1.3 on every connection (default true)")
     .add(state_dir, "state-dir",
          "where the CA, server certificate and enrollment token live "
@@ -214,6 +216,7 @@ server_settings server_config::settings() const {
                        protocol::absolute_max_frame));
   result.max_clients = max_clients;
   result.max_in_flight = std::max<size_t>(max_in_flight, 1);
+  result.max_path = std::clamp<size_t>(max_path, 1, 65535);
   return result;
 }
 
@@ -241,6 +244,12 @@ client_config::client_config() {
     .add(key_file, "key-file", "private key of --cert-file (PEM)")
     .add(token, "token", "enrollment token the server requires")
     .add(token_file, "token-file", "read the enrollment token from a file")
+    .add(allow_download, "allow-download",
+         "policy: the server may fetch files from this node (false)")
+    .add(allow_upload, "allow-upload",
+         "policy: the server may create files on this node (false)")
+    .add(allow_delete, "allow-delete",
+         "policy: the server may delete files on this node (false)")
     .add(log_file, "log-file", "also log to this file (default: none)")
     .add(log_level, "log-level", "trace, debug, info, warn, error (info)");
 }
@@ -293,6 +302,9 @@ caf::expected<client_settings> client_config::settings() const {
                      : std::max(1u, std::thread::hardware_concurrency());
   result.sort_limit = sort_limit;
   result.token = token;
+  result.allow_download = allow_download;
+  result.allow_upload = allow_upload;
+  result.allow_delete = allow_delete;
   if (!token_file.empty()) {
     std::ifstream in{token_file};
     if (!in || !std::getline(in, result.token))

@@ -49,6 +49,7 @@ public:
   size_t max_frame = 1u << 20;
   size_t max_clients = 100;
   size_t max_in_flight = 64;
+  size_t max_path = 4095;
   bool tls = true;
   std::string state_dir = "dirscope-state";
   std::string cert_file;
@@ -88,6 +89,9 @@ public:
   std::string key_file;
   std::string token;
   std::string token_file;
+  bool allow_download = false;
+  bool allow_upload = false;
+  bool allow_delete = false;
 
 protected:
   std::string usage() const override;

@@ -26,6 +26,8 @@ struct server_settings {
   size_t max_clients = 100;
   /// Most requests in flight per node.
   size_t max_in_flight = 64;
+  /// Longest node path a request may carry (bytes).
+  size_t max_path = 4095;
   /// How long the shell waits for a node's answer (no data at all).
   milliseconds request_timeout{60'000};
   /// How long shutdown waits for nodes to leave after the goodbye.
@@ -51,6 +53,10 @@ struct client_settings {
   uint32_t max_frame = 1u << 20;
   /// Enrollment token sent in the hello.
   std::string token;
+  /// Node policy: what the operator may do beyond reading.
+  bool allow_download = false;
+  bool allow_upload = false;
+  bool allow_delete = false;
   /// Heartbeat interval assumed until the server's welcome says otherwise.
   milliseconds heartbeat_interval{10'000};
   uint32_t heartbeat_misses = 3;

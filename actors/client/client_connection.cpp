@@ -190,14 +190,19 @@ caf::behavior client_connection(client_connection_broker self,
   st.heartbeat_interval = st.settings.heartbeat_interval;
   st.last_rx = self->clock().now();
   self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+  namespace cap = protocol::capability;
+  uint32_t caps = cap::list | cap::stat | cap::hash;
+  if (st.settings.allow_download)
+    caps |= cap::download;
+  if (st.settings.allow_upload)
+    caps |= cap::upload;
+  if (st.settings.allow_delete)
+    caps |= cap::remove;
   // With TLS the hello waits inside the session until the server is
   // verified; a server that fails verification never sees it.
   send_frame(self, hdl, st.chan,
              protocol::hello{protocol::version, st.settings.name,
-                             st.settings.hostname, st.settings.root,
-                             protocol::capability::list
-                               | protocol::capability::stat
-                               | protocol::capability::hash,
+                             st.settings.hostname, st.settings.root, caps,
                              st.settings.token});
   self->delayed_send(self, st.heartbeat_interval, atom::tick_v);
   self->set_exit_handler([self](const caf::exit_msg& msg) {

@@ -144,6 +144,9 @@ void on_hello(self_ptr self, protocol::hello& hello) {
   st.info.name = hello.node_name;
   st.info.hostname = hello.hostname;
   st.info.root = hello.root;
+  st.info.capabilities = hello.capabilities;
+  if (auto session = st.chan.session())
+    st.info.tls_peer = session->peer_common_name();
   st.stage = state::phase::joining;
   auto conn = caf::actor_cast<node_connection_actor>(self);
   self->request(st.supervisor, caf::infinite, atom::join_v, st.info, conn)
@@ -392,7 +395,8 @@ caf::behavior node_connection(node_connection_broker self,
       if (st.in_flight() >= st.settings.max_in_flight)
         return make_error(wire_code::too_many_requests,
                           "too many requests in flight for this node");
-      if (auto checked = protocol::split_node_path(path); !checked)
+      if (auto checked = protocol::split_node_path(path, st.settings.max_path);
+          !checked)
         return to_error(checked.error());
       auto id = st.next_request++;
       auto promise = self->make_response_promise<uint64_t, bool>();
@@ -431,7 +435,8 @@ caf::behavior node_connection(node_connection_broker self,
       if (st.in_flight() >= st.settings.max_in_flight)
         return make_error(wire_code::too_many_requests,
                           "too many requests in flight for this node");
-      if (auto checked = protocol::split_node_path(path); !checked)
+      if (auto checked = protocol::split_node_path(path, st.settings.max_path);
+          !checked)
         return to_error(checked.error());
       auto id = st.next_request++;
       auto promise = self->make_response_promise<protocol::entry>();

@@ -382,6 +382,8 @@ std::vector<node_info> sample_nodes() {
   b.address = "::1";
   b.port = 5;
   b.connected_ns = winter_ns;
+  b.capabilities = protocol::capability::download
+                   | protocol::capability::remove;
   return {a, b};
 }
 
@@ -400,18 +402,21 @@ TEST_CASE("nodes table") {
   REQUIRE(lines.size() == 3);
   auto& header = lines[0];
   CHECK_THAT(header, Catch::StartsWith("ID"));
-  for (auto col : {"NAME", "ADDRESS", "ROOT", "CONNECTED", "LAST-HEARTBEAT"}) {
+  for (auto col : {"NAME", "ADDRESS", "ROOT", "CONNECTED", "LAST-HEARTBEAT",
+                   "POLICY"}) {
     INFO(col);
     CHECK_THAT(header, Catch::Contains(col));
   }
   CHECK_THAT(lines[1], Catch::StartsWith("1 "));
   CHECK_THAT(lines[1], Catch::Contains("127.0.0.1:40000"));
   CHECK_THAT(lines[1], Catch::Contains("/srv/data"));
-  CHECK_THAT(lines[1], Catch::EndsWith("2026-11-24T08:00:34"));
+  CHECK_THAT(lines[1], Catch::Contains("2026-11-24T08:00:34"));
+  CHECK_THAT(lines[1], Catch::EndsWith("read-only"));
   CHECK_THAT(lines[2], Catch::StartsWith("12 "));
   CHECK_THAT(lines[2], Catch::Contains("[::1]:5"));
   CHECK_THAT(lines[2], Catch::Contains("/home/x\\xff"));
-  CHECK_THAT(lines[2], Catch::EndsWith(" -"));
+  CHECK_THAT(lines[2], Catch::Contains(" - "));
+  CHECK_THAT(lines[2], Catch::EndsWith("download,delete"));
   // Columns line up.
   for (auto col : {"NAME", "ADDRESS", "ROOT", "CONNECTED"}) {
     INFO(col);
@@ -434,7 +439,8 @@ TEST_CASE("nodes as JSON") {
   auto b = json::parse(lines[1]);
   CHECK(keys_of(a)
         == strings{"address", "connected_since", "hostname", "id",
-                   "last_heartbeat", "name", "port", "root"});
+                   "last_heartbeat", "name", "policy", "port", "root"});
+  CHECK(a["policy"] == "read-only");
   CHECK(a["id"] == 1);
   CHECK(a["name"] == "n1");
   CHECK(a["hostname"] == "alpha");
