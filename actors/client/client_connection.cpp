@@ -114,8 +114,12 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   if (st.stage == state::phase::awaiting_welcome) {
     if (auto x = std::get_if<protocol::welcome>(&msg)) {
       st.stage = state::phase::serving;
-      if (x->heartbeat_ms > 0)
+      if (x->heartbeat_ms > 0) {
+        // Restart the liveness checks at the server's pace.
         st.heartbeat_interval = std::chrono::milliseconds{x->heartbeat_ms};
+        self->delayed_send(self, st.heartbeat_interval, atom::tick_v,
+                           ++st.tick_generation);
+      }
       spdlog::info("connected to {}:{} as '{}' (session {}, server time {})",
                    st.settings.server_host, st.settings.server_port,
                    st.settings.name, x->session_id,
@@ -204,7 +208,8 @@ caf::behavior client_connection(client_connection_broker self,
              protocol::hello{protocol::version, st.settings.name,
                              st.settings.hostname, st.settings.root, caps,
                              st.settings.token});
-  self->delayed_send(self, st.heartbeat_interval, atom::tick_v);
+  self->delayed_send(self, st.heartbeat_interval, atom::tick_v,
+                     st.tick_generation);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     close(self, msg.reason);
   });
@@ -240,9 +245,10 @@ caf::behavior client_connection(client_connection_broker self,
       spdlog::warn("lost the connection to the server");
       close(self, make_error(wire_code::io_error, "connection lost"));
     },
-    [self](atom::tick) {
+    [self](atom::tick, uint64_t generation) {
       auto& st = self->state;
-      if (st.stage == state::phase::closing)
+      if (st.stage == state::phase::closing
+          || generation != st.tick_generation)
         return;
       auto silence = self->clock().now() - st.last_rx;
       if (silence > st.heartbeat_interval * st.settings.heartbeat_misses) {
@@ -251,7 +257,8 @@ caf::behavior client_connection(client_connection_broker self,
         close(self, make_error(wire_code::timeout, "server silent"));
         return;
       }
-      self->delayed_send(self, st.heartbeat_interval, atom::tick_v);
+      self->delayed_send(self, st.heartbeat_interval, atom::tick_v,
+                         st.tick_generation);
     },
     // -- from listers ---------------------------------------------------------
     [self](atom::chunk, uint32_t id, std::vector<protocol::entry>& xs) {

@@ -29,6 +29,9 @@ struct client_connection_state {
   enum class phase { awaiting_welcome, serving, closing } stage
     = phase::awaiting_welcome;
   std::chrono::milliseconds heartbeat_interval{10'000};
+  /// Liveness ticks of older generations are ignored (the welcome restarts
+  /// them at the server's interval).
+  uint64_t tick_generation = 0;
   caf::actor_clock::time_point last_rx;
   /// Listings in progress by request id.
   std::unordered_map<uint32_t, lister_actor> listers;

@@ -383,7 +383,12 @@ caf::behavior node_connection(node_connection_broker self,
         i->second.promise.deliver(to_error(why));
         map.erase(i);
       };
-      expire(st.lists, "ls");
+      if (auto i = st.lists.find(id); i != st.lists.end()) {
+        auto query = i->second.query;
+        expire(st.lists, "ls");
+        if (st.lists.count(id) == 0)
+          st.queries.erase(query);
+      }
       expire(st.stats, "stat");
     },
     // -- requests from the console --------------------------------------------

@@ -52,6 +52,7 @@ void release_waiters(self_ptr self) {
 
 void finish_shutdown(self_ptr self) {
   auto& st = self->state;
+  st.shutdown_done = true;
   for (auto& promise : st.shutdown_promises)
     promise.deliver(st.shutdown_count);
   st.shutdown_promises.clear();
@@ -184,6 +185,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
     // -- shutdown -------------------------------------------------------------
     [self](atom::shutdown) -> caf::result<uint64_t> {
       auto& st = self->state;
+      if (st.shutdown_done)
+        return st.shutdown_count;
       auto promise = self->make_response_promise<uint64_t>();
       st.shutdown_promises.push_back(promise);
       if (st.shutting_down)

@@ -39,6 +39,7 @@ struct supervisor_state {
   std::map<uint64_t, waiter> waiters;
   uint64_t next_waiter = 1;
   bool shutting_down = false;
+  bool shutdown_done = false;
   std::vector<caf::typed_response_promise<uint64_t>> shutdown_promises;
   uint64_t shutdown_count = 0;
 

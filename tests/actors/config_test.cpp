@@ -166,7 +166,7 @@ TEST_CASE("the client needs a root and a usable name", "[config]") {
   }
   SECTION("defaults") {
     client_config cfg;
-    args a{{"--root", "/tmp", "--server", "[::1]:3443"}};
+    args a{{"--root", "/tmp", "--server", "[::1]:3443", "--tls=false"}};
     REQUIRE(!cfg.parse_args(a.argc(), a.argv()));
     auto s = cfg.settings();
     REQUIRE(s);
@@ -177,5 +177,17 @@ TEST_CASE("the client needs a root and a usable name", "[config]") {
     CHECK(s->name == s->hostname);
     CHECK(s->workers >= 1);
     CHECK(s->reconnect);
+    CHECK(!s->allow_download);
+    CHECK(!s->allow_upload);
+    CHECK(!s->allow_delete);
+  }
+  SECTION("TLS needs a fingerprint or a CA") {
+    client_config cfg;
+    args a{{"--root", "/tmp"}};
+    REQUIRE(!cfg.parse_args(a.argc(), a.argv()));
+    auto s = cfg.settings();
+    REQUIRE(!s);
+    CHECK(to_failure(s.error()).message.find("--server-fingerprint")
+          != std::string::npos);
   }
 }
