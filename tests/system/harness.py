@@ -17,8 +17,10 @@ import argparse
 import json
 import os
 import queue
+import re
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -64,6 +66,40 @@ def server_bin():
 
 def client_bin():
     return os.path.join(BIN_DIR, "dirscope-client")
+
+
+_OPTIONS = {}
+
+
+def options_of(exe):
+    """The long options a binary lists in --help (cached)."""
+    if exe not in _OPTIONS:
+        res = subprocess.run([exe, "--help"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             timeout=10)
+        _OPTIONS[exe] = set(re.findall(r"--([a-z][a-z0-9-]*)",
+                                       res.stdout.decode("utf-8", "replace")))
+    return _OPTIONS[exe]
+
+
+def server_has(option):
+    return option in options_of(server_bin())
+
+
+def client_has(option):
+    return option in options_of(client_bin())
+
+
+# A syntactically valid pin for clients that never reach a server (TLS is
+# on by default and a client refuses to start without a way to verify).
+DUMMY_FINGERPRINT = ":".join(["ab"] * 32)
+
+
+def unreachable_client_args():
+    """Trust arguments for a client that is expected never to connect."""
+    if client_has("server-fingerprint"):
+        return ["--server-fingerprint=" + DUMMY_FINGERPRINT]
+    return []
 
 
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
@@ -199,13 +235,25 @@ class Server(Process):
     _sync_counter = 0
 
     def __init__(self, workdir, port, bind="127.0.0.1", args=(), name="server",
-                 log_file=True, cwd=None, port_args=None):
+                 log_file=True, cwd=None, port_args=None, tls=True,
+                 state_dir=None):
         """port_args: None for `--bind BIND --port PORT`, else the list of
-        arguments that set them, or a function of the port giving it."""
+        arguments that set them, or a function of the port giving it.
+        tls: the product default (TLS 1.3, enrollment token, a CA in the
+        state dir, by default `workdir/state`); False adds --tls=false."""
         self.port = port
         self.bind = bind
+        self.host = bind if bind not in ("0.0.0.0", "::") else "127.0.0.1"
         self.log_path = os.path.join(workdir, name + ".log")
+        self.tls = tls and server_has("tls")
+        self.state_dir = None
         argv = [server_bin()]
+        if server_has("state-dir"):
+            # Never the default ./dirscope-state in the caller's directory.
+            self.state_dir = state_dir or os.path.join(workdir, "state")
+            argv.append("--state-dir=" + self.state_dir)
+        if not tls and server_has("tls"):
+            argv.append("--tls=false")
         if callable(port_args):
             port_args = port_args(port)
         if port_args is None:
@@ -336,6 +384,39 @@ class Server(Process):
     def log_text(self):
         return read_text(self.log_path)
 
+    # -- what a node needs to join
+
+    @property
+    def ca_file(self):
+        return os.path.join(self.state_dir, "ca.crt") if self.state_dir \
+            else None
+
+    @property
+    def token_file(self):
+        if not self.state_dir:
+            return None
+        path = os.path.join(self.state_dir, "enrollment.token")
+        return path if os.path.exists(path) else None
+
+    def token(self):
+        """The enrollment token as a node presents it (b"" if none)."""
+        path = self.token_file
+        if not path:
+            return b""
+        with open(path, "rb") as f:
+            return f.read().strip()
+
+    def client_args(self):
+        """Arguments a dirscope-client needs to join this server."""
+        result = []
+        if self.tls:
+            result.append("--ca-file=" + self.ca_file)
+        elif client_has("tls"):
+            result.append("--tls=false")
+        if self.token_file and client_has("token-file"):
+            result.append("--token-file=" + self.token_file)
+        return result
+
 
 def client_argv(port, root, name, host="127.0.0.1", args=()):
     server = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
@@ -451,8 +532,13 @@ def read_until_closed(sock, timeout):
             chunk = sock.recv(65536)
         except socket.timeout:
             return frames, False
-        except (ConnectionResetError, BrokenPipeError):
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError,
+                ssl.SSLZeroReturnError):
             return frames, True
+        except ssl.SSLError as e:
+            if "EOF" in str(e) or "closed" in str(e).lower():
+                return frames, True
+            raise
         if not chunk:
             return frames, True
         buf += chunk
@@ -466,14 +552,44 @@ def read_until_closed(sock, timeout):
                 frames.append((body[0], body[1:]))
 
 
-def raw_handshake(port, name, host="127.0.0.1", timeout=DEFAULT_TIMEOUT):
-    """Connects, sends a valid hello, returns (socket, welcome dict).
-    The caller closes the socket."""
-    sock = socket.create_connection((host, port), timeout=timeout)
+def tls_wrap(sock, server):
+    """Wraps a connected socket in TLS 1.3, trusting the server's CA."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.check_hostname = False  # the CA is what we pin
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(server.ca_file)
+    return ctx.wrap_socket(sock)
+
+
+def raw_connect(server, timeout=DEFAULT_TIMEOUT, tls=None):
+    """A connection to `server` that speaks frames by hand: in TLS when the
+    server uses TLS (or tls=True), plain TCP otherwise (or tls=False)."""
+    family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
     try:
-        sock.sendall(frame(hello_body(name)))
+        sock.connect((server.host, server.port))
+        if server.tls if tls is None else tls:
+            sock = tls_wrap(sock, server)
+            sock.settimeout(timeout)
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def raw_handshake(server, name, timeout=DEFAULT_TIMEOUT, **hello):
+    """Connects, sends a valid hello (with the server's token), returns
+    (socket, welcome dict). The caller closes the socket."""
+    sock = raw_connect(server, timeout=timeout)
+    try:
+        hello.setdefault("token", server.token())
+        sock.sendall(frame(hello_body(name, **hello)))
         got = recv_frame(sock, timeout=timeout)
         if got is None or got[0] != TAG_WELCOME:
+            if got is not None and got[0] in (TAG_REJECT, TAG_GOODBYE):
+                got = (got[0], decode_code_reason(got[1]))
             raise AssertionError("expected welcome, got %r" % (got,))
         return sock, decode_welcome(got[1])
     except BaseException:
@@ -529,8 +645,17 @@ def start_server(workdir, cleanup, args=(), bind="127.0.0.1", port=None,
     raise AssertionError("server failed to start:\n%s" % last)
 
 
-def start_client(workdir, cleanup, port, root, name, host="127.0.0.1",
-                 args=(), proc_name=None, cwd=None):
+def start_client(workdir, cleanup, server, root, name, host=None, args=(),
+                 proc_name=None, cwd=None):
+    """Starts a node. `server` is a Server (its address and the trust and
+    token arguments are taken from it) or a bare port."""
+    if isinstance(server, Server):
+        port = server.port
+        host = host or server.host
+        args = server.client_args() + list(args)
+    else:
+        port = server
+        host = host or "127.0.0.1"
     p = Process(proc_name or ("client-" + name),
                 client_argv(port, root, name, host=host, args=args),
                 workdir, stdin=subprocess.DEVNULL, cwd=cwd)
@@ -559,8 +684,8 @@ class SystemTest(unittest.TestCase):
     def start_server(self, **kw):
         return start_server(self.workdir, self.addCleanup, **kw)
 
-    def start_client(self, port, root, name, **kw):
-        return start_client(self.workdir, self.addCleanup, port, root, name,
+    def start_client(self, server, root, name, **kw):
+        return start_client(self.workdir, self.addCleanup, server, root, name,
                             **kw)
 
     def start_process(self, name, argv, cwd=None):

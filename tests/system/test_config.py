@@ -37,6 +37,17 @@ def duration_ms(text):
     return int(m.group(1)) * factor
 
 
+def ini_lines(args):
+    """['--ca-file=X', '--tls=false'] -> 'ca-file="X"\ntls=false\n'."""
+    text = ""
+    for arg in args:
+        key, value = arg[2:].split("=", 1)
+        if value not in ("true", "false") and not value.isdigit():
+            value = '"%s"' % value
+        text += "%s=%s\n" % (key, value)
+    return text
+
+
 def read_ini(path):
     parser = configparser.ConfigParser(inline_comment_prefixes=(";",),
                                        comment_prefixes=(";", "#"))
@@ -58,7 +69,7 @@ class Config(harness.SystemTest):
         return path
 
     def assert_client_joins(self, srv, name="cfg", args=(), root=None):
-        cl = self.start_client(srv.port, root or self.root, name, args=args)
+        cl = self.start_client(srv, root or self.root, name, args=args)
         srv.wait_nodes(1, watch=[cl])
         self.assertEqual(srv.node_names(), [name])
         return cl
@@ -113,13 +124,13 @@ class Config(harness.SystemTest):
         self.assertIn("listening on 127.0.0.1:%d" % srv.port,
                       srv.stderr_text())
         self.assert_client_joins(srv)
-        sock, welcome = harness.raw_handshake(srv.port, "raw")
+        sock, welcome = harness.raw_handshake(srv, "raw")
         self.addCleanup(sock.close)
         self.assertEqual(welcome["heartbeat_ms"], 700)
         # max-clients=2 from the file: a third node is told the server is full.
-        with harness.socket.create_connection(("127.0.0.1", srv.port),
-                                              timeout=5) as third:
-            third.sendall(harness.frame(harness.hello_body("third")))
+        with harness.raw_connect(srv, timeout=5) as third:
+            third.sendall(harness.frame(harness.hello_body(
+                "third", token=srv.token())))
             frames, closed = harness.read_until_closed(third, 3)
         self.assertTrue(closed)
         self.assertEqual([t for t, _ in frames], [harness.TAG_REJECT], frames)
@@ -131,7 +142,7 @@ class Config(harness.SystemTest):
                              "heartbeat-interval=700ms\nport=1\n")
         srv = self.start_server(args=["--config-file=" + ini,
                                       "--heartbeat-interval=300ms"])
-        sock, welcome = harness.raw_handshake(srv.port, "raw")
+        sock, welcome = harness.raw_handshake(srv, "raw")
         self.addCleanup(sock.close)
         self.assertEqual(welcome["heartbeat_ms"], 300)
 
@@ -142,7 +153,8 @@ class Config(harness.SystemTest):
             'server="127.0.0.1:%d"\n'
             'root="%s"\n'
             'name="cfgnode"\n'
-            "reconnect=false\n") % (srv.port, self.root))
+            "reconnect=false\n") % (srv.port, self.root)
+            + ini_lines(srv.client_args()))
         cl = self.start_process("client-cfg", [harness.client_bin(),
                                                "--config-file=" + ini])
         srv.wait_nodes(1, watch=[cl])
@@ -181,28 +193,31 @@ class Config(harness.SystemTest):
             self.assertIn("no-such-option", res.stderr.decode(), exe)
 
     def test_bad_values(self):
-        for argv in ([harness.server_bin(), "--port=abc"],
-                     [harness.server_bin(), "--port=70000"],
-                     [harness.server_bin(), "--heartbeat-interval=often"],
-                     [harness.client_bin(), "--root", self.root,
-                      "--server", "nohostport"],
-                     [harness.client_bin(), "--root", self.root,
-                      "--server", "127.0.0.1:99999"],
-                     [harness.client_bin(), "--root", self.root,
-                      "--name", "with space"]):
+        client = [harness.client_bin(), "--root", self.root] \
+            + harness.unreachable_client_args()
+        for argv, mentions in (
+                ([harness.server_bin(), "--port=abc"], "abc"),
+                ([harness.server_bin(), "--port=70000"], "70000"),
+                ([harness.server_bin(), "--heartbeat-interval=often"],
+                 "often"),
+                (client + ["--server", "nohostport"], "nohostport"),
+                (client + ["--server", "127.0.0.1:99999"], "99999"),
+                (client + ["--name", "with space"], "--name")):
             res = run(argv)
             self.assertNotEqual(res.returncode, 0, argv)
-            self.assertTrue(res.stderr.strip(), "no message for %r" % argv)
+            self.assertIn(mentions, res.stderr.decode(),
+                          "unclear message for %r" % argv)
 
     def test_client_without_root(self):
-        res = run([harness.client_bin(), "--server", "127.0.0.1:1"])
+        res = run([harness.client_bin(), "--server", "127.0.0.1:1"]
+                  + harness.unreachable_client_args())
         self.assertNotEqual(res.returncode, 0)
         self.assertIn("--root", res.stderr.decode())
 
     def test_client_root_missing_on_disk(self):
         missing = os.path.join(self.tmp, "no-such-dir")
         res = run([harness.client_bin(), "--server", "127.0.0.1:1",
-                   "--root", missing])
+                   "--root", missing] + harness.unreachable_client_args())
         self.assertNotEqual(res.returncode, 0)
         self.assertIn(missing, res.stderr.decode())
 
@@ -212,8 +227,9 @@ class Config(harness.SystemTest):
         # (exit 2, "parser_error(illegal_argument ...)").
         port = harness.free_port()
         for form in (["--reconnect=false"],):
-            res = run(harness.client_argv(port, self.root, "x", args=form),
-                      timeout=10)
+            res = run(harness.client_argv(
+                port, self.root, "x",
+                args=form + harness.unreachable_client_args()), timeout=10)
             self.assertNotIn("parser_error", res.stderr.decode(), form)
             # It could not connect and must not retry: exit 1.
             self.assertEqual(res.returncode, 1,
@@ -231,7 +247,7 @@ class Config(harness.SystemTest):
         # other value comes from the file (log-file: relative, into cwd).
         srv = self.start_server(args=["--config-file=" + path],
                                 log_file=False, cwd=self.tmp)
-        sock, welcome = harness.raw_handshake(srv.port, "raw")
+        sock, welcome = harness.raw_handshake(srv, "raw")
         self.addCleanup(sock.close)
         if "heartbeat-interval" in values:
             self.assertEqual(welcome["heartbeat_ms"],
@@ -258,7 +274,8 @@ class Config(harness.SystemTest):
         # the repository root, as `make demo` runs.
         cl = self.start_process("client-shipped", [
             harness.client_bin(), "--config-file=" + path,
-            "--server", "127.0.0.1:%d" % srv.port], cwd=harness.REPO_ROOT)
+            "--server", "127.0.0.1:%d" % srv.port] + srv.client_args(),
+            cwd=harness.REPO_ROOT)
         srv.wait_nodes(1, watch=[cl])
         nodes = srv.nodes()
         if values.get("name"):

@@ -32,7 +32,7 @@ class Lifecycle(harness.SystemTest):
         """specs: list of (name, extra client args). Returns (server,
         {name: client})."""
         srv = self.start_server(args=SERVER_ARGS)
-        clients = {name: self.start_client(srv.port, self.root, name,
+        clients = {name: self.start_client(srv, self.root, name,
                                            args=args)
                    for name, args in specs}
         srv.wait_nodes(len(specs), watch=list(clients.values()))
@@ -168,7 +168,7 @@ class Lifecycle(harness.SystemTest):
     def test_duplicate_name_rejected(self):
         srv, c = self.server_with_nodes([("n1", NO_RECONNECT)])
         for i, args in enumerate((NO_RECONNECT, FAST_RECONNECT)):
-            dup = self.start_client(srv.port, self.root, "n1", args=args,
+            dup = self.start_client(srv, self.root, "n1", args=args,
                                     proc_name="dup%d" % i)
             # A rejected node exits 1, even when it would reconnect.
             self.assertExitsWith(dup, 1, timeout=5)
@@ -186,7 +186,9 @@ class Lifecycle(harness.SystemTest):
     def test_closed_port(self):
         port = harness.free_port()
         start = time.monotonic()
-        cl = self.start_client(port, self.root, "lonely", args=NO_RECONNECT)
+        cl = self.start_client(port, self.root, "lonely",
+                               args=NO_RECONNECT
+                               + harness.unreachable_client_args())
         rc = self.assertExitsNonZero(cl, timeout=5)
         self.assertEqual(rc, 1, cl.stderr_text())
         self.assertLess(time.monotonic() - start, 5)
@@ -211,7 +213,7 @@ class Lifecycle(harness.SystemTest):
         srv.send("wait-nodes 1 --timeout 20")
         time.sleep(0.5)
         start = time.monotonic()
-        self.start_client(srv.port, self.root, "late", args=NO_RECONNECT)
+        self.start_client(srv, self.root, "late", args=NO_RECONNECT)
         line = srv.read_line(timeout=10)
         self.assertEqual(line, "1 node(s) connected")
         self.assertLess(time.monotonic() - start, 5)

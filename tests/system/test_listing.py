@@ -156,10 +156,11 @@ class Listing(unittest.TestCase):
         build_n2(cls.root2)
         cls.server = harness.start_server(cls.workdir, cls.addClassCleanup,
                                           args=SERVER_ARGS)
-        port = cls.server.port
-        cls.n1 = harness.start_client(cls.workdir, cls.addClassCleanup, port,
+        cls.n1 = harness.start_client(cls.workdir, cls.addClassCleanup,
+                                      cls.server,
                                       cls.root1, "n1", args=CLIENT_ARGS)
-        cls.n2 = harness.start_client(cls.workdir, cls.addClassCleanup, port,
+        cls.n2 = harness.start_client(cls.workdir, cls.addClassCleanup,
+                                      cls.server,
                                       cls.root2, "n2", args=CLIENT_ARGS)
         cls.server.wait_nodes(2, watch=[cls.n1, cls.n2])
 

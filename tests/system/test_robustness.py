@@ -20,21 +20,29 @@ SERVER_ARGS = ["--handshake-timeout=1s", "--heartbeat-interval=500ms",
                "--heartbeat-misses=2", "--request-timeout=5s"]
 
 
-class Robustness(harness.SystemTest):
+class RobustnessCases:
+    """Run twice: over TLS (the product default; frames are crafted inside
+    a Python TLS 1.3 session) and in plaintext (--tls=false)."""
+
+    TLS = True
+
     def setUp(self):
         super().setUp()
         self.root = self.make_dir("root")
         with open(os.path.join(self.root, "a.txt"), "w") as f:
             f.write("a\n")
-        self.srv = self.start_server(args=SERVER_ARGS)
-        self.node = self.start_client(self.srv.port, self.root, "real")
+        self.srv = self.start_server(args=SERVER_ARGS, tls=self.TLS)
+        self.node = self.start_client(self.srv, self.root, "real")
         self.srv.wait_nodes(1, watch=[self.node])
 
-    def connect(self):
-        sock = socket.create_connection(("127.0.0.1", self.srv.port),
-                                        timeout=5)
+    def connect(self, tls=None):
+        sock = harness.raw_connect(self.srv, timeout=5, tls=tls)
         self.addCleanup(sock.close)
         return sock
+
+    def hello(self, name, **kw):
+        kw.setdefault("token", self.srv.token())
+        return frame(hello_body(name, **kw))
 
     def assert_server_fine(self):
         """The server still serves the real node and nothing else."""
@@ -93,14 +101,14 @@ class Robustness(harness.SystemTest):
 
     def test_wrong_magic(self):
         sock = self.connect()
-        sock.sendall(frame(hello_body("imposter", magic=0x48545450)))
+        sock.sendall(self.hello("imposter", magic=0x48545450))
         frames = self.assert_closed(sock)
         self.assertNotIn(harness.TAG_WELCOME, [t for t, _ in frames])
         self.assert_server_fine()
 
     def test_wrong_version_is_rejected(self):
         sock = self.connect()
-        sock.sendall(frame(hello_body("future", version=99)))
+        sock.sendall(self.hello("future", version=99))
         frames = self.assert_closed(sock)
         self.assertEqual([t for t, _ in frames], [harness.TAG_REJECT], frames)
         code, reason = harness.decode_code_reason(frames[0][1])
@@ -109,11 +117,27 @@ class Robustness(harness.SystemTest):
 
     def test_raw_duplicate_name_is_rejected(self):
         sock = self.connect()
-        sock.sendall(frame(hello_body("real")))
+        sock.sendall(self.hello("real"))
         frames = self.assert_closed(sock)
         self.assertEqual([t for t, _ in frames], [harness.TAG_REJECT], frames)
         code, reason = harness.decode_code_reason(frames[0][1])
         self.assertEqual(code, "name_taken", reason)
+        self.assert_server_fine()
+
+    def test_wrong_or_missing_token_is_rejected(self):
+        if not self.srv.token():
+            self.skipTest("this server requires no token")
+        for token in (b"", b"x" * len(self.srv.token()),
+                      self.srv.token()[:-1]):
+            sock = self.connect()
+            sock.sendall(self.hello("tokenless", token=token))
+            frames = self.assert_closed(sock)
+            self.assertEqual([t for t, _ in frames], [harness.TAG_REJECT],
+                             frames)
+            code, reason = harness.decode_code_reason(frames[0][1])
+            self.assertEqual(code, "unauthorized", reason)
+            self.assertNotIn(self.srv.token().decode(), reason)
+        self.assertNotIn(self.srv.token().decode(), self.srv.stderr_text())
         self.assert_server_fine()
 
     def test_silent_connection_dropped_after_handshake_timeout(self):
@@ -130,7 +154,7 @@ class Robustness(harness.SystemTest):
 
     def test_half_a_hello_dropped_after_handshake_timeout(self):
         sock = self.connect()
-        whole = frame(hello_body("slowpoke"))
+        whole = self.hello("slowpoke")
         sock.sendall(whole[:len(whole) // 2])
         start = time.monotonic()
         _, closed = harness.read_until_closed(sock, 4)
@@ -141,7 +165,7 @@ class Robustness(harness.SystemTest):
     # -- malformed frames after a good hello
 
     def check_malformed_after_hello(self, name, bad):
-        sock, welcome = harness.raw_handshake(self.srv.port, name)
+        sock, welcome = harness.raw_handshake(self.srv, name)
         self.addCleanup(sock.close)
         self.assertEqual(welcome["heartbeat_ms"], 500)
         self.assertEqual(sorted(self.srv.node_names()), sorted(["real", name]))
@@ -172,7 +196,7 @@ class Robustness(harness.SystemTest):
         self.check_malformed_after_hello("backwards", frame(body))
 
     def test_second_hello(self):
-        self.check_malformed_after_hello("twice", frame(hello_body("twice")))
+        self.check_malformed_after_hello("twice", self.hello("twice"))
 
     def test_oversized_after_hello(self):
         reason = self.check_malformed_after_hello(
@@ -187,7 +211,7 @@ class Robustness(harness.SystemTest):
     # -- liveness
 
     def test_node_that_stops_answering_heartbeats(self):
-        sock, welcome = harness.raw_handshake(self.srv.port, "zombie")
+        sock, welcome = harness.raw_handshake(self.srv, "zombie")
         self.addCleanup(sock.close)
         joined = time.monotonic()
         self.assertIn("zombie", self.srv.node_names())
@@ -209,7 +233,7 @@ class Robustness(harness.SystemTest):
         self.assert_server_fine()
 
     def test_node_that_answers_heartbeats_stays(self):
-        sock, welcome = harness.raw_handshake(self.srv.port, "polite")
+        sock, welcome = harness.raw_handshake(self.srv, "polite")
         self.addCleanup(sock.close)
         deadline = time.monotonic() + 2.5
         beats = []
@@ -239,7 +263,7 @@ class Robustness(harness.SystemTest):
         # (over a second at the node's ~1.5 GB/s).
         with open(os.path.join(slow, "huge.bin"), "wb") as f:
             f.truncate(2 * 1024 ** 3)
-        victim = self.start_client(self.srv.port, slow, "victim")
+        victim = self.start_client(self.srv, slow, "victim")
         self.srv.wait_nodes(2, watch=[victim])
         self.srv.send("ls --json victim:/")
         time.sleep(0.3)
@@ -255,6 +279,47 @@ class Robustness(harness.SystemTest):
         self.assert_server_fine()
 
 
+class RobustnessTLS(RobustnessCases, harness.SystemTest):
+    TLS = True
+
+    def setUp(self):
+        if not harness.server_has("tls"):
+            self.skipTest("this build has no TLS")
+        super().setUp()
+
+    def test_plaintext_garbage_to_tls_port(self):
+        sock = self.connect(tls=False)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assert_closed(sock)
+        sock = self.connect(tls=False)
+        sock.sendall(struct.pack(">I", 0xFFFFFFFF))
+        self.assert_closed(sock)
+        self.assert_server_fine()
+
+    def test_plaintext_hello_to_tls_port(self):
+        # PROTOCOL.md: tls_required is "sent in plaintext to a plaintext
+        # client".
+        sock = self.connect(tls=False)
+        sock.sendall(self.hello("plain"))
+        frames = self.assert_closed(sock)
+        self.assertEqual([t for t, _ in frames], [harness.TAG_REJECT], frames)
+        code, reason = harness.decode_code_reason(frames[0][1])
+        self.assertEqual(code, "tls_required", reason)
+        self.assert_server_fine()
+
+    def test_silent_plain_tcp_dropped(self):
+        sock = self.connect(tls=False)
+        start = time.monotonic()
+        _, closed = harness.read_until_closed(sock, 4)
+        self.assertTrue(closed)
+        self.assertLess(time.monotonic() - start, 3.0)
+        self.assert_server_fine()
+
+
+class RobustnessPlain(RobustnessCases, harness.SystemTest):
+    TLS = False
+
+
 class IPv6(harness.SystemTest):
     def test_ipv6_loopback(self):
         if not harness.ipv6_loopback_available():
@@ -263,7 +328,7 @@ class IPv6(harness.SystemTest):
         with open(os.path.join(root, "six.txt"), "w") as f:
             f.write("six\n")
         srv = self.start_server(bind="::1", args=SERVER_ARGS)
-        node = self.start_client(srv.port, root, "v6", host="::1")
+        node = self.start_client(srv, root, "v6")
         srv.wait_nodes(1, watch=[node])
         got = srv.command_json("ls --json v6:/")
         self.assertEqual([x["name"] for x in got], ["six.txt"])
