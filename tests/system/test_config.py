@@ -222,9 +222,8 @@ class Config(harness.SystemTest):
         self.assertIn(missing, res.stderr.decode())
 
     def test_reconnect_false_on_command_line(self):
-        # PRODUCT BUG (reported): README and --help document
-        # `--reconnect=false`, but the parser refuses a value for this flag
-        # (exit 2, "parser_error(illegal_argument ...)").
+        # README and --help document `--reconnect=false`; CAF flags take no
+        # value by themselves (this once failed with exit 2, parser_error).
         port = harness.free_port()
         for form in (["--reconnect=false"],):
             res = run(harness.client_argv(

@@ -13,9 +13,6 @@ import harness  # noqa: E402
 
 SERVER_ARGS = ["--heartbeat-interval=1s", "--heartbeat-misses=3",
                "--handshake-timeout=2s", "--request-timeout=5s"]
-# PRODUCT BUG (reported): the documented `--reconnect=false` is refused by
-# the option parser (CAF flags take no value), so the client exits 2 at
-# start-up and every test using it fails until that is fixed.
 NO_RECONNECT = ["--reconnect=false"]
 FAST_RECONNECT = ["--reconnect-min=200ms", "--reconnect-max=500ms"]
 
