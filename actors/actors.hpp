@@ -104,7 +104,8 @@ using fs_worker_actor = caf::typed_actor<
   /// Describes the entry at `path`, hashed if a regular file.
   replies_to<atom::stat, std::string>::with<protocol::entry>>;
 
-/// The client's side of the TCP connection (an io broker).
+/// The client's side of the TCP connection (an io broker). Besides these it
+/// handles io events and its own liveness timer (tick).
 using client_connection_actor = caf::typed_actor<
   /// A chunk of listing `id` is ready to send.
   reacts_to<atom::chunk, uint32_t, std::vector<protocol::entry>>,

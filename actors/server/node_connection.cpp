@@ -104,6 +104,20 @@ void on_transport_error(self_ptr self, const failure& err) {
   protocol_violation(self, err.message);
 }
 
+/// Checks that a new request for `path` may go out now.
+caf::error admit_request(self_ptr self, const std::string& path) {
+  auto& st = self->state;
+  if (st.stage != state::phase::joined)
+    return make_error(wire_code::io_error, "the node is disconnecting");
+  if (st.in_flight() >= st.settings.max_in_flight)
+    return make_error(wire_code::too_many_requests,
+                      "too many requests in flight for this node");
+  if (auto checked = protocol::split_node_path(path, st.settings.max_path);
+      !checked)
+    return to_error(checked.error());
+  return caf::none;
+}
+
 caf::actor_clock::time_point request_deadline(self_ptr self) {
   return self->clock().now() + self->state.settings.request_timeout;
 }
@@ -395,14 +409,8 @@ caf::behavior node_connection(node_connection_broker self,
     [self](atom::list, uint64_t query, std::string& path, uint8_t flags,
            listing_sink_actor& sink) -> caf::result<uint64_t, bool> {
       auto& st = self->state;
-      if (st.stage != state::phase::joined)
-        return make_error(wire_code::io_error, "the node is disconnecting");
-      if (st.in_flight() >= st.settings.max_in_flight)
-        return make_error(wire_code::too_many_requests,
-                          "too many requests in flight for this node");
-      if (auto checked = protocol::split_node_path(path, st.settings.max_path);
-          !checked)
-        return to_error(checked.error());
+      if (auto err = admit_request(self, path))
+        return err;
       auto id = st.next_request++;
       auto promise = self->make_response_promise<uint64_t, bool>();
       st.lists.emplace(id, state::pending_list{query, path, std::move(sink),
@@ -435,14 +443,8 @@ caf::behavior node_connection(node_connection_broker self,
     },
     [self](atom::stat, std::string& path) -> caf::result<protocol::entry> {
       auto& st = self->state;
-      if (st.stage != state::phase::joined)
-        return make_error(wire_code::io_error, "the node is disconnecting");
-      if (st.in_flight() >= st.settings.max_in_flight)
-        return make_error(wire_code::too_many_requests,
-                          "too many requests in flight for this node");
-      if (auto checked = protocol::split_node_path(path, st.settings.max_path);
-          !checked)
-        return to_error(checked.error());
+      if (auto err = admit_request(self, path))
+        return err;
       auto id = st.next_request++;
       auto promise = self->make_response_promise<protocol::entry>();
       st.stats.emplace(id, state::pending_stat{path, promise,
