@@ -305,6 +305,9 @@ caf::expected<client_settings> client_config::settings() const {
   result.allow_download = allow_download;
   result.allow_upload = allow_upload;
   result.allow_delete = allow_delete;
+  if (!token.empty() && !token_file.empty())
+    return make_error(wire_code::bad_request,
+                      "give --token or --token-file, not both");
   if (!token_file.empty()) {
     std::ifstream in{token_file};
     if (!in || !std::getline(in, result.token))
