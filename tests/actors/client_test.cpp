@@ -1,0 +1,411 @@
+// The node's side: client_connection over the test multiplexer with a pool
+// of fs_workers (spawned non-detached, so their blocking I/O runs on the
+// test thread) serving a real temporary directory. The tests play the
+// server.
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <caf/exit_reason.hpp>
+#include <caf/io/connection_handle.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/client/client_connection.hpp"
+#include "actors/client/fs_worker.hpp"
+#include "node/confine.hpp"
+#include "node/sha256.hpp"
+#include "tests/actors/fixture.hpp"
+
+using namespace dirscope;
+using namespace dirscope::test;
+using caf::io::connection_handle;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct agent_log {
+  size_t welcomed = 0;
+  size_t other = 0;
+};
+
+node_agent_actor::behavior_type fake_agent(node_agent_actor::pointer,
+                                           std::shared_ptr<agent_log> log) {
+  return {
+    [log](atom::connect) { ++log->other; },
+    [log](atom::welcomed) { ++log->welcomed; },
+    [log](atom::shutdown) { ++log->other; },
+  };
+}
+
+/// A temporary directory tree, removed at the end.
+struct temp_tree {
+  fs::path root;
+
+  temp_tree() {
+    std::string tmpl = (fs::temp_directory_path() / "dirscope-actors-XXXXXX");
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    root = tmpl;
+  }
+
+  ~temp_tree() {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+
+  void file(const std::string& path, const std::string& content) {
+    fs::create_directories((root / path).parent_path());
+    std::ofstream out{root / path, std::ios::binary};
+    out << content;
+  }
+
+  void dir(const std::string& path) {
+    fs::create_directories(root / path);
+  }
+};
+
+struct client_fixture : fixture {
+  static constexpr uint16_t port = 3443;
+
+  temp_tree tree;
+  client_settings settings;
+  std::shared_ptr<agent_log> agent_events = std::make_shared<agent_log>();
+  node_agent_actor agent;
+  worker_pool pool;
+  caf::actor conn;
+  connection_handle ch = connection_handle::from_int(7);
+
+  client_fixture() {
+    tree.file("a.txt", "hello\n");
+    tree.file("b.bin", std::string(100'000, 'x'));
+    tree.dir("sub");
+    tree.file("sub/c.txt", "c");
+    settings.server_host = "server.test";
+    settings.server_port = port;
+    settings.root = tree.root.string();
+    settings.name = "alpha";
+    settings.hostname = "host-alpha";
+    settings.heartbeat_interval = 10s;
+    settings.heartbeat_misses = 3;
+    settings.token = "tok";
+    agent = track(sys.spawn(fake_agent, agent_events));
+  }
+
+  /// Opens the root, spawns the workers and connects.
+  void start(size_t workers = 2) {
+    auto root = node::open_root(settings.root);
+    REQUIRE(root);
+    auto root_fd = std::make_shared<const node::unique_fd>(std::move(*root));
+    auto cache = std::make_shared<node::hash_cache>();
+    for (size_t i = 0; i < workers; ++i)
+      pool.workers.push_back(track(
+        sys.spawn(fs_worker, root_fd, cache, settings.sort_limit)));
+    mpx.provide_scribe(settings.server_host, port, ch);
+    auto hdl = sys.middleman().spawn_client(client_connection,
+                                            settings.server_host, port,
+                                            settings, pool, agent,
+                                            std::shared_ptr<tls::context>{});
+    REQUIRE(hdl);
+    conn = track(*hdl);
+    run();
+  }
+
+  /// Starts and completes the handshake.
+  void start_serving(uint32_t heartbeat_ms = 10'000) {
+    start();
+    REQUIRE(only<protocol::hello>(sent()).size() == 1);
+    send(protocol::welcome{1, 1'700'000'000'000'000'000, heartbeat_ms,
+                           protocol::default_max_frame});
+    REQUIRE(agent_events->welcomed == 1);
+  }
+
+  void send(const protocol::message& msg) {
+    mpx.virtual_send(ch, frame(msg));
+    run();
+  }
+
+  std::vector<protocol::message> sent() {
+    return drain_frames(mpx.output_buffer(ch));
+  }
+
+  template <class T>
+  static T single(const std::vector<protocol::message>& xs) {
+    auto ys = only<T>(xs);
+    REQUIRE(ys.size() == 1);
+    return ys[0];
+  }
+
+  bool closed() {
+    return mpx.impl_ptr(ch) == nullptr || mpx.stopped_reading(ch);
+  }
+
+  /// Acks every chunk of `id` until list_end or request_failed arrives;
+  /// returns every frame seen. Never more than chunk_window unacked.
+  std::vector<protocol::message> drain_listing(uint32_t id) {
+    std::vector<protocol::message> all;
+    for (int round = 0; round < 1000; ++round) {
+      auto out = sent();
+      all.insert(all.end(), out.begin(), out.end());
+      auto chunks = only<protocol::entries_chunk>(out).size();
+      CHECK(chunks <= protocol::chunk_window);
+      if (!only<protocol::list_end>(out).empty()
+          || !only<protocol::request_failed>(out).empty())
+        return all;
+      REQUIRE(chunks > 0);
+      for (size_t i = 0; i < chunks; ++i)
+        send(protocol::chunk_ack{id});
+    }
+    FAIL("listing never ended");
+    return all;
+  }
+
+  static std::vector<protocol::entry>
+  entries_of(const std::vector<protocol::message>& xs) {
+    std::vector<protocol::entry> result;
+    for (auto& chunk : only<protocol::entries_chunk>(xs))
+      result.insert(result.end(), chunk.entries.begin(), chunk.entries.end());
+    return result;
+  }
+};
+
+std::vector<std::string> names_of(const std::vector<protocol::entry>& xs) {
+  std::vector<std::string> result;
+  for (auto& x : xs)
+    result.push_back(x.name);
+  return result;
+}
+
+using names = std::vector<std::string>;
+
+} // namespace
+
+TEST_CASE_METHOD(client_fixture, "client: says hello and waits for the welcome",
+                 "[client]") {
+  start();
+  auto out = sent();
+  REQUIRE(out.size() == 1);
+  auto hello = single<protocol::hello>(out);
+  CHECK(hello.version == protocol::version);
+  CHECK(hello.node_name == "alpha");
+  CHECK(hello.hostname == "host-alpha");
+  CHECK(hello.root == settings.root);
+  CHECK(hello.token == "tok");
+  CHECK((hello.capabilities & protocol::capability::list) != 0);
+  CHECK((hello.capabilities & protocol::capability::stat) != 0);
+  CHECK((hello.capabilities & protocol::capability::hash) != 0);
+  CHECK(agent_events->welcomed == 0);
+  auto conn_down = watch(conn);
+  SECTION("welcome") {
+    send(protocol::welcome{9, 1, 5'000, protocol::default_max_frame});
+    CHECK(agent_events->welcomed == 1);
+    CHECK(sent().empty());
+    CHECK_FALSE(closed());
+  }
+  SECTION("reject: the connection ends with the server's reason") {
+    send(protocol::reject{wire_code::name_taken, "taken"});
+    REQUIRE(conn_down->down);
+    CHECK(code_of(conn_down->reason) == wire_code::name_taken);
+    CHECK(sent().empty());
+    CHECK(agent_events->welcomed == 0);
+  }
+  SECTION("a request before the welcome is a protocol error") {
+    send(protocol::stat_request{1, "/a.txt"});
+    auto bye = single<protocol::goodbye>(sent());
+    CHECK(bye.code == wire_code::protocol_error);
+    REQUIRE(conn_down->down);
+    CHECK(code_of(conn_down->reason) == wire_code::protocol_error);
+  }
+}
+
+TEST_CASE_METHOD(client_fixture, "client: heartbeats", "[client]") {
+  start_serving(1'000);
+  auto conn_down = watch(conn);
+  SECTION("every heartbeat is acked with its seq") {
+    for (uint64_t seq : {1u, 2u, 7u}) {
+      send(protocol::heartbeat{seq, 1});
+      CHECK(single<protocol::heartbeat_ack>(sent()).seq == seq);
+      advance(1s);
+    }
+    CHECK_FALSE(conn_down->down);
+  }
+  SECTION("a silent server is dropped after three of the welcome's "
+          "intervals") {
+    // heartbeat_ms 1000 from the welcome, not the 10 s of the settings.
+    advance(3s);
+    CHECK_FALSE(conn_down->down);
+    advance(1s);
+    REQUIRE(conn_down->down);
+    CHECK(code_of(conn_down->reason) == wire_code::timeout);
+  }
+}
+
+TEST_CASE_METHOD(client_fixture, "client: stat requests", "[client]") {
+  start_serving();
+  SECTION("a file, with its hash") {
+    send(protocol::stat_request{1, "/a.txt"});
+    auto reply = single<protocol::stat_reply>(sent());
+    CHECK(reply.id == 1u);
+    CHECK(reply.item.name == "a.txt");
+    CHECK(reply.item.type == protocol::entry_type::file);
+    CHECK(reply.item.size == 6u);
+    REQUIRE(reply.item.sha256);
+    CHECK(*reply.item.sha256 == node::sha256_bytes("hello\n"));
+  }
+  SECTION("a directory") {
+    send(protocol::stat_request{2, "/sub"});
+    auto reply = single<protocol::stat_reply>(sent());
+    CHECK(reply.item.type == protocol::entry_type::dir);
+    CHECK(reply.item.items == 1u);
+  }
+  SECTION("failures") {
+    send(protocol::stat_request{3, "/missing"});
+    auto f1 = single<protocol::request_failed>(sent());
+    CHECK(f1.id == 3u);
+    CHECK(f1.code == wire_code::not_found);
+    send(protocol::stat_request{4, "/../etc"});
+    CHECK(single<protocol::request_failed>(sent()).code
+          == wire_code::outside_root);
+    send(protocol::stat_request{5, "relative"});
+    CHECK(single<protocol::request_failed>(sent()).code
+          == wire_code::bad_request);
+    // The ids are free again.
+    send(protocol::stat_request{3, "/a.txt"});
+    CHECK(single<protocol::stat_reply>(sent()).id == 3u);
+    CHECK_FALSE(closed());
+  }
+}
+
+TEST_CASE_METHOD(client_fixture, "client: listing", "[client]") {
+  start_serving();
+  SECTION("a small directory, sorted and hashed") {
+    send(protocol::list_request{1, "/", protocol::list_flags::with_hashes});
+    auto out = drain_listing(1);
+    auto xs = entries_of(out);
+    CHECK(names_of(xs) == names{"a.txt", "b.bin", "sub"});
+    auto end = single<protocol::list_end>(out);
+    CHECK(end.id == 1u);
+    CHECK(end.total == 3u);
+    CHECK(end.sorted);
+    REQUIRE(xs.size() == 3);
+    REQUIRE(xs[1].sha256);
+    CHECK(*xs[1].sha256 == node::sha256_bytes(std::string(100'000, 'x')));
+    CHECK(xs[2].items == 1u);
+    CHECK_FALSE(xs[2].sha256);
+  }
+  SECTION("without hashes") {
+    send(protocol::list_request{1, "/", 0});
+    auto xs = entries_of(drain_listing(1));
+    REQUIRE(xs.size() == 3);
+    CHECK_FALSE(xs[0].sha256);
+  }
+  SECTION("failures") {
+    send(protocol::list_request{1, "/a.txt", 0});
+    auto f1 = single<protocol::request_failed>(sent());
+    CHECK(f1.code == wire_code::not_a_directory);
+    send(protocol::list_request{2, "/nope", 0});
+    CHECK(single<protocol::request_failed>(sent()).code
+          == wire_code::not_found);
+    send(protocol::list_request{3, "/a/../..", 0});
+    auto f3 = single<protocol::request_failed>(sent());
+    CHECK((f3.code == wire_code::bad_request
+           || f3.code == wire_code::outside_root));
+    CHECK_FALSE(closed());
+  }
+  SECTION("a request id already in flight is a protocol error") {
+    tree.dir("many");
+    for (int i = 0; i < 2000; ++i)
+      tree.file("many/f" + std::to_string(i), "");
+    send(protocol::list_request{1, "/many", 0});
+    sent();
+    send(protocol::stat_request{1, "/a.txt"});
+    CHECK(single<protocol::goodbye>(sent()).code == wire_code::protocol_error);
+    CHECK(closed());
+  }
+}
+
+TEST_CASE_METHOD(client_fixture,
+                 "client: flow control keeps at most chunk_window chunks "
+                 "unacknowledged",
+                 "[client]") {
+  tree.dir("many");
+  for (int i = 0; i < 1500; ++i)
+    tree.file("many/f" + std::to_string(10000 + i), "");
+  start_serving();
+  send(protocol::list_request{1, "/many", 0});
+  auto first = sent();
+  auto chunks = only<protocol::entries_chunk>(first);
+  CHECK(chunks.size() == protocol::chunk_window);
+  CHECK(only<protocol::list_end>(first).empty());
+  for (auto& c : chunks)
+    CHECK(c.entries.size() <= protocol::max_entries_per_chunk);
+  SECTION("acks release the rest") {
+    send(protocol::chunk_ack{1});
+    auto next = sent();
+    CHECK(only<protocol::entries_chunk>(next).size() == 1);
+    // Acks for other ids change nothing.
+    send(protocol::chunk_ack{2});
+    CHECK(sent().empty());
+    send(protocol::chunk_ack{1});
+    auto rest = drain_listing(1);
+    auto all = first;
+    all.insert(all.end(), next.begin(), next.end());
+    all.insert(all.end(), rest.begin(), rest.end());
+    auto xs = entries_of(all);
+    CHECK(xs.size() == 1500);
+    CHECK(std::is_sorted(xs.begin(), xs.end(),
+                         [](auto& x, auto& y) { return x.name < y.name; }));
+    auto end = single<protocol::list_end>(all);
+    CHECK(end.total == 1500u);
+    CHECK(end.sorted);
+  }
+  SECTION("cancel stops the listing") {
+    send(protocol::cancel{1});
+    auto failed = single<protocol::request_failed>(sent());
+    CHECK(failed.id == 1u);
+    CHECK(failed.code == wire_code::cancelled);
+    for (int i = 0; i < 4; ++i)
+      send(protocol::chunk_ack{1});
+    CHECK(sent().empty());
+    // A cancel for a finished request is ignored.
+    send(protocol::cancel{1});
+    CHECK(sent().empty());
+    CHECK_FALSE(closed());
+  }
+}
+
+TEST_CASE_METHOD(client_fixture, "client: closing", "[client]") {
+  start_serving();
+  auto conn_down = watch(conn);
+  SECTION("the server says goodbye") {
+    send(protocol::goodbye{wire_code::kicked, "bye"});
+    CHECK(sent().empty());
+    REQUIRE(conn_down->down);
+    CHECK(conn_down->reason == caf::exit_reason::normal);
+  }
+  SECTION("the agent stops the node") {
+    caf::anon_send(caf::actor_cast<client_connection_actor>(conn),
+                   atom::goodbye_v,
+                   make_error(wire_code::client_exit, "the node is stopping"));
+    run();
+    auto bye = single<protocol::goodbye>(sent());
+    CHECK(bye.code == wire_code::client_exit);
+    CHECK(bye.reason == "the node is stopping");
+    REQUIRE(conn_down->down);
+    CHECK(closed());
+  }
+  SECTION("the server disconnects") {
+    mpx.impl_ptr(ch)->io_failure(&mpx, caf::io::network::operation::read);
+    run();
+    REQUIRE(conn_down->down);
+    CHECK(code_of(conn_down->reason) == wire_code::io_error);
+  }
+  SECTION("garbage from the server") {
+    mpx.virtual_send(ch, byte_buffer(16, '\xff'));
+    run();
+    CHECK(single<protocol::goodbye>(sent()).code == wire_code::protocol_error);
+    REQUIRE(conn_down->down);
+    CHECK(code_of(conn_down->reason) == wire_code::protocol_error);
+  }
+}
