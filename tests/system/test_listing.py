@@ -37,7 +37,15 @@ ODD_NAMES = {
     b"c1\xc2\x85x": "c1\\xc2\\x85x",
     "h\u00e9llo_\u00fc.txt".encode(): "h\u00e9llo_\u00fc.txt",
     b"name with spaces.txt": "name with spaces.txt",
+    b"new\nline": "new\\x0aline",
+    b"tab\there": "tab\\x09here",
+    b"del\x7f": "del\\x7f",
+    b"it's.txt": "it's.txt",
+    b"a:b": "a:b",
+    b"--odd": "--odd",
+    b"L" * 255: "L" * 255,
 }
+WIDE = 3000  # entries with 200-byte names: many chunks, flow control
 
 
 def write(path, data):
@@ -59,12 +67,17 @@ def build_n1(root):
     os.symlink("../../..", os.path.join(root, "link_up"))
     os.symlink("nested", os.path.join(root, "link_in"))
     os.symlink("does-not-exist", os.path.join(root, "link_dangling"))
+    os.symlink("link_loop", os.path.join(root, "link_loop"))
     os.mkdir(os.path.join(root, "emptydir"))
     # nested/{a/b/c.txt, x.txt, lnk -> a/b}
     os.makedirs(os.path.join(root, "nested", "a", "b"))
     write(os.path.join(root, "nested", "a", "b", "c.txt"), b"deep")
     write(os.path.join(root, "nested", "x.txt"), b"12345")
     os.symlink("a/b", os.path.join(root, "nested", "lnk"))
+    wide = os.path.join(root, "wide")
+    os.mkdir(wide)
+    for i in range(WIDE):
+        write(os.path.join(wide, "%05d" % i + "w" * 195), b"%d" % (i % 7))
     many = os.path.join(root, "many")
     os.mkdir(many)
     for i in range(MANY):
@@ -162,7 +175,11 @@ class Listing(unittest.TestCase):
         cls.n2 = harness.start_client(cls.workdir, cls.addClassCleanup,
                                       cls.server,
                                       cls.root2, "n2", args=CLIENT_ARGS)
-        cls.server.wait_nodes(2, watch=[cls.n1, cls.n2])
+        cls.n3 = harness.start_client(cls.workdir, cls.addClassCleanup,
+                                      cls.server,
+                                      os.path.join(cls.root1, "many"), "n3",
+                                      args=CLIENT_ARGS + ["--sort-limit=100"])
+        cls.server.wait_nodes(3, watch=[cls.n1, cls.n2, cls.n3])
 
     # -- helpers
 
@@ -297,11 +314,12 @@ class Listing(unittest.TestCase):
         bdir = os.fsencode(self.root1)
         exp, _ = expected_entries(self.root1)
         for raw, shown in ODD_NAMES.items():
-            typed = shown
-            if " " in typed:
-                typed = '"n1:/%s"' % typed
+            if " " in shown:
+                typed = '"n1:/%s"' % shown
+            elif "'" in shown:
+                typed = '"n1:/%s"' % shown
             else:
-                typed = "n1:/" + typed
+                typed = "n1:/" + shown
             got = self.server.command_json("stat --json %s" % typed)
             self.assertEqual(len(got), 1, (typed, got))
             self.assert_entry(got[0], exp[shown], "stat %s" % typed)
@@ -311,6 +329,17 @@ class Listing(unittest.TestCase):
         got = self.server.command_json(
             "stat --json n1:/name\\ with\\ spaces.txt")
         self.assertEqual(got[0]["name"], "name with spaces.txt")
+        # Single quotes keep escapes working (help ls: 'with space/caf\xe9').
+        got = self.server.command_json("stat --json 'n1:/bad\\xffname'")
+        self.assertEqual(got[0]["name"], "bad\\xffname")
+        # A colon after the first slash is part of the name; ./a:b is the
+        # relative spelling; -- ends the options.
+        self.server.command("use n1")
+        self.server.command("cd /")
+        got = self.server.command_json("stat --json ./a:b")
+        self.assertEqual((got[0]["path"], got[0]["name"]), ("/", "a:b"))
+        got = self.server.command_json("ls --json -- --odd")
+        self.assertEqual([x["name"] for x in got], ["--odd"])
         # A bad escape is refused, not guessed.
         out = self.server.command("stat --json n1:/bad\\qname")
         self.assertEqual(len(out), 1, out)
@@ -386,7 +415,7 @@ class Listing(unittest.TestCase):
             ("/nested", "lnk"), ("/nested", "x.txt")])
 
     def test_nodes_json(self):
-        got = self.server.nodes()
+        got = [x for x in self.server.nodes() if x["name"] != "n3"]
         self.assertEqual(sorted(x["name"] for x in got), ["n1", "n2"])
         roots = {x["name"]: x["root"] for x in got}
         self.assertEqual(roots["n1"], os.path.realpath(self.root1))
@@ -428,7 +457,8 @@ class Listing(unittest.TestCase):
                     "stat --json n1:/link_out/hostname",
                     "ls --json n1:/link_up", "ls --json n1:/link_up/etc",
                     "ls --json n1:/../../../etc", "cd n1:/link_out",
-                    "ls --json n1:/link_passwd", "ls n1:/link_dangling"):
+                    "ls --json n1:/link_passwd", "ls n1:/link_dangling",
+                    "ls --json n1:/link_loop"):
             out = self.server.command(cmd)
             self.assertTrue(out, cmd)
             text = "\n".join(out)
@@ -466,6 +496,57 @@ class Listing(unittest.TestCase):
         self.assertEqual({x["path"] for x in got}, {"/link_in"})
         got = self.ls_json("n1:/nested/lnk")
         self.assertEqual([x["name"] for x in got], ["c.txt"])
+
+    def test_ls_of_a_file_shows_the_file(self):
+        got = self.server.command_json("ls --json n1:/one.bin")
+        self.assertEqual(len(got), 1, got)
+        exp, _ = expected_entries(self.root1)
+        self.assertEqual(got[0]["path"], "/")
+        self.assert_entry(got[0], exp["one.bin"], "ls one.bin")
+
+    def test_wide_directory_many_chunks(self):
+        got = self.check_listing("n1", "/wide",
+                                 os.path.join(self.root1, "wide"))
+        self.assertEqual(len(got), WIDE)
+
+    def test_unsorted_large_directory(self):
+        # n3 lists at most 100 entries sorted (--sort-limit=100).
+        got = self.server.command_json("ls --json n3:/", timeout=30)
+        expected, _ = expected_entries(os.path.join(self.root1, "many"))
+        self.assertEqual(sorted(x["name"] for x in got), sorted(expected))
+        for x in got:
+            self.assert_entry(x, expected[x["name"]], "ls n3:/")
+        out = self.server.command("ls n3:/", timeout=30)
+        self.assertEqual(out[-1], "%d entries (directory order: too large "
+                         "to sort)" % MANY)
+
+    def test_symlink_loop(self):
+        got = self.server.command_json("stat --json n1:/link_loop")
+        self.assertEqual((got[0]["type"], got[0]["target"]),
+                         ("symlink", "link_loop"))
+        for cmd in ("ls --json n1:/link_loop", "ls --json n1:/link_loop/x",
+                    "cd n1:/link_loop"):
+            out = self.server.command(cmd, timeout=5)
+            self.assertEqual(len(out), 1, (cmd, out))
+            self.assertTrue(out[0].startswith("error:"), (cmd, out))
+
+    def test_path_too_long(self):
+        out = self.server.command("ls --json n1:/" + "x/" * 2100)
+        self.assertEqual(len(out), 1, out)
+        self.assertTrue(out[0].startswith("error:"), out)
+        self.assertIn("bad_request", out[0])
+
+    def test_unreadable_directory(self):
+        if os.geteuid() == 0:
+            self.skipTest("running as root: permissions are not enforced")
+        locked = os.path.join(self.root1, "locked")
+        os.mkdir(locked)
+        self.addCleanup(os.rmdir, locked)
+        os.chmod(locked, 0)
+        self.addCleanup(os.chmod, locked, 0o755)
+        out = self.server.command("ls --json n1:/locked")
+        self.assertEqual(len(out), 1, out)
+        self.assertIn("permission_denied", out[0])
 
     @staticmethod
     def kernel_has_openat2():
