@@ -15,8 +15,13 @@
 
 #include "actors/client/client_connection.hpp"
 #include "actors/client/fs_worker.hpp"
+#include "actors/server/console.hpp"
+#include "actors/server/node_connection.hpp"
+#include "actors/server/supervisor.hpp"
 #include "node/confine.hpp"
 #include "node/sha256.hpp"
+#include "protocol/paths.hpp"
+#include "shell/render.hpp"
 #include "tests/actors/fixture.hpp"
 
 using namespace dirscope;
@@ -407,5 +412,154 @@ TEST_CASE_METHOD(client_fixture, "client: closing", "[client]") {
     CHECK(single<protocol::goodbye>(sent()).code == wire_code::protocol_error);
     REQUIRE(conn_down->down);
     CHECK(code_of(conn_down->reason) == wire_code::protocol_error);
+  }
+}
+
+// -- end to end ---------------------------------------------------------------
+
+namespace {
+
+/// The whole system in one process: console, supervisor, acceptor and
+/// node_connection on the server side, client_connection and fs_workers on
+/// the node side. The test multiplexer's two connection handles are joined
+/// by copying what each side writes into the other's input.
+struct e2e_fixture : client_fixture {
+  server_settings server;
+  supervisor_actor sup;
+  console_actor con;
+  std::shared_ptr<std::string> output = std::make_shared<std::string>();
+  caf::io::accept_handle ah = caf::io::accept_handle::from_int(1);
+  connection_handle server_ch = connection_handle::from_int(8);
+
+  e2e_fixture() {
+    mpx.provide_acceptor(port, ah);
+    sup = track(sys.spawn(supervisor, server));
+    auto& mm = sys.middleman();
+    auto doorman = mm.backend().new_tcp_doorman(port, nullptr, true);
+    REQUIRE(doorman);
+    track(mm.spawn_broker(acceptor, std::move(*doorman), sup, server,
+                          tls_context_ptr{}));
+    auto out = output;
+    con = track(sys.spawn(console, sup,
+                          console_output{[out](const std::string& text) {
+                            *out += text;
+                          }},
+                          console_prompt{}));
+    run();
+    mpx.add_pending_connect(ah, server_ch);
+    mpx.accept_connection(ah);
+    run();
+    start();
+    settle();
+    REQUIRE(agent_events->welcomed == 1);
+  }
+
+  /// Runs and carries bytes between the two ends until nothing moves.
+  void settle() {
+    for (;;) {
+      run();
+      bool moved = false;
+      auto carry = [&](connection_handle from, connection_handle to) {
+        if (mpx.impl_ptr(from) == nullptr || mpx.impl_ptr(to) == nullptr)
+          return;
+        auto& buf = mpx.output_buffer(from);
+        if (buf.empty())
+          return;
+        byte_buffer bytes;
+        bytes.swap(buf);
+        mpx.virtual_send(to, bytes);
+        moved = true;
+      };
+      carry(ch, server_ch);
+      carry(server_ch, ch);
+      if (!moved)
+        return;
+    }
+  }
+
+  std::string type(const std::string& line) {
+    caf::anon_send(con, atom::line_v, line);
+    settle();
+    auto result = std::move(*output);
+    output->clear();
+    return result;
+  }
+
+  /// What the node itself reports for `path` (via the same library).
+  protocol::entry local_stat(const std::string& path) {
+    auto root = node::open_root(settings.root);
+    REQUIRE(root);
+    auto x = node::stat_entry(root->get(), path, true, nullptr);
+    REQUIRE(x);
+    return *x;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(e2e_fixture, "end to end: the operator browses a node",
+                 "[e2e]") {
+  auto xs = [this] {
+    auto r = request<std::vector<node_info>>(sup, atom::nodes_v);
+    run();
+    REQUIRE(r->value);
+    return r->get();
+  }();
+  REQUIRE(xs.size() == 1);
+  CHECK(xs[0].name == "alpha");
+  CHECK(xs[0].root == settings.root);
+  SECTION("ls shows real entries with their hashes") {
+    auto expected = shell::render_listing_header();
+    for (auto name : {"/a.txt", "/b.bin", "/sub"}) {
+      auto x = local_stat(name);
+      x.name = protocol::split_node_path(name)->back();
+      expected += shell::render_entry_line(x);
+    }
+    expected += shell::render_listing_footer(3, true);
+    CHECK(type("ls alpha:/") == expected);
+  }
+  SECTION("stat") {
+    CHECK(type("stat alpha:/b.bin")
+          == shell::render_stat("alpha", "/b.bin", local_stat("/b.bin")));
+  }
+  SECTION("use, cd and tree") {
+    type("use alpha");
+    CHECK(type("cd sub").empty());
+    CHECK(type("pwd") == "alpha:/sub\n");
+    auto text = type("tree /");
+    CHECK(text.find("c.txt") != std::string::npos);
+    CHECK(text.find(shell::render_tree_footer(1, 3)) != std::string::npos);
+  }
+  SECTION("a large directory streams through flow control") {
+    tree.dir("many");
+    for (int i = 0; i < 1500; ++i)
+      tree.file("many/f" + std::to_string(10000 + i), "x");
+    auto text = type("ls --json alpha:/many");
+    CHECK(std::count(text.begin(), text.end(), '\n') == 1500);
+    CHECK(type("ls alpha:/many").find(shell::render_listing_footer(1500, true))
+          != std::string::npos);
+  }
+  SECTION("errors from the node reach the operator") {
+    auto text = type("ls alpha:/missing");
+    CHECK(text.rfind("error: ", 0) == 0);
+    CHECK(text.find("(not_found)") != std::string::npos);
+    CHECK(type("ls alpha:/a.txt")
+          == shell::render_stat("alpha", "/a.txt", local_stat("/a.txt")));
+  }
+  SECTION("kick ends the node's connection normally") {
+    auto conn_down = watch(conn);
+    CHECK(type("kick alpha").rfind("kicked alpha", 0) == 0);
+    REQUIRE(conn_down->down);
+    CHECK(conn_down->reason == caf::exit_reason::normal);
+    CHECK(type("nodes") == "no nodes connected\n");
+  }
+  SECTION("end of input: goodbye(shutdown) reaches the node") {
+    auto conn_down = watch(conn);
+    auto con_down = watch(con);
+    caf::anon_send(con, atom::eof_v);
+    settle();
+    CHECK(con_down->down);
+    REQUIRE(conn_down->down);
+    CHECK(conn_down->reason == caf::exit_reason::normal);
   }
 }
