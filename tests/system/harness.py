@@ -597,6 +597,147 @@ def raw_handshake(server, name, timeout=DEFAULT_TIMEOUT, **hello):
         raise
 
 
+# -- a hand-made node, for testing the server's side of requests -----------
+
+TAG_CHUNK_ACK = 18
+TAG_CANCEL = 19
+TAG_ENTRIES_CHUNK = 32
+TAG_LIST_END = 33
+TAG_STAT_REPLY = 34
+TAG_REQUEST_FAILED = 35
+
+CODE_OF = {name: value for value, name in CODES.items()}
+ENTRY_TYPES = {"file": 0, "dir": 1, "symlink": 2, "other": 3}
+
+
+def _opt(value, encode):
+    return b"\x00" if value is None else b"\x01" + encode(value)
+
+
+def enc_entry(name, type="file", mtime_ns=0, size=0, items=None, sha256=None,
+              target=None, error=None):
+    """One `entry` (PROTOCOL.md section 5). error: (code name, message)."""
+    if isinstance(name, str):
+        name = name.encode()
+    return (enc_bytes(name)
+            + struct.pack(">BqQ", ENTRY_TYPES[type], mtime_ns, size)
+            + _opt(items, lambda v: struct.pack(">Q", v))
+            + _opt(sha256, lambda v: bytes(v))
+            + _opt(target, enc_bytes)
+            + _opt(error, lambda e: struct.pack(">H", CODE_OF[e[0]])
+                   + enc_bytes(e[1])))
+
+
+def entries_chunk_body(req_id, entries):
+    return (bytes([TAG_ENTRIES_CHUNK]) + struct.pack(">II", req_id,
+                                                     len(entries))
+            + b"".join(entries))
+
+
+def list_end_body(req_id, total, sorted_=True):
+    return bytes([TAG_LIST_END]) + struct.pack(">IQB", req_id, total,
+                                               1 if sorted_ else 0)
+
+
+def stat_reply_body(req_id, entry):
+    return bytes([TAG_STAT_REPLY]) + struct.pack(">I", req_id) + entry
+
+
+def request_failed_body(req_id, code, message):
+    return (bytes([TAG_REQUEST_FAILED])
+            + struct.pack(">IH", req_id, CODE_OF[code]) + enc_bytes(message))
+
+
+def decode_request(tag, payload):
+    """list_request -> (id, path, flags); stat_request -> (id, path, None);
+    chunk_ack / cancel -> (id, None, None)."""
+    (req_id,) = struct.unpack(">I", payload[:4])
+    if tag in (TAG_LIST_REQUEST, TAG_STAT_REQUEST):
+        (n,) = struct.unpack(">I", payload[4:8])
+        path = payload[8:8 + n]
+        flags = payload[8 + n] if tag == TAG_LIST_REQUEST else None
+        return req_id, path, flags
+    return req_id, None, None
+
+
+class RawNode:
+    """A node written by hand over a socket (TLS when the server uses it).
+    Single-threaded: it only reads while a test waits on it, so use a server
+    whose heartbeat interval is longer than the test; heartbeats met while
+    waiting are answered."""
+
+    def __init__(self, server, name, **hello):
+        self.sock, self.welcome = raw_handshake(server, name, **hello)
+        self.name = name
+
+    def send(self, body):
+        self.sock.sendall(frame(body))
+
+    def next_frame(self, timeout=DEFAULT_TIMEOUT):
+        """Next frame other than a heartbeat: (tag, payload), or None when
+        the server closed the connection."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("node %s: no frame within %.1f s"
+                                     % (self.name, timeout))
+            try:
+                got = recv_frame(self.sock, timeout=left)
+            except socket.timeout:
+                continue
+            except (ConnectionResetError, ssl.SSLEOFError,
+                    ssl.SSLZeroReturnError):
+                return None
+            if got is None:
+                return None
+            if got[0] == TAG_HEARTBEAT:
+                (seq,) = struct.unpack(">Q", got[1][:8])
+                self.send(heartbeat_ack_body(seq))
+                continue
+            return got
+
+    def expect(self, tag, timeout=DEFAULT_TIMEOUT):
+        got = self.next_frame(timeout)
+        if got is None or got[0] != tag:
+            if got is not None and got[0] in (TAG_GOODBYE, TAG_REJECT):
+                got = (got[0], decode_code_reason(got[1]))
+            raise AssertionError("node %s: expected frame tag %d, got %r"
+                                 % (self.name, tag, got))
+        return decode_request(tag, got[1]) if tag in (
+            TAG_LIST_REQUEST, TAG_STAT_REQUEST, TAG_CHUNK_ACK,
+            TAG_CANCEL) else got[1]
+
+    def quiet_for(self, seconds):
+        """Asserts that nothing but heartbeats arrives for `seconds`, and
+        that the connection stays open."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                got = recv_frame(self.sock, timeout=left)
+            except socket.timeout:
+                return
+            if got is None:
+                raise AssertionError("node %s: connection closed" % self.name)
+            if got[0] == TAG_HEARTBEAT:
+                (seq,) = struct.unpack(">Q", got[1][:8])
+                self.send(heartbeat_ack_body(seq))
+                continue
+            if got[0] == TAG_GOODBYE:
+                got = (got[0], decode_code_reason(got[1]))
+            raise AssertionError("node %s: unexpected frame %r"
+                                 % (self.name, got))
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
 # -- display names (PROTOCOL.md section 3), computed independently ------------
 
 def escape_name(raw):
