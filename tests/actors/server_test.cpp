@@ -349,6 +349,12 @@ TEST_CASE_METHOD(server_fixture,
   SECTION("a second hello") {
     send(alpha, hello("alpha"));
   }
+  SECTION("a frame larger than max_frame") {
+    auto big = frame(protocol::stat_reply{
+      1, file_entry(std::string(settings.max_frame, 'x'))});
+    mpx.virtual_send(alpha, big);
+    run();
+  }
   SECTION("a request failure for a request never made is ignored, then "
           "garbage") {
     send(alpha, protocol::request_failed{99, wire_code::not_found, "x"});
@@ -500,6 +506,14 @@ TEST_CASE_METHOD(server_fixture, "server: stat requests", "[server]") {
              || code == wire_code::outside_root));
     }
     CHECK(sent(ch).empty());
+  }
+  SECTION("paths longer than max_path never reach the wire") {
+    auto r = stat(conn, "/" + std::string(settings.max_path, 'x'));
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::bad_request);
+    CHECK(sent(ch).empty());
+    auto ok = stat(conn, "/" + std::string(settings.max_path - 1, 'x'));
+    CHECK(only<protocol::stat_request>(sent(ch)).size() == 1);
   }
   SECTION("more than max_in_flight requests fail with too_many_requests") {
     for (int i = 0; i < 3; ++i)
@@ -781,4 +795,25 @@ TEST_CASE_METHOD(server_fixture,
   caf::anon_send(conn, atom::ack_v, uint64_t{5});
   run();
   CHECK(only<protocol::chunk_ack>(sent(ch)).empty());
+}
+
+// Known bug: PROTOCOL.md 7 says "goodbye(code, reason) may be sent in either
+// direction; the sender then closes the connection". A node stopped right
+// after its hello (SIGINT while the welcome is on its way: client_connection
+// sends goodbye in any phase) gets goodbye(protocol_error, "frame before the
+// welcome") back and the server logs a protocol error.
+TEST_CASE_METHOD(server_fixture,
+                 "server: a goodbye right after the hello is a normal close",
+                 "[server][bug][!mayfail]") {
+  auto beta = join("beta");
+  auto ch = connect();
+  auto bytes = frame(hello("alpha"));
+  auto bye = frame(protocol::goodbye{wire_code::client_exit, "stopping"});
+  bytes.insert(bytes.end(), bye.begin(), bye.end());
+  mpx.virtual_send(ch, bytes);
+  run();
+  CHECK(only<protocol::goodbye>(sent(ch)).empty());
+  CHECK(closed(ch));
+  CHECK(node_names() == names{"beta"});
+  CHECK(connection_count() == 1);
 }

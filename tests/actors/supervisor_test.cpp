@@ -400,3 +400,23 @@ TEST_CASE_METHOD(supervisor_fixture,
   run();
   CHECK(r2->value);
 }
+
+// Known bug (minor, one console issues one command at a time): a second
+// kick of a node whose connection has not gone yet replaces the first
+// request's promise in state.kicks, so the first kick never gets a reply.
+TEST_CASE_METHOD(supervisor_fixture,
+                 "supervisor: two kicks of the same node both reply",
+                 "[supervisor][bug][!mayfail]") {
+  auto alpha = joined("alpha");
+  alpha.log->leave_on_goodbye = false;
+  auto r1 = request<node_info>(sup, atom::kick_v, std::string{"alpha"});
+  run();
+  auto r2 = request<node_info>(sup, atom::kick_v, std::string{"alpha"});
+  run();
+  CHECK_FALSE(r1->done());
+  CHECK_FALSE(r2->done());
+  caf::anon_send_exit(alpha.hdl, caf::exit_reason::user_shutdown);
+  run();
+  CHECK(r1->value);
+  CHECK(r2->value);
+}
