@@ -320,6 +320,41 @@ class RobustnessPlain(RobustnessCases, harness.SystemTest):
     TLS = False
 
 
+class HugeFiles(harness.SystemTest):
+    def test_cancel_stops_hashing(self):
+        # PRODUCT BUG (reported): PROTOCOL.md says on cancel{id} "the client
+        # stops working on id", but a node keeps hashing the file the
+        # cancelled listing was at; its worker stays busy for the whole
+        # hash, so with --workers=1 every later request times out too (an
+        # ls of a one-file directory, a stat) until the hash is done.
+        root = self.make_dir("huge")
+        with open(os.path.join(root, "huge.bin"), "wb") as f:
+            f.truncate(64 * 1024 ** 3)  # sparse: 40 s or more of hashing
+        os.mkdir(os.path.join(root, "small"))
+        with open(os.path.join(root, "small", "a.txt"), "w") as f:
+            f.write("a\n")
+        srv = self.start_server(args=["--request-timeout=1s"])
+        node = self.start_client(srv, root, "big", args=["--workers=1"])
+        srv.wait_nodes(1, watch=[node])
+        out = srv.command("ls --json big:/", timeout=5)
+        self.assertEqual(len(out), 1, out)
+        self.assertTrue(out[0].startswith("error:"), out)
+        self.assertIn("timeout", out[0])
+        # The server cancelled the listing; the node must be free again
+        # within a moment (two tries, 1 s timeout each).
+        got = None
+        for attempt in range(2):
+            time.sleep(0.5)
+            out = srv.command("ls --json big:/small", timeout=5)
+            if len(out) == 1 and not out[0].startswith("error:"):
+                got = out
+                break
+        self.assertIsNotNone(got, "node still busy after the cancel: %r"
+                             % out)
+        self.assertEqual(harness.json.loads(got[0])["name"], "a.txt")
+        self.assertTrue(node.running())
+
+
 class IPv6(harness.SystemTest):
     def test_ipv6_loopback(self):
         if not harness.ipv6_loopback_available():
