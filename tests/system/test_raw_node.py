@@ -172,6 +172,46 @@ class RawNodeTests(harness.SystemTest):
                          "permission_denied", "nope, not you"):
                 self.assertIn(part, lines[0])
 
+    def test_node_supplied_text_is_escaped(self):
+        # PRODUCT BUG (reported): text that comes from a node (its hostname
+        # in `use`, request_failed messages, entry error messages in `ls` and
+        # `stat`) is printed raw: invalid UTF-8 and terminal control
+        # sequences (ESC) reach the operator's terminal. PROTOCOL.md: such
+        # fields are "meant to be UTF-8. Receivers must not rely on it."
+        evil = b"\x1b[2J\x1b]0;owned\x07\xff"
+        node = RawNode(self.srv, "evil", hostname=b"host" + evil,
+                       root=b"/root" + evil)
+        self.addCleanup(node.close)
+        outputs = {}
+        outputs["use"] = self.srv.command("use evil")
+        outputs["nodes"] = self.srv.command("nodes")
+        outputs["nodes --json"] = self.srv.command("nodes --json")
+        self.srv.send("ls evil:/failing")
+        req_id, _, _ = node.expect(harness.TAG_LIST_REQUEST)
+        node.send(request_failed_body(req_id, "io_error", b"oops" + evil))
+        outputs["request_failed"] = [self.srv.read_line()]
+        for json_flag in ("", " --json"):
+            self.srv.send("ls%s evil:/dir" % json_flag)
+            req_id, _, _ = node.expect(harness.TAG_LIST_REQUEST)
+            node.send(entries_chunk_body(req_id, [enc_entry(
+                "f", "file", 0, 0, error=("io_error", b"bad" + evil))]))
+            node.expect(harness.TAG_CHUNK_ACK)
+            node.send(list_end_body(req_id, 1))
+            outputs["ls" + json_flag] = self.srv.command("pwd")
+        self.srv.send("stat evil:/f")
+        req_id, _, _ = node.expect(harness.TAG_STAT_REQUEST)
+        node.send(stat_reply_body(req_id, enc_entry(
+            "f", "file", 0, 0, error=("io_error", b"bad" + evil))))
+        outputs["stat"] = self.srv.command("pwd")
+        bad = {}
+        for what, lines in outputs.items():
+            for line in lines:
+                if line.startswith("<<INVALID UTF-8>>") or any(
+                        ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f
+                        for c in line):
+                    bad.setdefault(what, []).append(line)
+        self.assertEqual(bad, {}, "raw node text on the operator's screen")
+
     # -- timeouts, cancel and late frames
 
     def test_request_timeout_and_cancel(self):
