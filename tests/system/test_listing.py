@@ -10,6 +10,7 @@ mtime, os.listdir for item counts, os.readlink for link targets and the
 import datetime
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -547,6 +548,29 @@ class Listing(unittest.TestCase):
         out = self.server.command("ls --json n1:/locked")
         self.assertEqual(len(out), 1, out)
         self.assertIn("permission_denied", out[0])
+
+    def test_shell_errors_and_help(self):
+        for line in ("frobnicate", 'ls "unterminated', "wait-nodes abc",
+                     "tree --depth -1 n1:/", "ls --bogus n1:/", "use",
+                     "help nosuch", "cd", "stat", "kick",
+                     "ls n1:/" + "x" * 100000):
+            out = self.server.command(line)
+            self.assertEqual(len(out), 1, (line[:40], out))
+            self.assertTrue(out[0].startswith("error: "), (line[:40], out))
+        self.assertEqual(self.server.command(""), [])
+        self.assertEqual(self.server.command("   "), [])
+        text = "\n".join(self.server.command("help"))
+        for cmd in ("nodes", "use", "pwd", "cd", "ls", "stat", "tree",
+                    "kick", "wait-nodes", "help", "quit"):
+            self.assertRegex(text, r"(?m)^\s*%s\b" % re.escape(cmd))
+        out = self.server.command("help ls")
+        self.assertTrue(out[0].startswith("usage: ls"), out)
+        # Options may follow the path, or use --opt=value.
+        got = self.server.command_json("ls n1:/nested --json")
+        self.assertEqual(len(got), 3)
+        got = self.server.command_json("tree n1:/nested --depth=1 --json")
+        self.assertEqual(sorted(x["name"] for x in got), ["a", "lnk",
+                                                          "x.txt"])
 
     @staticmethod
     def kernel_has_openat2():
