@@ -56,6 +56,7 @@ class Lifecycle(harness.SystemTest):
         self.assertEqual(len(out), 1, out)
         self.assertTrue(out[0].startswith("kicked n1 ("), out)
         self.assertExitsWith(c["n1"], 0, timeout=5)
+        self.assertIn("kicked", c["n1"].stderr_text())
         self.assertEqual(srv.node_names(), ["n2"])
         self.assert_ls_works(srv, "n2")
         time.sleep(0.7)  # longer than n1's reconnect delay: it stays away
@@ -75,6 +76,9 @@ class Lifecycle(harness.SystemTest):
         # Both exit 0, including the one that would reconnect after a loss.
         self.assertExitsWith(c["n1"], 0, timeout=5)
         self.assertExitsWith(c["n2"], 0, timeout=5)
+        # Each node was told why (goodbye(shutdown)), not just cut off.
+        for proc in c.values():
+            self.assertIn("shutdown", proc.stderr_text())
         return srv, c
 
     def test_quit(self):
