@@ -149,7 +149,7 @@ class Process:
     line queue for the server). Always call kill() eventually."""
 
     def __init__(self, name, argv, workdir, stdin=None, line_stdout=False,
-                 cwd=None):
+                 cwd=None, env=None):
         self.name = name
         self.argv = argv
         self.stderr_path = os.path.join(workdir, name + ".stderr")
@@ -161,9 +161,11 @@ class Process:
         else:
             self._stdout_file = open(self.stdout_path, "wb")
             stdout = self._stdout_file
+        if env is not None:
+            env = dict(os.environ, **env)
         self.proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout,
                                      stderr=self._stderr_file, cwd=cwd,
-                                     start_new_session=True)
+                                     env=env, start_new_session=True)
         self.pid = self.proc.pid
         if line_stdout:
             self.lines = queue.Queue()
@@ -236,7 +238,7 @@ class Server(Process):
 
     def __init__(self, workdir, port, bind="127.0.0.1", args=(), name="server",
                  log_file=True, cwd=None, port_args=None, tls=True,
-                 state_dir=None):
+                 state_dir=None, env=None):
         """port_args: None for `--bind BIND --port PORT`, else the list of
         arguments that set them, or a function of the port giving it.
         tls: the product default (TLS 1.3, enrollment token, a CA in the
@@ -264,7 +266,7 @@ class Server(Process):
             argv.append("--log-file=" + self.log_path)
         argv += list(args)
         super().__init__(name, argv, workdir, stdin=subprocess.PIPE,
-                         line_stdout=True, cwd=cwd)
+                         line_stdout=True, cwd=cwd, env=env)
 
     # -- startup
 

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import unittest
+import zoneinfo
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -27,6 +28,7 @@ SERVER_ARGS = ["--heartbeat-interval=1s", "--request-timeout=20s"]
 CLIENT_ARGS = ["--reconnect-min=200ms"]
 
 BIG = 5 * 1024 * 1024
+NS = 10 ** 9
 MANY = 1000
 
 # Awkward raw names (bytes) at the root of n1, with their display form as
@@ -579,6 +581,56 @@ class Listing(unittest.TestCase):
             return (int(release[0]), int(release[1].split("-")[0])) >= (5, 6)
         except (ValueError, IndexError):
             return False
+
+
+class TimeZones(harness.SystemTest):
+    """mtime is shown in the server's local time: RFC 3339 with the zone's
+    offset in JSON (UTC when the offset has seconds, as old local mean
+    times do), plain local time in the table. Checked against zoneinfo."""
+
+    TIMES = {
+        "y2001.txt": 981173106_500000000,   # 2001-02-03T04:05:06.5Z
+        "summer.txt": 1_690_000_000 * NS,   # 2023-07-22, DST in the north
+        "y1920.txt": -1_564_531_200 * NS,   # 1920-06-01: LMT-style offsets
+        "pre_epoch.txt": -1_500_000_000,    # 1969-12-31T23:59:58.5Z
+    }
+
+    def test_local_time_zones(self):
+        root = self.make_dir("tz")
+        for name, ns in self.TIMES.items():
+            path = os.path.join(root, name)
+            write(path, b"t")
+            os.utime(path, ns=(ns, ns))
+        actual = {n: os.lstat(os.path.join(root, n)).st_mtime_ns // NS
+                  for n in self.TIMES}
+        for tz in ("Asia/Kolkata", "America/St_Johns", "Europe/Amsterdam",
+                   "UTC"):
+            if not os.path.exists(os.path.join("/usr/share/zoneinfo", tz)):
+                print("note: no zoneinfo for %s; skipped" % tz)
+                continue
+            zone = zoneinfo.ZoneInfo(tz)
+            srv = self.start_server(env={"TZ": tz}, name="server-" +
+                                    tz.replace("/", "-"))
+            node = self.start_client(srv, root, "tz")
+            srv.wait_nodes(1, watch=[node])
+            got = {x["name"]: x for x in srv.command_json("ls --json tz:/")}
+            table = {line.split()[-1]: line.split()[1]
+                     for line in srv.command("ls tz:/")[1:-1]}
+            for name, secs in actual.items():
+                local = datetime.datetime.fromtimestamp(secs, zone)
+                offset = local.utcoffset()
+                if offset.total_seconds() % 60:
+                    want = datetime.datetime.fromtimestamp(
+                        secs, datetime.timezone.utc).isoformat()
+                else:
+                    want = local.isoformat()
+                self.assertEqual(got[name]["mtime"], want, (tz, name))
+                self.assertEqual(table[name],
+                                 local.strftime("%Y-%m-%dT%H:%M:%S"),
+                                 (tz, name))
+            srv.send("quit")
+            self.assertExitsWith(srv, 0, timeout=5)
+            self.assertExitsWith(node, 0, timeout=5)
 
 
 if __name__ == "__main__":
