@@ -551,6 +551,28 @@ class Listing(unittest.TestCase):
         self.assertEqual(len(out), 1, out)
         self.assertIn("permission_denied", out[0])
 
+    def test_hashes_follow_content_changes(self):
+        mut = os.path.join(self.root2, "mut")
+        os.makedirs(mut, exist_ok=True)
+        path = os.path.join(mut, "data.bin")
+        write(path, b"A" * 4096)
+        self.check_listing("n2", "/mut", mut)  # the node may cache it now
+        # A normal rewrite: new contents, new mtime.
+        time.sleep(0.01)
+        write(path, b"B" * 4096)
+        self.check_listing("n2", "/mut", mut)
+        # PRODUCT BUG (reported): the node's hash cache is keyed by
+        # (dev, inode, size, mtime) only, so a same-size rewrite in place
+        # whose mtime is put back (touch -r, cp -p, or anyone hiding a
+        # change) keeps showing the old SHA-256. ctime would catch it.
+        before = os.lstat(path).st_mtime_ns
+        with open(path, "r+b") as f:
+            f.write(b"C" * 4096)
+        os.utime(path, ns=(before, before))
+        got = self.check_listing("n2", "/mut", mut)
+        self.assertEqual(got[0]["sha256"], sha256sum(
+            os.fsencode(mut), [b"data.bin"])[b"data.bin"])
+
     def test_shell_errors_and_help(self):
         for line in ("frobnicate", 'ls "unterminated', "wait-nodes abc",
                      "tree --depth -1 n1:/", "ls --bogus n1:/", "use",
