@@ -65,6 +65,18 @@ def build_n1(root):
     for raw in ODD_NAMES:
         write(os.path.join(os.fsencode(root), raw), b"odd " + raw)
     os.mkfifo(os.path.join(root, "fifo"))
+    # A UNIX socket, and (as root) endless and empty character devices:
+    # none may be opened, let alone hashed.
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(os.path.join(root, "sock"))
+    finally:
+        sock.close()
+    if os.geteuid() == 0:
+        os.mknod(os.path.join(root, "zero"), stat.S_IFCHR | 0o666,
+                 os.makedev(1, 5))
+        os.mknod(os.path.join(root, "null"), stat.S_IFCHR | 0o666,
+                 os.makedev(1, 3))
     os.symlink("/etc", os.path.join(root, "link_out"))
     os.symlink("/etc/passwd", os.path.join(root, "link_passwd"))
     os.symlink("../../..", os.path.join(root, "link_up"))
@@ -281,6 +293,12 @@ class Listing(unittest.TestCase):
 
     def test_fifo_never_blocks(self):
         start = time.monotonic()
+        specials = ["sock"] + (["zero", "null"] if os.geteuid() == 0 else [])
+        for name in specials:
+            got = self.server.command_json("stat --json n1:/" + name,
+                                           timeout=5)
+            self.assertEqual(got[0]["type"], "other", got)
+            self.assertNotIn("sha256", got[0])
         got = self.server.command_json("stat --json n1:/fifo", timeout=5)
         self.assertEqual(len(got), 1, got)
         self.assertEqual(got[0]["type"], "other")
