@@ -14,6 +14,7 @@ wait bounded by a deadline and every process and temp dir cleaned up.
 """
 
 import argparse
+import atexit
 import json
 import os
 import queue
@@ -51,8 +52,35 @@ def parse_bin_dir(argv=None):
     return rest
 
 
+# Every child process, so that a watchdog or exit can always end them (they
+# run in their own sessions and would outlive us otherwise).
+_CHILDREN = []
+WATCHDOG_SECONDS = 150
+
+
+def kill_all_children():
+    for p in list(_CHILDREN):
+        try:
+            p.kill()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+
+def _watchdog():
+    sys.stderr.write("harness: watchdog: %s still running after %d s; "
+                     "killing its processes\n"
+                     % (os.path.basename(sys.argv[0]), WATCHDOG_SECONDS))
+    sys.stderr.flush()
+    kill_all_children()
+    os._exit(3)
+
+
 def main():
     rest = parse_bin_dir()
+    atexit.register(kill_all_children)
+    watchdog = threading.Timer(WATCHDOG_SECONDS, _watchdog)
+    watchdog.daemon = True
+    watchdog.start()
     start = time.monotonic()
     prog = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
     print("%s: %.1f s" % (os.path.basename(sys.argv[0]),
@@ -167,6 +195,7 @@ class Process:
                                      stderr=self._stderr_file, cwd=cwd,
                                      env=env, start_new_session=True)
         self.pid = self.proc.pid
+        _CHILDREN.append(self)
         if line_stdout:
             self.lines = queue.Queue()
             self.transcript = []  # every stdout line, for failure messages
