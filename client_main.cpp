@@ -1,7 +1,10 @@
 // dirscope-client: reads configuration, opens the root, spawns the node
 // agent and waits for it to finish.
 
+#include <functional>
 #include <iostream>
+
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
@@ -60,8 +63,15 @@ int main(int argc, char** argv) {
   caf::error reason;
   {
     input_watcher watcher{signals, false};
-    watcher.start(
-      {{}, {}, [agent](int) { caf::anon_send(agent, atom::shutdown_v); }});
+    // Echo (seed 003): lines typed on a terminal go to the server, which
+    // answers them reversed. Without a terminal stdin is ignored.
+    std::function<void(std::string)> on_line;
+    if (::isatty(STDIN_FILENO) == 1)
+      on_line = [agent](std::string line) {
+        caf::anon_send(agent, atom::echo_v, std::move(line));
+      };
+    watcher.start({std::move(on_line), {},
+                   [agent](int) { caf::anon_send(agent, atom::shutdown_v); }});
     caf::scoped_actor self{sys};
     self->monitor(agent);
     self->receive([&](const caf::down_msg& msg) { reason = msg.reason; });

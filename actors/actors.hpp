@@ -34,6 +34,11 @@ using listing_sink_actor = caf::typed_actor<
   /// Part of the listing for query `id`; answer with `ack` to get more.
   reacts_to<atom::chunk, uint64_t, std::vector<protocol::entry>>>;
 
+/// Receives lines a node's operator typed (the console).
+using echo_sink_actor = caf::typed_actor<
+  /// Node `name` sent line `text`.
+  reacts_to<atom::echo, std::string, std::string>>;
+
 /// The server's side of one node's TCP connection (a forked io broker).
 /// Besides these it handles io events and its own timers (tick, deadline,
 /// timeout), which only it sends to itself.
@@ -48,6 +53,13 @@ using node_connection_actor = caf::typed_actor<
   reacts_to<atom::cancel, uint64_t>,
   /// Describes the entry at `path`.
   replies_to<atom::stat, std::string>::with<protocol::entry>,
+  /// Measures the file or tree at `path`.
+  replies_to<atom::du, std::string>::with<protocol::du_reply>,
+  /// Deletes the entry at `path` (a directory only if `recursive`); replies
+  /// with the number of entries removed.
+  replies_to<atom::remove, std::string, bool>::with<uint64_t>,
+  /// Sends a notice with this text to the node.
+  reacts_to<atom::notice, std::string>,
   /// Sends goodbye with this reason (code and text) to the node, then
   /// closes.
   reacts_to<atom::goodbye, caf::error>>;
@@ -74,6 +86,12 @@ using supervisor_actor = caf::typed_actor<
   /// Says goodbye to every node; replies with how many there were once all
   /// are gone (or the grace period ended).
   replies_to<atom::shutdown>::with<uint64_t>,
+  /// Sends a notice to every joined node; replies with how many got it.
+  replies_to<atom::broadcast, std::string>::with<uint64_t>,
+  /// Node `name` sent line `text`: forwarded to the echo subscriber.
+  reacts_to<atom::echo, std::string, std::string>,
+  /// From now on, lines from nodes go to `sink` (the console).
+  reacts_to<atom::subscribe, echo_sink_actor>,
   /// Timer: waiter `id` of a `wait` ran out of time.
   reacts_to<atom::timeout, uint64_t>,
   /// Timer: the shutdown grace period is over.
@@ -86,7 +104,9 @@ using console_actor = listing_sink_actor::extend<
   /// End of input: run what is queued, then quit.
   reacts_to<atom::eof>,
   /// A signal: abandon what runs and quit now.
-  reacts_to<atom::shutdown>>;
+  reacts_to<atom::shutdown>,
+  /// Node `name` sent line `text`: shown as "[name] text".
+  reacts_to<atom::echo, std::string, std::string>>;
 
 // -- client -------------------------------------------------------------------
 
@@ -102,7 +122,12 @@ using fs_worker_actor = caf::typed_actor<
   replies_to<atom::hash, dir_cursor_ptr, std::string,
              node::file_key>::with<protocol::sha256_digest>,
   /// Describes the entry at `path`, hashed if a regular file.
-  replies_to<atom::stat, std::string>::with<protocol::entry>>;
+  replies_to<atom::stat, std::string>::with<protocol::entry>,
+  /// Measures the file or tree at `path` (links not followed).
+  replies_to<atom::du, std::string>::with<protocol::du_reply>,
+  /// Deletes the entry at `path`, a directory only if `recursive`; replies
+  /// with the number of entries removed.
+  replies_to<atom::remove, std::string, bool>::with<uint64_t>>;
 
 /// The client's side of the TCP connection (an io broker). Besides these it
 /// handles io events and its own liveness timer (tick).
@@ -114,7 +139,9 @@ using client_connection_actor = caf::typed_actor<
   /// Request `id` failed.
   reacts_to<atom::failed, uint32_t, caf::error>,
   /// Say goodbye to the server and close (client is stopping).
-  reacts_to<atom::goodbye, caf::error>>;
+  reacts_to<atom::goodbye, caf::error>,
+  /// A line the node's operator typed: send it to the server as echo.
+  reacts_to<atom::echo, std::string>>;
 
 /// One listing in progress on the client.
 using lister_actor = caf::typed_actor<
@@ -127,6 +154,8 @@ using node_agent_actor = caf::typed_actor<
   reacts_to<atom::connect>,
   /// The server welcomed us: reset the backoff.
   reacts_to<atom::welcomed>,
+  /// A line typed on the node's terminal: forwarded to the connection.
+  reacts_to<atom::echo, std::string>,
   /// Stop: say goodbye and exit.
   reacts_to<atom::shutdown>>;
 

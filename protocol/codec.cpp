@@ -23,13 +23,19 @@ constexpr message_tag tags[] = {
   message_tag::chunk_ack,     message_tag::cancel,
   message_tag::entries_chunk, message_tag::list_end,
   message_tag::stat_reply,    message_tag::request_failed,
+  message_tag::du_request,    message_tag::remove_request,
+  message_tag::notice,        message_tag::echo_reply,
+  message_tag::du_reply,      message_tag::remove_reply,
+  message_tag::echo,
 };
 
 constexpr const char* names[] = {
   "hello",         "welcome",        "reject",        "heartbeat",
   "heartbeat_ack", "goodbye",        "list_request",  "stat_request",
   "chunk_ack",     "cancel",         "entries_chunk", "list_end",
-  "stat_reply",    "request_failed",
+  "stat_reply",    "request_failed", "du_request",    "remove_request",
+  "notice",        "echo_reply",     "du_reply",      "remove_reply",
+  "echo",
 };
 
 static_assert(std::size(tags) == std::variant_size_v<message>);
@@ -150,6 +156,42 @@ void write(byte_writer& w, const request_failed& x) {
   w.u32(x.id);
   write_code(w, x.code);
   w.str(x.message);
+}
+
+void write(byte_writer& w, const du_request& x) {
+  w.u32(x.id);
+  w.str(x.path);
+}
+
+void write(byte_writer& w, const remove_request& x) {
+  w.u32(x.id);
+  w.str(x.path);
+  w.boolean(x.recursive);
+}
+
+void write(byte_writer& w, const notice& x) {
+  w.str(x.text);
+}
+
+void write(byte_writer& w, const echo_reply& x) {
+  w.str(x.text);
+}
+
+void write(byte_writer& w, const du_reply& x) {
+  w.u32(x.id);
+  w.u8(static_cast<uint8_t>(x.type));
+  w.u64(x.bytes);
+  w.u64(x.files);
+  w.u64(x.dirs);
+}
+
+void write(byte_writer& w, const remove_reply& x) {
+  w.u32(x.id);
+  w.u64(x.removed);
+}
+
+void write(byte_writer& w, const echo& x) {
+  w.str(x.text);
 }
 
 // -- decoding -----------------------------------------------------------------
@@ -276,6 +318,45 @@ void read(byte_reader& r, request_failed& x) {
   x.message = r.str("message");
 }
 
+void read(byte_reader& r, du_request& x) {
+  x.id = r.u32("id");
+  x.path = r.str("path");
+}
+
+void read(byte_reader& r, remove_request& x) {
+  x.id = r.u32("id");
+  x.path = r.str("path");
+  x.recursive = r.boolean("recursive");
+}
+
+void read(byte_reader& r, notice& x) {
+  x.text = r.str("text");
+}
+
+void read(byte_reader& r, echo_reply& x) {
+  x.text = r.str("text");
+}
+
+void read(byte_reader& r, du_reply& x) {
+  x.id = r.u32("id");
+  auto type = r.u8("type");
+  if (type > static_cast<uint8_t>(entry_type::other))
+    r.fail("bad entry_type " + std::to_string(type));
+  x.type = static_cast<entry_type>(type);
+  x.bytes = r.u64("bytes");
+  x.files = r.u64("files");
+  x.dirs = r.u64("dirs");
+}
+
+void read(byte_reader& r, remove_reply& x) {
+  x.id = r.u32("id");
+  x.removed = r.u64("removed");
+}
+
+void read(byte_reader& r, echo& x) {
+  x.text = r.str("text");
+}
+
 template <class T>
 outcome<message> decode_as(const uint8_t* data, size_t size) {
   byte_reader r{data, size, names[index_of<T>()]};
@@ -365,6 +446,20 @@ outcome<message> decode_body(const uint8_t* data, size_t size) {
       return decode_as<stat_reply>(body, n);
     case message_tag::request_failed:
       return decode_as<request_failed>(body, n);
+    case message_tag::du_request:
+      return decode_as<du_request>(body, n);
+    case message_tag::remove_request:
+      return decode_as<remove_request>(body, n);
+    case message_tag::notice:
+      return decode_as<notice>(body, n);
+    case message_tag::echo_reply:
+      return decode_as<echo_reply>(body, n);
+    case message_tag::du_reply:
+      return decode_as<du_reply>(body, n);
+    case message_tag::remove_reply:
+      return decode_as<remove_reply>(body, n);
+    case message_tag::echo:
+      return decode_as<echo>(body, n);
   }
   return protocol_failure("unknown message tag "
                           + std::to_string(static_cast<int>(data[0])));

@@ -27,10 +27,17 @@ enum class message_tag : uint8_t {
   stat_request = 17,
   chunk_ack = 18,
   cancel = 19,
+  du_request = 20,
+  remove_request = 21,
+  notice = 22,
+  echo_reply = 23,
   entries_chunk = 32,
   list_end = 33,
   stat_reply = 34,
   request_failed = 35,
+  du_reply = 36,
+  remove_reply = 37,
+  echo = 38,
 };
 
 /// Returns the tag of `msg`.

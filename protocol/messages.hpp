@@ -173,12 +173,65 @@ struct request_failed {
   std::string message;
 };
 
+// -- file operations (server -> client) ----------------------------------------
+
+/// Size of the file, or of the tree, at `path` (links never followed).
+struct du_request {
+  uint32_t id = 0;
+  std::string path;
+};
+
+/// Delete the entry at `path`; a directory only with `recursive`. Gated by
+/// the node's allow-delete policy.
+struct remove_request {
+  uint32_t id = 0;
+  std::string path;
+  bool recursive = false;
+};
+
+/// A message for the node's operator: the node logs and prints it.
+struct notice {
+  std::string text;
+};
+
+/// Answer to an echo: the line reversed (by UTF-8 code points).
+struct echo_reply {
+  std::string text;
+};
+
+// -- file operations (client -> server) ----------------------------------------
+
+/// Reply to a du_request. For a directory, `files` and `dirs` count what lies
+/// beneath it (not itself); `bytes` sums the sizes of its regular files. For
+/// anything else, `files` is 1 and `bytes` is its size.
+struct du_reply {
+  uint32_t id = 0;
+  entry_type type = entry_type::other;
+  uint64_t bytes = 0;
+  uint64_t files = 0;
+  uint64_t dirs = 0;
+};
+
+/// Reply to a remove_request: how many entries were removed (the target
+/// included).
+struct remove_reply {
+  uint32_t id = 0;
+  uint64_t removed = 0;
+};
+
+/// A line typed on the node's terminal, for the server's shell.
+struct echo {
+  std::string text;
+};
+
 /// Every message of the protocol. The index is not the wire tag: see
 /// message_tag in codec.hpp.
 using message
   = std::variant<hello, welcome, reject, heartbeat, heartbeat_ack, goodbye,
                  list_request, stat_request, chunk_ack, cancel, entries_chunk,
-                 list_end, stat_reply, request_failed>;
+                 list_end, stat_reply, request_failed, du_request,
+                 remove_request, notice, echo_reply, du_reply, remove_reply,
+                 echo>;
 
 /// Number of unacknowledged entries_chunk frames a client may have in flight.
 constexpr uint32_t chunk_window = 4;

@@ -1,5 +1,6 @@
 #include "protocol/names.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace dirscope::protocol {
@@ -145,6 +146,20 @@ const char* to_string(entry_type x) noexcept {
       return "other";
   }
   return "other";
+}
+
+std::string reverse_text(std::string_view text) {
+  std::string result(text.size(), '\0');
+  size_t out = text.size();
+  for (size_t i = 0; i < text.size();) {
+    size_t n = 1;
+    if (static_cast<uint8_t>(text[i]) >= 0x80)
+      n = std::max<size_t>(1, utf8_sequence(text, i));
+    out -= n;
+    text.copy(result.data() + out, n, i);
+    i += n;
+  }
+  return result;
 }
 
 } // namespace dirscope::protocol

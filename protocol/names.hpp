@@ -24,6 +24,11 @@ std::optional<std::string> unescape_name(std::string_view shown);
 /// Returns the 64-character lowercase hex form of a digest.
 std::string to_hex(const sha256_digest& digest);
 
+/// Reverses `text` by UTF-8 code points (the echo answer). A byte that is
+/// not part of a well-formed sequence counts as one unit, so invalid UTF-8
+/// is reversed bytewise and nothing is lost.
+std::string reverse_text(std::string_view text);
+
 /// Returns "file", "dir", "symlink" or "other".
 const char* to_string(entry_type x) noexcept;
 

@@ -148,6 +148,61 @@ std::vector<command_spec> make_table() {
     "  tree n1:/ --depth=1 --json\n",
   });
   result.push_back(command_spec{
+    "du",
+    {"size"},
+    1,
+    1,
+    {},
+    {},
+    "du PATH",
+    "size of a file or a tree (alias: size)",
+    "Shows the size of the file at PATH, or for a directory the total size\n"
+    "of the regular files beneath it and how many files and directories\n"
+    "it holds, counted on the node. Symlinks are counted, never followed.\n"
+    "\n"
+    "Examples:\n"
+    "  du n1:/var/log\n"
+    "  size big.iso\n",
+  });
+  result.push_back(command_spec{
+    "rm",
+    {},
+    1,
+    3,
+    {"recursive", "yes"},
+    {},
+    "rm PATH [-r] [-y]",
+    "delete a file, or a directory with -r",
+    "Deletes PATH on its node. First says what PATH is (a file and its\n"
+    "size, a directory and how many items it holds, or nothing at all),\n"
+    "then asks for confirmation: answer y or yes to delete, anything else\n"
+    "keeps it. -y (--yes) skips the question, for scripts. A directory is\n"
+    "deleted only with -r (--recursive), then with everything in it;\n"
+    "symlinks are deleted themselves, never followed. The node must allow\n"
+    "it (client option allow-delete), else it answers 'not permitted by\n"
+    "node policy'. The root itself is never deleted. A file named -r is\n"
+    "written ./-r.\n"
+    "\n"
+    "Examples:\n"
+    "  rm n1:/tmp/old.log\n"
+    "  rm n1:/tmp/cache -r -y\n",
+  });
+  result.push_back(command_spec{
+    "broadcast",
+    {},
+    1,
+    1,
+    {},
+    {},
+    "broadcast MESSAGE",
+    "send a notice to every connected node",
+    "Sends MESSAGE to every connected node, which logs it and prints it\n"
+    "on its standard output. Quote a message with spaces.\n"
+    "\n"
+    "Examples:\n"
+    "  broadcast \"maintenance at 18:00\"\n",
+  });
+  result.push_back(command_spec{
     "kick",
     {},
     1,

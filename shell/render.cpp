@@ -325,4 +325,71 @@ std::string render_tree_footer(uint64_t dirs, uint64_t others) {
          + counted(others, "other entry", "other entries") + "\n";
 }
 
+std::string format_bytes(uint64_t n) {
+  std::string result = std::to_string(n) + (n == 1 ? " byte" : " bytes");
+  if (n < 1024)
+    return result;
+  static constexpr const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB",
+                                          "EiB"};
+  double value = static_cast<double>(n) / 1024.0;
+  size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(units)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), " (%.1f %s)", value, units[unit]);
+  return result + buf;
+}
+
+namespace {
+
+std::string plural(uint64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+} // namespace
+
+std::string render_du(std::string_view shown, const protocol::du_reply& x) {
+  std::string result{shown};
+  if (x.type == protocol::entry_type::dir)
+    return result + ": " + format_bytes(x.bytes) + " in "
+           + plural(x.files, "file", "files") + " and "
+           + plural(x.dirs, "directory", "directories") + "\n";
+  return result + ": " + protocol::to_string(x.type) + ", "
+         + format_bytes(x.bytes) + "\n";
+}
+
+std::string render_remove_target(std::string_view shown,
+                                 const protocol::du_reply& x, bool recursive) {
+  std::string result{shown};
+  switch (x.type) {
+    case protocol::entry_type::file:
+      return result + " is a file of " + format_bytes(x.bytes) + "\n";
+    case protocol::entry_type::symlink:
+      return result + " is a symlink (only the link is deleted)\n";
+    case protocol::entry_type::other:
+      return result + " is a special file (FIFO, socket or device)\n";
+    case protocol::entry_type::dir:
+      break;
+  }
+  result += " is a directory holding "
+            + plural(x.files + x.dirs, "item", "items") + " ("
+            + plural(x.files, "file", "files") + ", "
+            + plural(x.dirs, "directory", "directories") + ", "
+            + format_bytes(x.bytes) + ")";
+  return result
+         + (recursive ? "; -r deletes all of it\n"
+                      : "; deleting it needs -r\n");
+}
+
+std::string render_removed(std::string_view shown, uint64_t entries) {
+  return "deleted " + std::string{shown} + " ("
+         + plural(entries, "entry", "entries") + ")\n";
+}
+
+std::string render_echo(std::string_view node, std::string_view text) {
+  return "[" + std::string{node} + "] " + protocol::escape_name(text) + "\n";
+}
+
 } // namespace dirscope::shell

@@ -55,6 +55,24 @@ std::string render_nodes_json(const std::vector<node_info>& nodes);
 /// Footer after a tree, e.g. "2 directories, 1 other entry".
 std::string render_tree_footer(uint64_t dirs, uint64_t others);
 
+/// A byte count for people: "1234 bytes", plus "(1.2 MiB)" from 1 KiB up.
+std::string format_bytes(uint64_t n);
+
+/// `du`: "n1:/docs: 13 bytes in 4 files and 2 directories" (a directory)
+/// or "n1:/a.txt: file, 1234 bytes".
+std::string render_du(std::string_view shown, const protocol::du_reply& x);
+
+/// What `rm` is about to delete, e.g. "n1:/a.txt is a file of 3 bytes";
+/// for a directory its item count and that it needs -r (when not given).
+std::string render_remove_target(std::string_view shown,
+                                 const protocol::du_reply& x, bool recursive);
+
+/// After `rm`: "deleted n1:/a.txt (1 entry)".
+std::string render_removed(std::string_view shown, uint64_t entries);
+
+/// A line a node's operator typed: "[n1] text" (escaped).
+std::string render_echo(std::string_view node, std::string_view text);
+
 /// A failure for people: "error: <message> (<code>)".
 std::string render_failure(const failure& x);
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/client/lister.hpp"
+#include "actors/client/node_output.hpp"
 #include "actors/error.hpp"
 #include "actors/wire_io.hpp"
 #include "protocol/names.hpp"
@@ -97,6 +98,69 @@ void on_stat(self_ptr self, protocol::stat_request& req) {
       });
 }
 
+void on_du(self_ptr self, protocol::du_request& req) {
+  if (!admit(self, req.id, req.path))
+    return;
+  auto id = req.id;
+  self->request(self->state.pool.pick(), caf::infinite, atom::du_v,
+                std::move(req.path))
+    .then(
+      [self, id](protocol::du_reply& x) {
+        auto& st = self->state;
+        if (st.stage != state::phase::serving || st.in_flight.erase(id) == 0)
+          return; // cancelled
+        x.id = id;
+        send_frame(self, st.hdl, st.chan, x);
+      },
+      [self, id](caf::error& err) {
+        auto& st = self->state;
+        if (st.stage != state::phase::serving || st.in_flight.count(id) == 0)
+          return;
+        send_failed(self, id, to_failure(err));
+      });
+}
+
+void on_remove(self_ptr self, protocol::remove_request& req) {
+  auto& st = self->state;
+  auto shown = protocol::escape_name(req.path);
+  if (!st.settings.allow_delete) {
+    // Checked before the path: a refusal says nothing about the tree.
+    spdlog::warn("refused to delete {} (request {}): not permitted by node "
+                 "policy (start with --allow-delete to allow it)",
+                 shown, req.id);
+    if (st.in_flight.count(req.id) != 0)
+      return protocol_violation(self, "request id " + std::to_string(req.id)
+                                        + " is already in use");
+    send_frame(self, st.hdl, st.chan,
+               protocol::request_failed{req.id, wire_code::not_permitted,
+                                        "not permitted by node policy"});
+    return;
+  }
+  if (!admit(self, req.id, req.path))
+    return;
+  auto id = req.id;
+  spdlog::info("deleting {}{} (request {})", shown,
+               req.recursive ? " recursively" : "", id);
+  self->request(self->state.pool.pick(), caf::infinite, atom::remove_v,
+                std::move(req.path), req.recursive)
+    .then(
+      [self, id, shown](uint64_t n) {
+        auto& st = self->state;
+        spdlog::info("deleted {}: {} entries", shown, n);
+        if (st.stage != state::phase::serving || st.in_flight.erase(id) == 0)
+          return;
+        send_frame(self, st.hdl, st.chan, protocol::remove_reply{id, n});
+      },
+      [self, id, shown](caf::error& err) {
+        auto& st = self->state;
+        auto why = to_failure(err);
+        spdlog::warn("delete of {} failed: {}", shown, why.message);
+        if (st.stage != state::phase::serving || st.in_flight.count(id) == 0)
+          return;
+        send_failed(self, id, why);
+      });
+}
+
 void on_cancel(self_ptr self, uint32_t id) {
   auto& st = self->state;
   if (st.in_flight.count(id) == 0)
@@ -158,6 +222,16 @@ bool on_frame(self_ptr self, protocol::message& msg) {
       self->send(i->second, atom::ack_v);
   } else if (auto x = std::get_if<protocol::cancel>(&msg)) {
     on_cancel(self, x->id);
+  } else if (auto x = std::get_if<protocol::du_request>(&msg)) {
+    on_du(self, *x);
+  } else if (auto x = std::get_if<protocol::remove_request>(&msg)) {
+    on_remove(self, *x);
+  } else if (auto x = std::get_if<protocol::notice>(&msg)) {
+    spdlog::info("notice from server: {}", x->text);
+    print_for_operator("notice from server: " + protocol::escape_name(x->text)
+                       + "\n");
+  } else if (auto x = std::get_if<protocol::echo_reply>(&msg)) {
+    print_for_operator(protocol::escape_name(x->text) + "\n");
   } else if (auto x = std::get_if<protocol::goodbye>(&msg)) {
     spdlog::info("the server closed the session: {} ({})", x->reason,
                  to_string(x->code));
@@ -285,6 +359,11 @@ caf::behavior client_connection(client_connection_broker self,
       auto why = to_failure(reason);
       send_frame(self, st.hdl, st.chan, protocol::goodbye{why.code, why.message});
       close(self, caf::exit_reason::normal);
+    },
+    [self](atom::echo, std::string& line) {
+      auto& st = self->state;
+      if (st.stage == state::phase::serving)
+        send_frame(self, st.hdl, st.chan, protocol::echo{std::move(line)});
     },
   };
 }

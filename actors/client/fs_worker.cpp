@@ -1,6 +1,7 @@
 #include "actors/client/fs_worker.hpp"
 
 #include "actors/error.hpp"
+#include "node/file_ops.hpp"
 #include "node/listing.hpp"
 
 namespace dirscope {
@@ -41,6 +42,20 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
       if (!x)
         return to_error(x.error());
       return std::move(*x);
+    },
+    [self](atom::du,
+           const std::string& path) -> caf::result<protocol::du_reply> {
+      auto u = node::disk_usage(self->state.root->get(), path);
+      if (!u)
+        return to_error(u.error());
+      return protocol::du_reply{0, u->type, u->bytes, u->files, u->dirs};
+    },
+    [self](atom::remove, const std::string& path,
+           bool recursive) -> caf::result<uint64_t> {
+      auto n = node::remove_beneath(self->state.root->get(), path, recursive);
+      if (!n)
+        return to_error(n.error());
+      return *n;
     },
   };
 }

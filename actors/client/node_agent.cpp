@@ -92,6 +92,12 @@ node_agent(node_agent_actor::stateful_pointer<node_agent_state> self,
     [self](atom::welcomed) {
       self->state.backoff = std::chrono::milliseconds{0};
     },
+    [self](atom::echo, std::string& line) {
+      auto& st = self->state;
+      if (st.conn)
+        self->send(caf::actor_cast<client_connection_actor>(st.conn),
+                   atom::echo_v, std::move(line));
+    },
     [self](atom::shutdown) {
       auto& st = self->state;
       st.stopping = true;

@@ -63,6 +63,9 @@ struct console_state {
   std::string current_node;
   /// Working directory per node name.
   std::map<std::string, std::string> cwd;
+  /// A running command waits for a yes/no line (rm's confirmation); the
+  /// next input line goes here instead of running as a command.
+  std::function<void(const std::string&)> answer;
   uint64_t next_query = 1;
   std::unordered_map<uint64_t, listing_sink> sinks;
   tree_walk tree;

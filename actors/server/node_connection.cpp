@@ -41,8 +41,13 @@ void fail_all(self_ptr self, const failure& why) {
     report(st, "stat", req.path, &why);
     req.promise.deliver(to_error(why));
   }
+  for (auto& [id, req] : st.ops) {
+    report(st, req.command, req.path, &why);
+    req.on_error(to_error(why));
+  }
   st.lists.clear();
   st.stats.clear();
+  st.ops.clear();
   st.queries.clear();
 }
 
@@ -237,9 +242,45 @@ void on_stat_reply(self_ptr self, protocol::stat_reply& msg) {
   st.stats.erase(i);
 }
 
+/// The final frame of a pending_op (du_reply, remove_reply).
+void on_op_reply(self_ptr self, uint32_t id, protocol::message& msg) {
+  auto& st = self->state;
+  auto i = st.ops.find(id);
+  if (i == st.ops.end())
+    return;
+  auto op = std::move(i->second);
+  st.ops.erase(i);
+  if (!op.on_reply(msg)) {
+    failure why{wire_code::protocol_error,
+                std::string{"unexpected "} + protocol::name_of(msg)
+                  + " for a " + op.command + " request"};
+    report(st, op.command, op.path, &why);
+    op.on_error(to_error(why));
+    return protocol_violation(self, why.message);
+  }
+  report(st, op.command, op.path, nullptr, 1);
+}
+
+/// Sends `msg` as request `id` and keeps `op` until its final frame.
+void start_op(self_ptr self, uint32_t id, state::pending_op op,
+              protocol::message msg) {
+  auto& st = self->state;
+  op.deadline = request_deadline(self);
+  st.ops.emplace(id, std::move(op));
+  send_frame(self, st.hdl, st.chan, msg);
+  arm_request_timer(self, id);
+}
+
 void on_request_failed(self_ptr self, const protocol::request_failed& msg) {
   auto& st = self->state;
   failure why{msg.code, msg.message};
+  if (auto k = st.ops.find(msg.id); k != st.ops.end()) {
+    auto op = std::move(k->second);
+    st.ops.erase(k);
+    report(st, op.command, op.path, &why);
+    op.on_error(to_error(why));
+    return;
+  }
   if (auto i = st.lists.find(msg.id); i != st.lists.end()) {
     report(st, "ls", i->second.path, &why);
     i->second.promise.deliver(to_error(why));
@@ -281,6 +322,15 @@ bool on_frame(self_ptr self, protocol::message& msg) {
     on_stat_reply(self, *x);
   } else if (auto x = std::get_if<protocol::request_failed>(&msg)) {
     on_request_failed(self, *x);
+  } else if (auto x = std::get_if<protocol::du_reply>(&msg)) {
+    on_op_reply(self, x->id, msg);
+  } else if (auto x = std::get_if<protocol::remove_reply>(&msg)) {
+    on_op_reply(self, x->id, msg);
+  } else if (auto x = std::get_if<protocol::echo>(&msg)) {
+    // The node's operator typed a line: show it, answer it reversed.
+    self->send(st.supervisor, atom::echo_v, st.info.name, x->text);
+    send_frame(self, st.hdl, st.chan,
+               protocol::echo_reply{protocol::reverse_text(x->text)});
   } else if (auto x = std::get_if<protocol::goodbye>(&msg)) {
     spdlog::info("node {} ({}) said goodbye: {}", st.info.name,
                  st.info.endpoint(), x->reason);
@@ -404,6 +454,23 @@ caf::behavior node_connection(node_connection_broker self,
           st.queries.erase(query);
       }
       expire(st.stats, "stat");
+      if (auto k = st.ops.find(id); k != st.ops.end()) {
+        if (k->second.deadline > now) {
+          self->delayed_send(self, k->second.deadline - now, atom::timeout_v,
+                             id);
+          return;
+        }
+        auto op = std::move(k->second);
+        st.ops.erase(k);
+        failure why{wire_code::timeout,
+                    "the node did not answer within "
+                      + std::to_string(st.settings.request_timeout.count()
+                                       / 1000)
+                      + " s"};
+        report(st, op.command, op.path, &why);
+        send_frame(self, st.hdl, st.chan, protocol::cancel{id});
+        op.on_error(to_error(why));
+      }
     },
     // -- requests from the console --------------------------------------------
     [self](atom::list, uint64_t query, std::string& path, uint8_t flags,
@@ -452,6 +519,60 @@ caf::behavior node_connection(node_connection_broker self,
       send_frame(self, st.hdl, st.chan, protocol::stat_request{id, std::move(path)});
       arm_request_timer(self, id);
       return promise;
+    },
+    [self](atom::du, std::string& path) -> caf::result<protocol::du_reply> {
+      auto& st = self->state;
+      if (auto err = admit_request(self, path))
+        return err;
+      auto id = st.next_request++;
+      auto promise = self->make_response_promise<protocol::du_reply>();
+      state::pending_op op;
+      op.command = "du";
+      op.path = path;
+      op.on_reply = [promise](protocol::message& msg) mutable {
+        auto x = std::get_if<protocol::du_reply>(&msg);
+        if (x == nullptr)
+          return false;
+        promise.deliver(*x);
+        return true;
+      };
+      op.on_error = [promise](const caf::error& err) mutable {
+        promise.deliver(err);
+      };
+      start_op(self, id, std::move(op), protocol::du_request{id, path});
+      return promise;
+    },
+    [self](atom::remove, std::string& path,
+           bool recursive) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      if (auto err = admit_request(self, path))
+        return err;
+      auto id = st.next_request++;
+      auto promise = self->make_response_promise<uint64_t>();
+      state::pending_op op;
+      op.command = recursive ? "rm -r" : "rm";
+      op.path = path;
+      op.on_reply = [promise](protocol::message& msg) mutable {
+        auto x = std::get_if<protocol::remove_reply>(&msg);
+        if (x == nullptr)
+          return false;
+        promise.deliver(x->removed);
+        return true;
+      };
+      op.on_error = [promise](const caf::error& err) mutable {
+        promise.deliver(err);
+      };
+      start_op(self, id, std::move(op),
+               protocol::remove_request{id, path, recursive});
+      return promise;
+    },
+    [self](atom::notice, std::string& text) {
+      auto& st = self->state;
+      if (st.stage != state::phase::joined)
+        return;
+      spdlog::info("request node={} addr={} cmd=notice status=ok bytes={}",
+                   st.info.name, st.info.endpoint(), text.size());
+      send_frame(self, st.hdl, st.chan, protocol::notice{std::move(text)});
     },
     [self](atom::goodbye, const caf::error& reason) {
       close(self, to_failure(reason), true, caf::exit_reason::normal);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 
@@ -37,6 +38,16 @@ struct node_connection_state {
     caf::actor_clock::time_point deadline;
   };
 
+  /// A request answered by one final frame (du, rm): `on_reply` gets that
+  /// frame (false: it was not the expected kind), `on_error` a failure.
+  struct pending_op {
+    const char* command = "";
+    std::string path;
+    std::function<bool(protocol::message&)> on_reply;
+    std::function<void(const caf::error&)> on_error;
+    caf::actor_clock::time_point deadline;
+  };
+
   caf::io::connection_handle hdl;
   /// Plain TCP or TLS: frames are read and written through it.
   channel chan;
@@ -52,11 +63,12 @@ struct node_connection_state {
   caf::actor_clock::time_point last_rx;
   std::unordered_map<uint32_t, pending_list> lists;
   std::unordered_map<uint32_t, pending_stat> stats;
+  std::unordered_map<uint32_t, pending_op> ops;
   /// Console query id -> wire request id, for acks and cancels.
   std::unordered_map<uint64_t, uint32_t> queries;
 
   size_t in_flight() const {
-    return lists.size() + stats.size();
+    return lists.size() + stats.size() + ops.size();
   }
 };
 

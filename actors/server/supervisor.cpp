@@ -171,6 +171,21 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       self->delayed_send(self, timeout, atom::timeout_v, id);
       return promise;
     },
+    [self](atom::broadcast, std::string& text) -> uint64_t {
+      auto& st = self->state;
+      for (auto& [id, rec] : st.nodes)
+        self->send(rec.conn, atom::notice_v, text);
+      return st.nodes.size();
+    },
+    [self](atom::echo, std::string& node, std::string& text) {
+      auto& st = self->state;
+      if (st.echo_sink)
+        self->send(st.echo_sink, atom::echo_v, std::move(node),
+                   std::move(text));
+    },
+    [self](atom::subscribe, echo_sink_actor& sink) {
+      self->state.echo_sink = std::move(sink);
+    },
     [self](atom::timeout, uint64_t waiter_id) {
       auto& st = self->state;
       auto i = st.waiters.find(waiter_id);

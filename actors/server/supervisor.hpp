@@ -38,6 +38,8 @@ struct supervisor_state {
   /// Pending `wait` requests by waiter id.
   std::map<uint64_t, waiter> waiters;
   uint64_t next_waiter = 1;
+  /// Where lines typed on nodes go (the console); may be unset.
+  echo_sink_actor echo_sink;
   bool shutting_down = false;
   bool shutdown_done = false;
   std::vector<caf::typed_response_promise<uint64_t>> shutdown_promises;

@@ -42,6 +42,7 @@ node_agent_actor::behavior_type fake_agent(node_agent_actor::pointer,
     [log](atom::connect) { ++log->other; },
     [log](atom::welcomed) { ++log->welcomed; },
     [log](atom::shutdown) { ++log->other; },
+    [log](atom::echo, const std::string&) { ++log->other; },
   };
 }
 
@@ -106,7 +107,8 @@ struct client_fixture : fixture {
     auto cache = std::make_shared<node::hash_cache>();
     for (size_t i = 0; i < workers; ++i)
       pool.workers.push_back(track(
-        sys.spawn(fs_worker, root_fd, cache, settings.sort_limit)));
+        sys.spawn(fs_worker, root_fd, cache, settings.sort_limit,
+                  std::make_shared<std::atomic<bool>>(false))));
     mpx.provide_scribe(settings.server_host, port, ch);
     auto hdl = sys.middleman().spawn_client(client_connection,
                                             settings.server_host, port,

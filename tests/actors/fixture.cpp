@@ -155,6 +155,24 @@ fake_node(node_connection_actor::pointer self,
         return dir_entry(path.substr(path.rfind('/') + 1), i->second.size());
       return make_error(wire_code::not_found, "no such entry: " + path);
     },
+    [log](atom::du, std::string& path) -> caf::result<protocol::du_reply> {
+      log->requests.push_back("du " + path);
+      if (auto i = log->files.find(path); i != log->files.end())
+        return protocol::du_reply{0, protocol::entry_type::file,
+                                  i->second.size, 1, 0};
+      if (auto i = log->dirs.find(path); i != log->dirs.end())
+        return protocol::du_reply{0, protocol::entry_type::dir, 0,
+                                  i->second.size(), 0};
+      return make_error(wire_code::not_found, "no such entry: " + path);
+    },
+    [log](atom::remove, std::string& path,
+          bool recursive) -> caf::result<uint64_t> {
+      log->requests.push_back((recursive ? "rm -r " : "rm ") + path);
+      return uint64_t{1};
+    },
+    [log](atom::notice, std::string& text) {
+      log->requests.push_back("notice " + text);
+    },
     [self, log](atom::goodbye, const caf::error& reason) {
       log->goodbyes.push_back(reason);
       if (log->leave_on_goodbye)

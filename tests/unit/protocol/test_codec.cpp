@@ -62,6 +62,13 @@ TEST_CASE("tags and names are fixed", "[codec]") {
     {list_end{}, 33, "list_end"},
     {stat_reply{}, 34, "stat_reply"},
     {request_failed{}, 35, "request_failed"},
+    {du_request{}, 20, "du_request"},
+    {remove_request{}, 21, "remove_request"},
+    {notice{}, 22, "notice"},
+    {echo_reply{}, 23, "echo_reply"},
+    {du_reply{}, 36, "du_reply"},
+    {remove_reply{}, 37, "remove_reply"},
+    {echo{}, 38, "echo"},
   };
   REQUIRE(table.size() == std::variant_size_v<message>);
   for (auto& x : table) {
@@ -191,4 +198,21 @@ TEST_CASE("a full chunk fits the smallest frame limit", "[codec]") {
   big.error = entry_error{wire_code::io_error, std::string(200, 'e')};
   big.items = 1;
   REQUIRE(chunk_byte_budget + encoded_size(big) + 9 < min_frame_limit);
+}
+
+TEST_CASE("du_reply layout", "[codec][layout]") {
+  CHECK(body_of(du_reply{1, entry_type::dir, 2, 3, 4})
+        == bytes{36, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0,
+                 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 4});
+}
+
+TEST_CASE("remove_request layout", "[codec][layout]") {
+  CHECK(body_of(remove_request{7, "/a", true})
+        == bytes{21, 0, 0, 0, 7, 0, 0, 0, 2, '/', 'a', 1});
+}
+
+TEST_CASE("notice and echo layouts", "[codec][layout]") {
+  CHECK(body_of(notice{"hi"}) == bytes{22, 0, 0, 0, 2, 'h', 'i'});
+  CHECK(body_of(echo{"hi"}) == bytes{38, 0, 0, 0, 2, 'h', 'i'});
+  CHECK(body_of(echo_reply{"ih"}) == bytes{23, 0, 0, 0, 2, 'i', 'h'});
 }

@@ -11,8 +11,8 @@ using namespace dirscope::protocol::test;
 
 namespace {
 
-constexpr uint8_t known_tags[] = {1,  2,  3,  4,  5,  6,  16,
-                                  17, 18, 19, 32, 33, 34, 35};
+constexpr uint8_t known_tags[] = {1,  2,  3,  4,  5,  6,  16, 17, 18, 19, 20,
+                                  21, 22, 23, 32, 33, 34, 35, 36, 37, 38};
 
 struct fuzz_stats {
   size_t decoded = 0;

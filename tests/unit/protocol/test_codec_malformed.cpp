@@ -94,6 +94,25 @@ TEST_CASE("a bad bool fails", "[codec][malformed]") {
   CHECK_FALSE(std::get<list_end>(*decode(body)).sorted);
 }
 
+TEST_CASE("a bad remove_request.recursive fails", "[codec][malformed]") {
+  auto body = body_of(remove_request{1, "/x", true});
+  body.back() = 2;
+  require_protocol_error(body, "bad bool value 2 in recursive");
+}
+
+TEST_CASE("a bad du_reply type fails", "[codec][malformed]") {
+  auto body = body_of(du_reply{1, entry_type::file, 1, 1, 0});
+  body[5] = 4;
+  require_protocol_error(body, "bad entry_type 4");
+}
+
+TEST_CASE("a huge notice length fails without allocating",
+          "[codec][malformed]") {
+  auto body = body_of(notice{"abc"});
+  put_u32(body, 1, 0xffffffff);
+  REQUIRE_FALSE(decode(body).ok());
+}
+
 TEST_CASE("a bad presence flag fails", "[codec][malformed]") {
   auto body = body_of(entries_chunk{1, {one_entry()}});
   REQUIRE(decode(body).ok());

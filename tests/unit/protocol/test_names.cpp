@@ -229,3 +229,18 @@ TEST_CASE("to_string(entry_type)", "[names]") {
   CHECK(std::string{to_string(entry_type::symlink)} == "symlink");
   CHECK(std::string{to_string(entry_type::other)} == "other");
 }
+
+TEST_CASE("reverse_text reverses by code points", "[names][echo]") {
+  using dirscope::protocol::reverse_text;
+  CHECK(reverse_text("") == "");
+  CHECK(reverse_text("hello") == "olleh");
+  CHECK(reverse_text("h\xc3\xa9llo") == "oll\xc3\xa9h");
+  CHECK(reverse_text("a\xe2\x82\xac" "b") == "b\xe2\x82\xac" "a");
+  CHECK(reverse_text("\xf0\x9f\x98\x80x") == "x\xf0\x9f\x98\x80");
+  // Invalid UTF-8 reverses bytewise, losslessly.
+  CHECK(reverse_text("a\xff\xfe" "b") == "b\xfe\xff" "a");
+  CHECK(reverse_text("\xc3") == "\xc3");
+  CHECK(reverse_text("\xe2\x82x") == "x\x82\xe2");
+  auto odd = std::string("x\0\xed\xa0\x80y", 6);
+  CHECK(reverse_text(reverse_text(odd)) == odd);
+}

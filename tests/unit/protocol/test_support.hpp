@@ -82,6 +82,34 @@ inline auto fields(const request_failed& x) {
   return std::tie(x.id, x.code, x.message);
 }
 
+inline auto fields(const du_request& x) {
+  return std::tie(x.id, x.path);
+}
+
+inline auto fields(const remove_request& x) {
+  return std::tie(x.id, x.path, x.recursive);
+}
+
+inline auto fields(const notice& x) {
+  return std::tie(x.text);
+}
+
+inline auto fields(const echo_reply& x) {
+  return std::tie(x.text);
+}
+
+inline auto fields(const du_reply& x) {
+  return std::tie(x.id, x.type, x.bytes, x.files, x.dirs);
+}
+
+inline auto fields(const remove_reply& x) {
+  return std::tie(x.id, x.removed);
+}
+
+inline auto fields(const echo& x) {
+  return std::tie(x.text);
+}
+
 template <class T>
 bool equal(const T& x, const T& y) {
   return fields(x) == fields(y);
@@ -194,6 +222,16 @@ inline std::vector<message> sample_messages() {
     result.emplace_back(stat_reply{11, e});
   result.emplace_back(
     request_failed{12, wire_code::not_a_directory, "/a is a file"});
+  result.emplace_back(du_request{13, std::string("/d\xff\0x", 5)});
+  result.emplace_back(remove_request{14, "/a b", true});
+  result.emplace_back(remove_request{15, "/f", false});
+  result.emplace_back(notice{"new file: /x \xe2\x82\xac"});
+  result.emplace_back(notice{""});
+  result.emplace_back(echo_reply{"olleh"});
+  result.emplace_back(du_reply{13, entry_type::dir, UINT64_MAX, 7, 3});
+  result.emplace_back(du_reply{16, entry_type::file, 0, 1, 0});
+  result.emplace_back(remove_reply{14, 0x0102030405060708});
+  result.emplace_back(echo{std::string("he\0llo\xff", 7)});
   return result;
 }
 

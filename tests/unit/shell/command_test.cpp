@@ -92,8 +92,8 @@ TEST_CASE("the command table lists every command once") {
   for (auto& spec : command_table())
     names.emplace_back(spec.name);
   CHECK(names
-        == strings{"nodes", "use", "pwd", "cd", "ls", "stat", "tree", "kick",
-                   "wait-nodes", "help", "quit"});
+        == strings{"nodes", "use", "pwd", "cd", "ls", "stat", "tree", "du",
+                   "rm", "broadcast", "kick", "wait-nodes", "help", "quit"});
   for (auto& spec : command_table()) {
     INFO(spec.name);
     CHECK(find_command(spec.name) == &spec);

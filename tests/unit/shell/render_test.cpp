@@ -473,3 +473,26 @@ TEST_CASE("listing footers") {
   CHECK(render_listing_footer(200000, false)
         == "200000 entries (directory order: too large to sort)\n");
 }
+
+TEST_CASE("du, rm and echo renderings", "[render][file_ops]") {
+  using dirscope::protocol::du_reply;
+  using dirscope::protocol::entry_type;
+  CHECK(format_bytes(0) == "0 bytes");
+  CHECK(format_bytes(1) == "1 byte");
+  CHECK(format_bytes(1023) == "1023 bytes");
+  CHECK(format_bytes(1536) == "1536 bytes (1.5 KiB)");
+  CHECK(format_bytes(uint64_t{1} << 30) == "1073741824 bytes (1.0 GiB)");
+  CHECK(render_du("n1:/d", du_reply{0, entry_type::dir, 13, 4, 1})
+        == "n1:/d: 13 bytes in 4 files and 1 directory\n");
+  CHECK(render_du("n1:/f", du_reply{0, entry_type::file, 3, 1, 0})
+        == "n1:/f: file, 3 bytes\n");
+  CHECK(render_remove_target("n1:/f", du_reply{0, entry_type::file, 3, 1, 0},
+                             false)
+        == "n1:/f is a file of 3 bytes\n");
+  CHECK(render_remove_target("n1:/d", du_reply{0, entry_type::dir, 0, 1, 0},
+                             false)
+        == "n1:/d is a directory holding 1 item (1 file, 0 directories, "
+           "0 bytes); deleting it needs -r\n");
+  CHECK(render_removed("n1:/d", 7) == "deleted n1:/d (7 entries)\n");
+  CHECK(render_echo("n1", "a\x1b[2Jb") == "[n1] a\\x1b[2Jb\n");
+}
