@@ -470,7 +470,8 @@ void cmd_use(self_ptr self, const command& cmd) {
         st.current_node = info.name;
         if (st.cwd[info.name].empty())
           st.cwd[info.name] = "/";
-        st.out("using node " + info.name + " (" + info.hostname + ", root "
+        st.out("using node " + info.name + " ("
+               + protocol::escape_name(info.hostname) + ", root "
                + protocol::escape_name(info.root) + ")\n");
         finish(self);
       },

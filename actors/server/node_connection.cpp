@@ -203,14 +203,23 @@ bool valid_entry(const protocol::entry& x) {
   return protocol::is_valid_entry_name(x.name);
 }
 
+/// Text a node wrote for people may hold anything, including terminal
+/// control sequences: it is shown escaped, like names.
+void sanitize(protocol::entry& x) {
+  if (x.error)
+    x.error->message = protocol::escape_name(x.error->message);
+}
+
 void on_chunk(self_ptr self, protocol::entries_chunk& msg) {
   auto& st = self->state;
   auto i = st.lists.find(msg.id);
   if (i == st.lists.end())
     return; // cancelled or timed out: late frames are expected
-  for (auto& x : msg.entries)
+  for (auto& x : msg.entries) {
     if (!valid_entry(x))
       return protocol_violation(self, "entry with an invalid name");
+    sanitize(x);
+  }
   i->second.received += msg.entries.size();
   i->second.deadline = request_deadline(self);
   self->send(i->second.sink, atom::chunk_v, i->second.query,
@@ -237,6 +246,7 @@ void on_stat_reply(self_ptr self, protocol::stat_reply& msg) {
     return;
   if (msg.item.name != "/" && !valid_entry(msg.item))
     return protocol_violation(self, "stat reply with an invalid name");
+  sanitize(msg.item);
   report(st, "stat", i->second.path, nullptr, 1);
   i->second.promise.deliver(std::move(msg.item));
   st.stats.erase(i);
@@ -273,7 +283,7 @@ void start_op(self_ptr self, uint32_t id, state::pending_op op,
 
 void on_request_failed(self_ptr self, const protocol::request_failed& msg) {
   auto& st = self->state;
-  failure why{msg.code, msg.message};
+  failure why{msg.code, protocol::escape_name(msg.message)};
   if (auto k = st.ops.find(msg.id); k != st.ops.end()) {
     auto op = std::move(k->second);
     st.ops.erase(k);
@@ -307,6 +317,17 @@ bool on_frame(self_ptr self, protocol::message& msg) {
     return false;
   }
   if (st.stage == state::phase::joining) {
+    if (auto x = std::get_if<protocol::goodbye>(&msg)) {
+      // A node may stop while it waits for the welcome (e.g. SIGINT).
+      spdlog::info("{} ({}) said goodbye before the welcome: {}",
+                   st.info.endpoint(), protocol::escape_name(st.info.name),
+                   protocol::escape_name(x->reason));
+      close(self,
+            {wire_code::io_error,
+             "the node left: " + protocol::escape_name(x->reason)},
+            false, caf::exit_reason::normal);
+      return false;
+    }
     protocol_violation(self, "frame before the welcome");
     return false;
   }
@@ -333,9 +354,11 @@ bool on_frame(self_ptr self, protocol::message& msg) {
                protocol::echo_reply{protocol::reverse_text(x->text)});
   } else if (auto x = std::get_if<protocol::goodbye>(&msg)) {
     spdlog::info("node {} ({}) said goodbye: {}", st.info.name,
-                 st.info.endpoint(), x->reason);
-    close(self, {wire_code::io_error, "the node left: " + x->reason}, false,
-          caf::exit_reason::normal);
+                 st.info.endpoint(), protocol::escape_name(x->reason));
+    close(self,
+          {wire_code::io_error,
+           "the node left: " + protocol::escape_name(x->reason)},
+          false, caf::exit_reason::normal);
   } else {
     protocol_violation(self, std::string{"unexpected "}
                                + protocol::name_of(msg) + " from a node");
