@@ -22,6 +22,7 @@ size_t file_key_hash::operator()(const file_key& x) const noexcept {
   h = mix(h ^ x.dev);
   h = mix(h ^ x.size);
   h = mix(h ^ static_cast<uint64_t>(x.mtime_ns));
+  h = mix(h ^ static_cast<uint64_t>(x.ctime_ns));
   return static_cast<size_t>(h);
 }
 

@@ -12,15 +12,18 @@
 namespace dirscope::node {
 
 /// Identifies one version of a file's contents well enough to reuse a hash.
+/// The change time catches what mtime cannot: a rewrite that keeps the size
+/// and sets the mtime back (ctime cannot be set from user space).
 struct file_key {
   uint64_t dev = 0;
   uint64_t ino = 0;
   uint64_t size = 0;
   int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
 
   friend bool operator==(const file_key& x, const file_key& y) noexcept {
     return x.dev == y.dev && x.ino == y.ino && x.size == y.size
-           && x.mtime_ns == y.mtime_ns;
+           && x.mtime_ns == y.mtime_ns && x.ctime_ns == y.ctime_ns;
   }
 };
 

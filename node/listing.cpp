@@ -39,9 +39,12 @@ int64_t mtime_ns_of(const struct stat& st) noexcept {
 }
 
 file_key key_of(const struct stat& st) noexcept {
+  auto ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000
+                  + st.st_ctim.tv_nsec;
   return file_key{static_cast<uint64_t>(st.st_dev),
                   static_cast<uint64_t>(st.st_ino),
-                  static_cast<uint64_t>(st.st_size), mtime_ns_of(st)};
+                  static_cast<uint64_t>(st.st_size), mtime_ns_of(st),
+                  ctime_ns};
 }
 
 protocol::entry_error to_entry_error(failure err) {
@@ -183,6 +186,7 @@ struct dir_cursor::impl {
   size_t pos = 0;
   bool is_sorted = false;
   std::optional<failure> read_error;
+  std::atomic<bool> cancelled{false};
 
   ~impl() {
     close_dir();
@@ -314,11 +318,19 @@ int dir_cursor::fd() const noexcept {
   return impl_->fd.get();
 }
 
+void dir_cursor::cancel() noexcept {
+  impl_->cancelled = true;
+}
+
+const std::atomic<bool>* dir_cursor::stop_flag() const noexcept {
+  return &impl_->cancelled;
+}
+
 // -- single entries -----------------------------------------------------------
 
-outcome<protocol::sha256_digest> hash_at(int dir_fd, const std::string& name,
-                                         const file_key& key,
-                                         hash_cache* cache) {
+outcome<protocol::sha256_digest>
+hash_at(int dir_fd, const std::string& name, const file_key& key,
+        hash_cache* cache, const std::atomic<bool>* stop) {
   if (!protocol::is_valid_entry_name(name))
     return make_failure(wire_code::bad_request, "invalid entry name");
   // Checking before the open narrows the window in which something other
@@ -341,7 +353,7 @@ outcome<protocol::sha256_digest> hash_at(int dir_fd, const std::string& name,
     return errno_failure(errno, "cannot stat file");
   if (!S_ISREG(st.st_mode) || !(key_of(st) == key))
     return file_changed();
-  auto digest = sha256_fd(fd.get());
+  auto digest = sha256_fd(fd.get(), stop);
   if (!digest)
     return digest;
   // A write during hashing shows up as a new size or mtime.
@@ -354,8 +366,9 @@ outcome<protocol::sha256_digest> hash_at(int dir_fd, const std::string& name,
   return digest;
 }
 
-outcome<protocol::entry> stat_entry(int root_fd, std::string_view path,
-                                    bool with_hash, hash_cache* cache) {
+outcome<protocol::entry>
+stat_entry(int root_fd, std::string_view path, bool with_hash,
+           hash_cache* cache, const std::atomic<bool>* stop) {
   auto components = protocol::split_node_path(path);
   if (!components)
     return components.error();
@@ -392,7 +405,7 @@ outcome<protocol::entry> stat_entry(int root_fd, std::string_view path,
     return err;
   }
   if (d.pending) {
-    if (auto digest = hash_at(dir->get(), name, *d.pending, cache))
+    if (auto digest = hash_at(dir->get(), name, *d.pending, cache, stop))
       d.item.sha256 = *digest;
     else
       d.item.error = to_entry_error(digest.error());

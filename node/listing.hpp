@@ -3,6 +3,7 @@
 // Reading directories and entries beneath the root. Nothing here follows a
 // symlink, opens a FIFO, socket or device, or leaves the root.
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -57,6 +58,13 @@ public:
   /// The directory's fd (for hash_at).
   int fd() const noexcept;
 
+  /// Makes every hash_at given stop_flag() give up (the listing was
+  /// cancelled or its connection closed).
+  void cancel() noexcept;
+
+  /// True once cancel() was called; for hash_at.
+  const std::atomic<bool>* stop_flag() const noexcept;
+
   struct impl;
 
 private:
@@ -66,14 +74,15 @@ private:
 
 /// Hashes the regular file `name` in directory `dir_fd` and stores the result
 /// in `cache` (when given). Fails if the file changed identity since `key`
-/// was taken or is not a regular file.
-outcome<protocol::sha256_digest> hash_at(int dir_fd, const std::string& name,
-                                         const file_key& key,
-                                         hash_cache* cache);
+/// was taken or is not a regular file, and with cancelled once `*stop`.
+outcome<protocol::sha256_digest>
+hash_at(int dir_fd, const std::string& name, const file_key& key,
+        hash_cache* cache, const std::atomic<bool>* stop = nullptr);
 
 /// Describes the single entry at `path` (the root itself is named "/"),
 /// with its hash when it is a regular file and `with_hash` is set.
-outcome<protocol::entry> stat_entry(int root_fd, std::string_view path,
-                                    bool with_hash, hash_cache* cache);
+outcome<protocol::entry>
+stat_entry(int root_fd, std::string_view path, bool with_hash,
+           hash_cache* cache, const std::atomic<bool>* stop = nullptr);
 
 } // namespace dirscope::node

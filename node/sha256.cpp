@@ -11,10 +11,13 @@
 
 namespace dirscope::node {
 
-outcome<protocol::sha256_digest> sha256_fd(int fd) {
+outcome<protocol::sha256_digest> sha256_fd(int fd,
+                                           const std::atomic<bool>* stop) {
   CryptoPP::SHA256 hash;
   std::unique_ptr<CryptoPP::byte[]> buf{new CryptoPP::byte[hash_read_size]};
   for (;;) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed))
+      return make_failure(wire_code::cancelled, "hashing cancelled");
     auto n = ::read(fd, buf.get(), hash_read_size);
     if (n > 0) {
       hash.Update(buf.get(), static_cast<size_t>(n));

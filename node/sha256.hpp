@@ -3,6 +3,8 @@
 // Where a file's hash is computed: Crypto++ SHA-256 over 64 KiB reads
 // (measured fastest on our machines, see STACK-NOTES.md).
 
+#include <atomic>
+#include <cstddef>
 #include <string_view>
 
 #include "protocol/messages.hpp"
@@ -13,8 +15,11 @@ namespace dirscope::node {
 /// Size of each read() while hashing.
 constexpr size_t hash_read_size = 64u << 10;
 
-/// Hashes everything readable from `fd` (from its current offset).
-outcome<protocol::sha256_digest> sha256_fd(int fd);
+/// Hashes everything readable from `fd` (from its current offset). Gives
+/// up with wire_code::cancelled between two reads once `*stop` is true, so
+/// a cancelled request or a stopping node never waits for a 10 GB hash.
+outcome<protocol::sha256_digest>
+sha256_fd(int fd, const std::atomic<bool>* stop = nullptr);
 
 /// Hashes an in-memory buffer (tests, known vectors).
 protocol::sha256_digest sha256_bytes(std::string_view data);

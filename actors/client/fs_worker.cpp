@@ -9,10 +9,12 @@ namespace dirscope {
 fs_worker_actor::behavior_type
 fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
           std::shared_ptr<const node::unique_fd> root,
-          std::shared_ptr<node::hash_cache> cache, size_t sort_limit) {
+          std::shared_ptr<node::hash_cache> cache, size_t sort_limit,
+          std::shared_ptr<const std::atomic<bool>> stopping) {
   self->state.root = std::move(root);
   self->state.cache = std::move(cache);
   self->state.sort_limit = sort_limit;
+  self->state.stopping = std::move(stopping);
   return {
     [self](atom::open, const std::string& path) -> caf::result<dir_cursor_ptr> {
       auto& st = self->state;
@@ -30,7 +32,8 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
     [self](atom::hash, const dir_cursor_ptr& cursor, const std::string& name,
            const node::file_key& key) -> caf::result<protocol::sha256_digest> {
       auto digest = node::hash_at(cursor->fd(), name, key,
-                                  self->state.cache.get());
+                                  self->state.cache.get(),
+                                  cursor->stop_flag());
       if (!digest)
         return to_error(digest.error());
       return *digest;
@@ -38,7 +41,8 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
     [self](atom::stat,
            const std::string& path) -> caf::result<protocol::entry> {
       auto& st = self->state;
-      auto x = node::stat_entry(st.root->get(), path, true, st.cache.get());
+      auto x = node::stat_entry(st.root->get(), path, true, st.cache.get(),
+                                st.stopping.get());
       if (!x)
         return to_error(x.error());
       return std::move(*x);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include <caf/typed_event_based_actor.hpp>
@@ -18,11 +19,14 @@ struct fs_worker_state {
   std::shared_ptr<const node::unique_fd> root;
   std::shared_ptr<node::hash_cache> cache;
   size_t sort_limit = 0;
+  /// Set when the node stops: abandons any hash in progress.
+  std::shared_ptr<const std::atomic<bool>> stopping;
 };
 
 fs_worker_actor::behavior_type
 fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
           std::shared_ptr<const node::unique_fd> root,
-          std::shared_ptr<node::hash_cache> cache, size_t sort_limit);
+          std::shared_ptr<node::hash_cache> cache, size_t sort_limit,
+          std::shared_ptr<const std::atomic<bool>> stopping);
 
 } // namespace dirscope

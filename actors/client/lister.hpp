@@ -32,6 +32,13 @@ struct lister_state {
   uint32_t unacked = 0;
   uint64_t total = 0;
   std::deque<batch_in_progress> batches;
+
+  ~lister_state() {
+    // However the listing ends (done, cancelled, connection gone), hashes
+    // still running for it give up.
+    if (cursor)
+      cursor->cancel();
+  }
 };
 
 lister_actor::behavior_type

@@ -75,7 +75,8 @@ node_agent(node_agent_actor::stateful_pointer<node_agent_state> self,
   for (size_t i = 0; i < st.settings.workers; ++i)
     st.pool.workers.push_back(
       self->spawn<caf::detached + caf::linked>(fs_worker, root, cache,
-                                               st.settings.sort_limit));
+                                               st.settings.sort_limit,
+                                               st.abandon));
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
     if (msg.source != st.conn.address())
@@ -101,6 +102,7 @@ node_agent(node_agent_actor::stateful_pointer<node_agent_state> self,
     [self](atom::shutdown) {
       auto& st = self->state;
       st.stopping = true;
+      *st.abandon = true;
       if (!st.conn)
         return self->quit();
       spdlog::info("stopping: saying goodbye to the server");

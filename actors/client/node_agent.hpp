@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include <caf/typed_event_based_actor.hpp>
@@ -28,6 +29,13 @@ struct node_agent_state {
   caf::actor conn;
   std::chrono::milliseconds backoff{0};
   bool stopping = false;
+  /// Tells the workers to abandon hashing once the agent is gone.
+  std::shared_ptr<std::atomic<bool>> abandon
+    = std::make_shared<std::atomic<bool>>(false);
+
+  ~node_agent_state() {
+    *abandon = true;
+  }
 };
 
 node_agent_actor::behavior_type

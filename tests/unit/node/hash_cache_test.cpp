@@ -53,8 +53,11 @@ TEST_CASE("hash_cache keys differ in every field", "[hash_cache]") {
   other = base;
   other.mtime_ns += 1;
   CHECK_FALSE(cache.find(other));
+  other = base;
+  other.ctime_ns += 1;
+  CHECK_FALSE(cache.find(other));
   CHECK(cache.find(base));
-  CHECK(cache.misses() == 4);
+  CHECK(cache.misses() == 5);
   CHECK(cache.hits() == 1);
 }
 
