@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "actors/error.hpp"
+#include "protocol/names.hpp"
+#include "protocol/node_name.hpp"
 
 namespace dirscope {
 
@@ -288,11 +290,11 @@ caf::expected<client_settings> client_config::settings() const {
     std::snprintf(host, sizeof(host), "unknown");
   result.hostname = host;
   result.name = name.empty() ? result.hostname : name;
-  if (result.name.size() > 64
-      || result.name.find_first_of(" \t\r\n/:") != std::string::npos)
+  if (!protocol::is_valid_node_name(result.name))
     return make_error(wire_code::bad_request,
-                      "--name must be at most 64 characters without "
-                      "spaces, '/' or ':'");
+                      "--name must be 1-64 printable ASCII characters "
+                      "without spaces, '/', ':' or '\\' (got '"
+                      + protocol::escape_name(result.name) + "')");
   result.reconnect = reconnect;
   result.reconnect_min = duration_cast<milliseconds>(reconnect_min);
   result.reconnect_max = std::max(result.reconnect_min,

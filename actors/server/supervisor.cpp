@@ -8,24 +8,19 @@
 
 #include "actors/error.hpp"
 #include "actors/wire_io.hpp"
+#include "protocol/names.hpp"
+#include "protocol/node_name.hpp"
 
 namespace dirscope {
-
-bool is_valid_node_name(const std::string& name) {
-  if (name.empty() || name.size() > 64)
-    return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return c > ' ' && c < 127 && c != '/' && c != ':' && c != '\\';
-  });
-}
 
 supervisor_state::node_record*
 supervisor_state::find(const std::string& name_or_id) {
   for (auto& [id, rec] : nodes)
     if (rec.info.name == name_or_id)
       return &rec;
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
   if (!name_or_id.empty()
-      && std::all_of(name_or_id.begin(), name_or_id.end(), ::isdigit)
+      && std::all_of(name_or_id.begin(), name_or_id.end(), is_digit)
       && name_or_id.size() < 20) {
     auto i = nodes.find(std::stoull(name_or_id));
     if (i != nodes.end())
@@ -77,10 +72,10 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
                                : std::string{"closed"};
       spdlog::info("node {} ({}) left: {}", n->second.info.name,
                    n->second.info.endpoint(), reason);
-      if (auto k = st.kicks.find(id); k != st.kicks.end()) {
+      auto [first, last] = st.kicks.equal_range(id);
+      for (auto k = first; k != last; ++k)
         k->second.deliver(n->second.info);
-        st.kicks.erase(k);
-      }
+      st.kicks.erase(first, last);
       st.nodes.erase(n);
     }
     if (st.shutting_down && st.connections.empty())
@@ -106,7 +101,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       auto& st = self->state;
       if (st.shutting_down)
         return make_error(wire_code::shutdown, "server is shutting down");
-      if (!is_valid_node_name(info.name))
+      if (!protocol::is_valid_node_name(info.name))
         return make_error(wire_code::bad_request,
                           "invalid node name (1-64 printable characters, no "
                           "spaces, '/', ':' or '\\')");
@@ -122,7 +117,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       info.connected_ns = wall_clock_ns();
       st.connections[conn->address()] = info.id;
       spdlog::info("node {} joined from {} (id {}, host {})", info.name,
-                   info.endpoint(), info.id, info.hostname);
+                   info.endpoint(), info.id,
+                   protocol::escape_name(info.hostname));
       st.nodes.emplace(info.id, supervisor_state::node_record{info, conn});
       release_waiters(self);
       return info.id;
@@ -157,7 +153,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
                  make_error(wire_code::kicked,
                             "disconnected by the server operator"));
       auto promise = self->make_response_promise<node_info>();
-      self->state.kicks[rec->info.id] = promise;
+      self->state.kicks.emplace(rec->info.id, promise);
       return promise;
     },
     [self](atom::wait, uint64_t count,

@@ -34,7 +34,8 @@ struct supervisor_state {
   /// Every live connection (joined or not) to the session id (0: not yet).
   std::unordered_map<caf::actor_addr, uint64_t> connections;
   /// Pending `kick` replies by session id.
-  std::unordered_map<uint64_t, caf::typed_response_promise<node_info>> kicks;
+  std::unordered_multimap<uint64_t, caf::typed_response_promise<node_info>>
+    kicks;
   /// Pending `wait` requests by waiter id.
   std::map<uint64_t, waiter> waiters;
   uint64_t next_waiter = 1;
@@ -52,9 +53,5 @@ struct supervisor_state {
 supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
            server_settings settings);
-
-/// True if a node may use `name`: 1-64 printable ASCII characters other
-/// than space, '/', ':' and '\'.
-bool is_valid_node_name(const std::string& name);
 
 } // namespace dirscope

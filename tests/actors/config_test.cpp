@@ -156,7 +156,8 @@ TEST_CASE("the client needs a root and a usable name", "[config]") {
     CHECK(to_failure(s.error()).message.find("--root") != std::string::npos);
   }
   SECTION("bad names") {
-    std::vector<std::string> names{"a b", "a:b", "a/b", std::string(65, 'x')};
+    std::vector<std::string> names{"a b", "a:b", "a/b", "a\\b",
+                                   "caf\xc3\xa9", std::string(65, 'x')};
     for (auto& name : names) {
       client_config cfg;
       args a{{"--root=/tmp", std::string{"--name="} + name}};
