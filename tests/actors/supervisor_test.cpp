@@ -401,12 +401,11 @@ TEST_CASE_METHOD(supervisor_fixture,
   CHECK(r2->value);
 }
 
-// Known bug (minor, one console issues one command at a time): a second
-// kick of a node whose connection has not gone yet replaces the first
-// request's promise in state.kicks, so the first kick never gets a reply.
+// A second kick of a node whose connection has not gone yet must not
+// replace the first request's promise (a bug, fixed).
 TEST_CASE_METHOD(supervisor_fixture,
                  "supervisor: two kicks of the same node both reply",
-                 "[supervisor][bug][!mayfail]") {
+                 "[supervisor][regression]") {
   auto alpha = joined("alpha");
   alpha.log->leave_on_goodbye = false;
   auto r1 = request<node_info>(sup, atom::kick_v, std::string{"alpha"});
