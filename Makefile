@@ -37,6 +37,7 @@ demo: build
 bench: build
 	bench/hash_bench.sh
 	python3 bench/ls_bench.py --bin-dir $(BUILD_DIR)
+	python3 bench/get_bench.py --bin-dir $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)

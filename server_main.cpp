@@ -103,7 +103,17 @@ int main(int argc, char** argv) {
   console_prompt prompt;
   if (interactive)
     prompt = [&input](const std::string& text) { input.show_prompt(text); };
-  auto console_hdl = sys.spawn(console, supervisor_hdl, out, prompt);
+  console_options options;
+  options.download_dir = cfg.download_dir;
+  if (::isatty(STDERR_FILENO) == 1)
+    options.progress = [](const std::string& line) {
+      // One updating line on the terminal; nothing when stderr is piped.
+      auto text = "\r\x1b[K" + line;
+      std::fwrite(text.data(), 1, text.size(), stderr);
+      std::fflush(stderr);
+    };
+  auto console_hdl = sys.spawn(console, supervisor_hdl, out, prompt,
+                               std::move(options));
   input.start(
     {[console_hdl](std::string line) {
        caf::anon_send(console_hdl, atom::line_v, std::move(line));

@@ -34,6 +34,29 @@ using listing_sink_actor = caf::typed_actor<
   /// Part of the listing for query `id`; answer with `ack` to get more.
   reacts_to<atom::chunk, uint64_t, std::vector<protocol::entry>>>;
 
+/// Receives the bytes of a download (the server's file writer).
+using transfer_sink_actor = caf::typed_actor<
+  /// Bytes of transfer `query` at file offset `offset`; the sink answers the
+  /// connection with `ack` once they are written.
+  reacts_to<atom::data, uint64_t, uint64_t, std::string>>;
+
+/// Hands out the bytes of an upload (the server's file reader).
+using upload_source_actor = caf::typed_actor<
+  /// The next piece of the file; the last one has `end` set and carries
+  /// size and SHA-256.
+  replies_to<atom::read>::with<node::file_chunk>>;
+
+/// One `get` on the server: writes the file (detached, blocking I/O).
+using download_actor = transfer_sink_actor::extend<
+  /// Runs the download; replies with the size and the local path once the
+  /// verified file is in place (the temporary file is gone otherwise).
+  replies_to<atom::get>::with<uint64_t, std::string>>;
+
+/// One `put` to one node on the server: reads the file (detached).
+using upload_actor = upload_source_actor::extend<
+  /// Runs the upload; replies with the size once the node has the file.
+  replies_to<atom::put>::with<uint64_t>>;
+
 /// Receives lines a node's operator typed (the console).
 using echo_sink_actor = caf::typed_actor<
   /// Node `name` sent line `text`.
@@ -58,6 +81,15 @@ using node_connection_actor = caf::typed_actor<
   /// Deletes the entry at `path` (a directory only if `recursive`); replies
   /// with the number of entries removed.
   replies_to<atom::remove, std::string, bool>::with<uint64_t>,
+  /// Downloads the regular file `path` from `offset` on, streaming its bytes
+  /// to `sink` under query `id` (acked with `ack`); replies with the file's
+  /// size and SHA-256 (of the whole file) after the last byte.
+  replies_to<atom::get, uint64_t, std::string, uint64_t,
+             transfer_sink_actor>::with<uint64_t, protocol::sha256_digest>,
+  /// Uploads `size` bytes pulled from `source` as new file `path` under
+  /// query `id`; replies with the size once the node has it in place.
+  replies_to<atom::put, uint64_t, std::string, uint64_t,
+             upload_source_actor>::with<uint64_t>,
   /// Sends a notice with this text to the node.
   reacts_to<atom::notice, std::string>,
   /// Sends goodbye with this reason (code and text) to the node, then
@@ -106,7 +138,9 @@ using console_actor = listing_sink_actor::extend<
   /// A signal: abandon what runs and quit now.
   reacts_to<atom::shutdown>,
   /// Node `name` sent line `text`: shown as "[name] text".
-  reacts_to<atom::echo, std::string, std::string>>;
+  reacts_to<atom::echo, std::string, std::string>,
+  /// Timer: update the progress line of transfer run `generation`.
+  reacts_to<atom::progress, uint64_t>>;
 
 // -- client -------------------------------------------------------------------
 
@@ -127,7 +161,20 @@ using fs_worker_actor = caf::typed_actor<
   replies_to<atom::du, std::string>::with<protocol::du_reply>,
   /// Deletes the entry at `path`, a directory only if `recursive`; replies
   /// with the number of entries removed.
-  replies_to<atom::remove, std::string, bool>::with<uint64_t>>;
+  replies_to<atom::remove, std::string, bool>::with<uint64_t>,
+  /// Opens the regular file `path` for a download starting at `offset`.
+  replies_to<atom::get, std::string, uint64_t>::with<node::file_reader_ptr>,
+  /// Reads (and hashes) the next chunk of a download.
+  replies_to<atom::read, node::file_reader_ptr>::with<node::file_chunk>,
+  /// Creates the temporary file for upload `id` of new file `path`
+  /// (already_exists if `path` exists).
+  replies_to<atom::put, uint64_t, std::string>::with<node::file_writer_ptr>,
+  /// Writes bytes of an upload at `offset`; replies with the bytes so far.
+  replies_to<atom::write, node::file_writer_ptr, uint64_t,
+             std::string>::with<uint64_t>,
+  /// Checks size and SHA-256, then moves the upload into place.
+  replies_to<atom::commit, node::file_writer_ptr, uint64_t,
+             protocol::sha256_digest>::with<uint64_t>>;
 
 /// The client's side of the TCP connection (an io broker). Besides these it
 /// handles io events and its own liveness timer (tick).
@@ -141,12 +188,32 @@ using client_connection_actor = caf::typed_actor<
   /// Say goodbye to the server and close (client is stopping).
   reacts_to<atom::goodbye, caf::error>,
   /// A line the node's operator typed: send it to the server as echo.
-  reacts_to<atom::echo, std::string>>;
+  reacts_to<atom::echo, std::string>,
+  /// Bytes of download `id` at `offset` are ready to send.
+  reacts_to<atom::data, uint32_t, uint64_t, std::string>,
+  /// Download `id` is complete: (size, SHA-256).
+  reacts_to<atom::done, uint32_t, uint64_t, protocol::sha256_digest>,
+  /// Upload `id` wrote one more chunk: acknowledge it to the server.
+  reacts_to<atom::ack, uint32_t>,
+  /// Upload `id` is in place with this many bytes.
+  reacts_to<atom::commit, uint32_t, uint64_t>>;
 
 /// One listing in progress on the client.
 using lister_actor = caf::typed_actor<
   /// The server consumed one chunk.
   reacts_to<atom::ack>>;
+
+/// One download in progress on the client (reads on a worker).
+using file_sender_actor = caf::typed_actor<
+  /// The server consumed one chunk.
+  reacts_to<atom::ack>>;
+
+/// One upload in progress on the client (writes on a worker).
+using file_receiver_actor = caf::typed_actor<
+  /// Bytes of the upload at `offset`.
+  reacts_to<atom::data, uint64_t, std::string>,
+  /// The server sent everything: (size, SHA-256) to check.
+  reacts_to<atom::commit, uint64_t, protocol::sha256_digest>>;
 
 /// Keeps the node connected: connects, reconnects, stops.
 using node_agent_actor = caf::typed_actor<

@@ -158,6 +158,8 @@ server_config::server_config() {
     .add(max_clients, "max-clients", "most connected nodes (default 100)")
     .add(max_in_flight, "max-in-flight",
          "most requests in flight per node (default 64)")
+    .add(download_dir, "download-dir",
+         "where get stores files: DIR/<node>/<path> (default server_data)")
     .add(max_path, "max-path",
          "longest path a request may name, in bytes (default 4095)")
     .add(tls, "tls", "TLS 1.3 on every connection (default true)")

@@ -52,6 +52,8 @@ public:
   size_t max_path = 4095;
   bool tls = true;
   std::string state_dir = "dirscope-state";
+  /// Where `get` stores files: <download-dir>/<node>/<path>.
+  std::string download_dir = "server_data";
   std::string cert_file;
   std::string key_file;
   std::string client_ca_file;

@@ -15,6 +15,7 @@
 
 #include "node/hash_cache.hpp"
 #include "node/listing.hpp"
+#include "node/transfer.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/wire_code.hpp"
 #include "shell/node_info.hpp"
@@ -28,14 +29,17 @@ CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
   DIRSCOPE_ADD_ATOM(broadcast, "broadcast")
   DIRSCOPE_ADD_ATOM(cancel, "cancel")
   DIRSCOPE_ADD_ATOM(chunk, "chunk")
+  DIRSCOPE_ADD_ATOM(commit, "commit")
   DIRSCOPE_ADD_ATOM(connect, "connect")
   DIRSCOPE_ADD_ATOM(connected, "connected")
+  DIRSCOPE_ADD_ATOM(data, "data")
   DIRSCOPE_ADD_ATOM(deadline, "deadline")
   DIRSCOPE_ADD_ATOM(done, "done")
   DIRSCOPE_ADD_ATOM(du, "du")
   DIRSCOPE_ADD_ATOM(echo, "echo")
   DIRSCOPE_ADD_ATOM(eof, "eof")
   DIRSCOPE_ADD_ATOM(failed, "failed")
+  DIRSCOPE_ADD_ATOM(get, "get")
   DIRSCOPE_ADD_ATOM(goodbye, "goodbye")
   DIRSCOPE_ADD_ATOM(hash, "hash")
   DIRSCOPE_ADD_ATOM(heartbeat, "heartbeat")
@@ -46,6 +50,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
   DIRSCOPE_ADD_ATOM(nodes, "nodes")
   DIRSCOPE_ADD_ATOM(notice, "notice")
   DIRSCOPE_ADD_ATOM(open, "open")
+  DIRSCOPE_ADD_ATOM(progress, "progress")
+  DIRSCOPE_ADD_ATOM(put, "put")
   DIRSCOPE_ADD_ATOM(read, "read")
   DIRSCOPE_ADD_ATOM(remove, "remove")
   DIRSCOPE_ADD_ATOM(resolve, "resolve")
@@ -56,6 +62,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
   DIRSCOPE_ADD_ATOM(timeout, "timeout")
   DIRSCOPE_ADD_ATOM(wait, "wait")
   DIRSCOPE_ADD_ATOM(welcomed, "welcomed")
+  DIRSCOPE_ADD_ATOM(write, "write")
 
   CAF_ADD_TYPE_ID(dirscope, (dirscope::node_info))
   CAF_ADD_TYPE_ID(dirscope, (std::vector<dirscope::node_info>))
@@ -66,6 +73,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dirscope, (dirscope::node::file_key))
   CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::dir_cursor>))
   CAF_ADD_TYPE_ID(dirscope, (dirscope::protocol::du_reply))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::node::file_chunk))
+  CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::file_reader>))
+  CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::file_writer>))
 
 CAF_END_TYPE_ID_BLOCK(dirscope)
 
@@ -76,6 +86,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::listing_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::file_key)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::protocol::du_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::dir_cursor>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::file_chunk)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::file_reader>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::file_writer>)
 
 // wire_code doubles as dirscope's caf::error code enum (all values < 256).
 // CAF turns such enums into caf::error inside messages, so interfaces carry

@@ -26,7 +26,10 @@ constexpr message_tag tags[] = {
   message_tag::du_request,    message_tag::remove_request,
   message_tag::notice,        message_tag::echo_reply,
   message_tag::du_reply,      message_tag::remove_reply,
-  message_tag::echo,
+  message_tag::echo,          message_tag::download_request,
+  message_tag::upload_request, message_tag::data_chunk,
+  message_tag::upload_end,    message_tag::download_end,
+  message_tag::upload_reply,
 };
 
 constexpr const char* names[] = {
@@ -35,7 +38,8 @@ constexpr const char* names[] = {
   "chunk_ack",     "cancel",         "entries_chunk", "list_end",
   "stat_reply",    "request_failed", "du_request",    "remove_request",
   "notice",        "echo_reply",     "du_reply",      "remove_reply",
-  "echo",
+  "echo",          "download_request", "upload_request", "data_chunk",
+  "upload_end",    "download_end",     "upload_reply",
 };
 
 static_assert(std::size(tags) == std::variant_size_v<message>);
@@ -192,6 +196,41 @@ void write(byte_writer& w, const remove_reply& x) {
 
 void write(byte_writer& w, const echo& x) {
   w.str(x.text);
+}
+
+void write(byte_writer& w, const download_request& x) {
+  w.u32(x.id);
+  w.str(x.path);
+  w.u64(x.offset);
+}
+
+void write(byte_writer& w, const upload_request& x) {
+  w.u32(x.id);
+  w.str(x.path);
+  w.u64(x.size);
+}
+
+void write(byte_writer& w, const data_chunk& x) {
+  w.u32(x.id);
+  w.u64(x.offset);
+  w.str(x.data);
+}
+
+void write(byte_writer& w, const upload_end& x) {
+  w.u32(x.id);
+  w.u64(x.size);
+  w.raw(x.sha256.data(), x.sha256.size());
+}
+
+void write(byte_writer& w, const download_end& x) {
+  w.u32(x.id);
+  w.u64(x.size);
+  w.raw(x.sha256.data(), x.sha256.size());
+}
+
+void write(byte_writer& w, const upload_reply& x) {
+  w.u32(x.id);
+  w.u64(x.size);
 }
 
 // -- decoding -----------------------------------------------------------------
@@ -357,6 +396,44 @@ void read(byte_reader& r, echo& x) {
   x.text = r.str("text");
 }
 
+void read(byte_reader& r, download_request& x) {
+  x.id = r.u32("id");
+  x.path = r.str("path");
+  x.offset = r.u64("offset");
+}
+
+void read(byte_reader& r, upload_request& x) {
+  x.id = r.u32("id");
+  x.path = r.str("path");
+  x.size = r.u64("size");
+}
+
+void read(byte_reader& r, data_chunk& x) {
+  x.id = r.u32("id");
+  x.offset = r.u64("offset");
+  x.data = r.str("data");
+  if (x.data.size() > max_data_chunk)
+    r.fail("data_chunk of " + std::to_string(x.data.size())
+           + " bytes exceeds " + std::to_string(max_data_chunk));
+}
+
+void read(byte_reader& r, upload_end& x) {
+  x.id = r.u32("id");
+  x.size = r.u64("size");
+  r.raw(x.sha256, "sha256");
+}
+
+void read(byte_reader& r, download_end& x) {
+  x.id = r.u32("id");
+  x.size = r.u64("size");
+  r.raw(x.sha256, "sha256");
+}
+
+void read(byte_reader& r, upload_reply& x) {
+  x.id = r.u32("id");
+  x.size = r.u64("size");
+}
+
 template <class T>
 outcome<message> decode_as(const uint8_t* data, size_t size) {
   byte_reader r{data, size, names[index_of<T>()]};
@@ -460,6 +537,18 @@ outcome<message> decode_body(const uint8_t* data, size_t size) {
       return decode_as<remove_reply>(body, n);
     case message_tag::echo:
       return decode_as<echo>(body, n);
+    case message_tag::download_request:
+      return decode_as<download_request>(body, n);
+    case message_tag::upload_request:
+      return decode_as<upload_request>(body, n);
+    case message_tag::data_chunk:
+      return decode_as<data_chunk>(body, n);
+    case message_tag::upload_end:
+      return decode_as<upload_end>(body, n);
+    case message_tag::download_end:
+      return decode_as<download_end>(body, n);
+    case message_tag::upload_reply:
+      return decode_as<upload_reply>(body, n);
   }
   return protocol_failure("unknown message tag "
                           + std::to_string(static_cast<int>(data[0])));

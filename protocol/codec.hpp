@@ -31,6 +31,10 @@ enum class message_tag : uint8_t {
   remove_request = 21,
   notice = 22,
   echo_reply = 23,
+  download_request = 24,
+  upload_request = 25,
+  upload_end = 26,
+  data_chunk = 27,
   entries_chunk = 32,
   list_end = 33,
   stat_reply = 34,
@@ -38,6 +42,8 @@ enum class message_tag : uint8_t {
   du_reply = 36,
   remove_reply = 37,
   echo = 38,
+  download_end = 39,
+  upload_reply = 40,
 };
 
 /// Returns the tag of `msg`.

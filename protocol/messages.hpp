@@ -224,6 +224,57 @@ struct echo {
   std::string text;
 };
 
+// -- file transfer ------------------------------------------------------------
+
+/// Fetch the regular file at `path`, sending its bytes from `offset` on
+/// (0: all; a resumed download asks for what it lacks). Gated by the node's
+/// allow-download policy.
+struct download_request {
+  uint32_t id = 0;
+  std::string path;
+  uint64_t offset = 0;
+};
+
+/// Create the regular file `path` (it must not exist) from the data_chunks
+/// that follow; `size` is what the server will send. Gated by the node's
+/// allow-upload policy.
+struct upload_request {
+  uint32_t id = 0;
+  std::string path;
+  uint64_t size = 0;
+};
+
+/// Bytes of transfer `id` at file offset `offset` (both directions: node to
+/// server for a download, server to node for an upload). Acked with
+/// chunk_ack by the receiver once consumed.
+struct data_chunk {
+  uint32_t id = 0;
+  uint64_t offset = 0;
+  std::string data;
+};
+
+/// The server sent every byte of upload `id`: the node checks `size` and
+/// `sha256` against what it received and then moves the file into place.
+struct upload_end {
+  uint32_t id = 0;
+  uint64_t size = 0;
+  sha256_digest sha256{};
+};
+
+/// Final frame of a download: the file's size and the SHA-256 of the whole
+/// file (from offset 0, whatever the request's offset).
+struct download_end {
+  uint32_t id = 0;
+  uint64_t size = 0;
+  sha256_digest sha256{};
+};
+
+/// Final frame of an upload: the file is in place with `size` bytes.
+struct upload_reply {
+  uint32_t id = 0;
+  uint64_t size = 0;
+};
+
 /// Every message of the protocol. The index is not the wire tag: see
 /// message_tag in codec.hpp.
 using message
@@ -231,10 +282,19 @@ using message
                  list_request, stat_request, chunk_ack, cancel, entries_chunk,
                  list_end, stat_reply, request_failed, du_request,
                  remove_request, notice, echo_reply, du_reply, remove_reply,
-                 echo>;
+                 echo, download_request, upload_request, data_chunk,
+                 upload_end, download_end, upload_reply>;
 
 /// Number of unacknowledged entries_chunk frames a client may have in flight.
 constexpr uint32_t chunk_window = 4;
+
+/// Most bytes in one data_chunk: the frame (with its 17 bytes of header
+/// fields and the tag) fits the smallest frame limit.
+constexpr size_t max_data_chunk = min_frame_limit - 64;
+
+/// Unacknowledged data_chunk frames a sender may have in flight per
+/// transfer (about 1 MiB).
+constexpr uint32_t data_window = 16;
 
 /// A client closes a chunk once it holds this many entries...
 constexpr size_t max_entries_per_chunk = 256;

@@ -52,6 +52,8 @@ std::string_view to_string(wire_code x) noexcept {
       return "tls_failure";
     case wire_code::tls_required:
       return "tls_required";
+    case wire_code::already_exists:
+      return "already_exists";
   }
   // Only reachable through a cast from an out-of-range integer.
   return "unknown";

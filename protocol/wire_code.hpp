@@ -57,10 +57,12 @@ enum class wire_code : uint16_t {
   tls_failure = 22,
   /// The server only accepts TLS connections.
   tls_required = 23,
+  /// The target of a transfer exists and is never overwritten.
+  already_exists = 24,
 };
 
 /// The highest code this build knows.
-constexpr wire_code last_wire_code = wire_code::tls_required;
+constexpr wire_code last_wire_code = wire_code::already_exists;
 
 /// Returns a short snake_case name for `x`, e.g. "not_found".
 std::string_view to_string(wire_code x) noexcept;

@@ -188,6 +188,50 @@ std::vector<command_spec> make_table() {
     "  rm n1:/tmp/cache -r -y\n",
   });
   result.push_back(command_spec{
+    "get",
+    {},
+    1,
+    3,
+    {"force"},
+    {},
+    "get NODE:PATH [LOCAL] [-f]",
+    "fetch a file from a node",
+    "Fetches the regular file PATH from its node into\n"
+    "DOWNLOAD_DIR/<node>/<path> (server option download-dir, default\n"
+    "server_data; directories on the way are created), or into LOCAL\n"
+    "(a file name, or an existing directory or one ending in /, which\n"
+    "keeps the node's name). The node must allow it (client option\n"
+    "allow-download). The data lands in a temporary file and is moved into\n"
+    "place only when its size and SHA-256 match what the node read; an\n"
+    "existing local file is never overwritten unless -f (--force) is given.\n"
+    "A lost node fails the command at once and leaves no partial file.\n"
+    "\n"
+    "Examples:\n"
+    "  get n1:/etc/hosts\n"
+    "  get n1:/var/log/big.log /tmp/ -f\n",
+  });
+  result.push_back(command_spec{
+    "put",
+    {},
+    2,
+    2,
+    {"all"},
+    {},
+    "put [--all] LOCAL [NODE:]PATH",
+    "send a file to a node (or to every node)",
+    "Sends the regular file LOCAL to PATH on a node. A PATH ending in / (or\n"
+    "the root) is a directory: the file keeps its local name. The node must\n"
+    "allow it (client option allow-upload) and never overwrites: if PATH\n"
+    "exists the upload is refused. The node writes a temporary file and\n"
+    "moves it into place only when the SHA-256 matches. With --all the file\n"
+    "goes to every connected node (PATH without a node), one result line per\n"
+    "node, and every node gets a notice that the new file is available.\n"
+    "\n"
+    "Examples:\n"
+    "  put ./app.conf n1:/etc/app.conf\n"
+    "  put --all ./motd.txt /\n",
+  });
+  result.push_back(command_spec{
     "broadcast",
     {},
     1,

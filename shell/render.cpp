@@ -309,6 +309,83 @@ std::string render_failure(const failure& x) {
          + ")\n";
 }
 
+namespace {
+
+/// "512 B", "1.5 KiB", "3.2 GiB": short, for the progress line.
+std::string short_bytes(uint64_t n) {
+  if (n < 1024)
+    return std::to_string(n) + " B";
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  double x = static_cast<double>(n);
+  size_t u = 0;
+  x /= 1024;
+  while (x >= 1024 && u + 1 < std::size(units)) {
+    x /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f %s", x, units[u]);
+  return buf;
+}
+
+} // namespace
+
+std::string render_progress(uint64_t done, uint64_t total, double seconds) {
+  auto result = short_bytes(done) + " / " + short_bytes(total);
+  if (total > 0) {
+    char pct[16];
+    std::snprintf(pct, sizeof(pct), " %3.0f%%",
+                  100.0 * static_cast<double>(done)
+                    / static_cast<double>(total));
+    result += pct;
+  }
+  if (seconds > 0 && done > 0) {
+    auto rate = static_cast<double>(done) / seconds;
+    result += "  " + short_bytes(static_cast<uint64_t>(rate)) + "/s";
+    if (total >= done) {
+      auto left = static_cast<uint64_t>(static_cast<double>(total - done)
+                                        / rate);
+      char eta[32];
+      std::snprintf(eta, sizeof(eta), "  ETA %llu:%02llu",
+                    static_cast<unsigned long long>(left / 60),
+                    static_cast<unsigned long long>(left % 60));
+      result += eta;
+    }
+  }
+  return result;
+}
+
+namespace {
+
+std::string transfer_line(const char* verb, std::string_view from,
+                          std::string_view to, uint64_t bytes,
+                          double seconds) {
+  std::string result = verb;
+  result += ' ';
+  result += from;
+  result += " -> ";
+  result += to;
+  result += " (" + std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
+  if (seconds >= 1 && bytes > 0)
+    result += ", " + short_bytes(static_cast<uint64_t>(
+                       static_cast<double>(bytes) / seconds))
+              + "/s";
+  result += ")\n";
+  return result;
+}
+
+} // namespace
+
+std::string render_got(std::string_view from, std::string_view to,
+                       uint64_t bytes, double seconds) {
+  return transfer_line("got", from, to, bytes, seconds);
+}
+
+std::string render_put(std::string_view from, std::string_view to,
+                       uint64_t bytes, double seconds) {
+  return transfer_line("put", from, to, bytes, seconds);
+}
+
 std::string render_listing_footer(uint64_t total, bool sorted) {
   auto result = std::to_string(total) + (total == 1 ? " entry" : " entries");
   if (!sorted)

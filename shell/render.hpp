@@ -76,6 +76,18 @@ std::string render_echo(std::string_view node, std::string_view text);
 /// A failure for people: "error: <message> (<code>)".
 std::string render_failure(const failure& x);
 
+/// The one-line progress of a transfer (no newline): bytes done of total,
+/// rate and estimated time left after `seconds`.
+std::string render_progress(uint64_t done, uint64_t total, double seconds);
+
+/// "got n1:/a -> server_data/n1/a (N bytes)".
+std::string render_got(std::string_view from, std::string_view to,
+                       uint64_t bytes, double seconds);
+
+/// "put ./a -> n1:/a (N bytes)".
+std::string render_put(std::string_view from, std::string_view to,
+                       uint64_t bytes, double seconds);
+
 /// Footer after a listing, e.g. "3 entries" (+ note when unsorted).
 std::string render_listing_footer(uint64_t total, bool sorted);
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/client/lister.hpp"
+#include "actors/client/transfer.hpp"
 #include "actors/client/node_output.hpp"
 #include "actors/error.hpp"
 #include "actors/wire_io.hpp"
@@ -26,6 +27,13 @@ void close(self_ptr self, caf::error reason) {
   for (auto& [id, hdl] : st.listers)
     self->send_exit(hdl, caf::exit_reason::user_shutdown);
   st.listers.clear();
+  // Their temporary files go with them.
+  for (auto& [id, hdl] : st.senders)
+    self->send_exit(hdl, caf::exit_reason::user_shutdown);
+  for (auto& [id, hdl] : st.receivers)
+    self->send_exit(hdl, caf::exit_reason::user_shutdown);
+  st.senders.clear();
+  st.receivers.clear();
   self->quit(std::move(reason));
 }
 
@@ -161,6 +169,55 @@ void on_remove(self_ptr self, protocol::remove_request& req) {
       });
 }
 
+/// Refuses request `id` when the node's policy does not allow `what`.
+bool permitted(self_ptr self, uint32_t id, bool allowed, const char* what,
+               const char* option, const std::string& path) {
+  auto& st = self->state;
+  if (allowed)
+    return true;
+  // Checked before the path: a refusal says nothing about the tree.
+  spdlog::warn("refused to {} {} (request {}): not permitted by node policy "
+               "(start with --{} to allow it)",
+               what, protocol::escape_name(path), id, option);
+  if (st.in_flight.count(id) != 0) {
+    protocol_violation(self, "request id " + std::to_string(id)
+                               + " is already in use");
+    return false;
+  }
+  send_frame(self, st.hdl, st.chan,
+             protocol::request_failed{id, wire_code::not_permitted,
+                                      "not permitted by node policy"});
+  return false;
+}
+
+void on_download(self_ptr self, protocol::download_request& req) {
+  auto& st = self->state;
+  if (!permitted(self, req.id, st.settings.allow_download, "send",
+                 "allow-download", req.path)
+      || !admit(self, req.id, req.path))
+    return;
+  spdlog::info("sending {} from offset {} (request {})",
+               protocol::escape_name(req.path), req.offset, req.id);
+  auto conn = caf::actor_cast<client_connection_actor>(self);
+  auto hdl = self->spawn(file_sender, conn, st.pool.pick(), req.id,
+                         std::move(req.path), req.offset);
+  st.senders.emplace(req.id, hdl);
+}
+
+void on_upload(self_ptr self, protocol::upload_request& req) {
+  auto& st = self->state;
+  if (!permitted(self, req.id, st.settings.allow_upload, "receive",
+                 "allow-upload", req.path)
+      || !admit(self, req.id, req.path))
+    return;
+  spdlog::info("receiving {} ({} bytes, request {})",
+               protocol::escape_name(req.path), req.size, req.id);
+  auto conn = caf::actor_cast<client_connection_actor>(self);
+  auto hdl = self->spawn(file_receiver, conn, st.pool.pick(), req.id,
+                         std::move(req.path));
+  st.receivers.emplace(req.id, hdl);
+}
+
 void on_cancel(self_ptr self, uint32_t id) {
   auto& st = self->state;
   if (st.in_flight.count(id) == 0)
@@ -168,6 +225,15 @@ void on_cancel(self_ptr self, uint32_t id) {
   if (auto i = st.listers.find(id); i != st.listers.end()) {
     self->send_exit(i->second, caf::exit_reason::user_shutdown);
     st.listers.erase(i);
+  }
+  if (auto i = st.senders.find(id); i != st.senders.end()) {
+    self->send_exit(i->second, caf::exit_reason::user_shutdown);
+    st.senders.erase(i);
+  }
+  if (auto i = st.receivers.find(id); i != st.receivers.end()) {
+    spdlog::info("upload {} cancelled by the server", id);
+    self->send_exit(i->second, caf::exit_reason::user_shutdown);
+    st.receivers.erase(i);
   }
   send_failed(self, id, {wire_code::cancelled, "cancelled by the server"});
 }
@@ -220,12 +286,24 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   } else if (auto x = std::get_if<protocol::chunk_ack>(&msg)) {
     if (auto i = st.listers.find(x->id); i != st.listers.end())
       self->send(i->second, atom::ack_v);
+    else if (auto j = st.senders.find(x->id); j != st.senders.end())
+      self->send(j->second, atom::ack_v);
   } else if (auto x = std::get_if<protocol::cancel>(&msg)) {
     on_cancel(self, x->id);
   } else if (auto x = std::get_if<protocol::du_request>(&msg)) {
     on_du(self, *x);
   } else if (auto x = std::get_if<protocol::remove_request>(&msg)) {
     on_remove(self, *x);
+  } else if (auto x = std::get_if<protocol::download_request>(&msg)) {
+    on_download(self, *x);
+  } else if (auto x = std::get_if<protocol::upload_request>(&msg)) {
+    on_upload(self, *x);
+  } else if (auto x = std::get_if<protocol::data_chunk>(&msg)) {
+    if (auto i = st.receivers.find(x->id); i != st.receivers.end())
+      self->send(i->second, atom::data_v, x->offset, std::move(x->data));
+  } else if (auto x = std::get_if<protocol::upload_end>(&msg)) {
+    if (auto i = st.receivers.find(x->id); i != st.receivers.end())
+      self->send(i->second, atom::commit_v, x->size, x->sha256);
   } else if (auto x = std::get_if<protocol::notice>(&msg)) {
     spdlog::info("notice from server: {}", x->text);
     print_for_operator("notice from server: " + protocol::escape_name(x->text)
@@ -349,9 +427,45 @@ caf::behavior client_connection(client_connection_broker self,
     },
     [self](atom::failed, uint32_t id, const caf::error& err) {
       auto& st = self->state;
-      if (st.listers.erase(id) == 0 || st.stage != state::phase::serving)
+      auto known = st.listers.erase(id) + st.senders.erase(id);
+      if (st.receivers.erase(id) != 0) {
+        ++known;
+        spdlog::warn("upload {} failed: {}", id, to_failure(err).message);
+      }
+      if (known == 0 || st.stage != state::phase::serving)
         return;
       send_failed(self, id, to_failure(err));
+    },
+    // -- from file senders and receivers --------------------------------------
+    [self](atom::data, uint32_t id, uint64_t offset, std::string& bytes) {
+      auto& st = self->state;
+      if (st.stage == state::phase::serving && st.senders.count(id) != 0)
+        send_frame(self, st.hdl, st.chan,
+                   protocol::data_chunk{id, offset, std::move(bytes)});
+    },
+    [self](atom::done, uint32_t id, uint64_t size,
+           const protocol::sha256_digest& sha256) {
+      auto& st = self->state;
+      if (st.senders.erase(id) == 0 || st.stage != state::phase::serving)
+        return;
+      st.in_flight.erase(id);
+      spdlog::info("sent request {}: {} bytes, sha256 {}", id, size,
+                   protocol::to_hex(sha256));
+      send_frame(self, st.hdl, st.chan,
+                 protocol::download_end{id, size, sha256});
+    },
+    [self](atom::ack, uint32_t id) {
+      auto& st = self->state;
+      if (st.stage == state::phase::serving && st.receivers.count(id) != 0)
+        send_frame(self, st.hdl, st.chan, protocol::chunk_ack{id});
+    },
+    [self](atom::commit, uint32_t id, uint64_t size) {
+      auto& st = self->state;
+      if (st.receivers.erase(id) == 0 || st.stage != state::phase::serving)
+        return;
+      st.in_flight.erase(id);
+      spdlog::info("received request {}: {} bytes in place", id, size);
+      send_frame(self, st.hdl, st.chan, protocol::upload_reply{id, size});
     },
     // -- from the agent -------------------------------------------------------
     [self](atom::goodbye, const caf::error& reason) {

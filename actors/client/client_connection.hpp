@@ -35,6 +35,9 @@ struct client_connection_state {
   caf::actor_clock::time_point last_rx;
   /// Listings in progress by request id.
   std::unordered_map<uint32_t, lister_actor> listers;
+  /// Downloads and uploads in progress by request id.
+  std::unordered_map<uint32_t, file_sender_actor> senders;
+  std::unordered_map<uint32_t, file_receiver_actor> receivers;
   /// Requests in flight (listings and stats) by id.
   std::unordered_map<uint32_t, bool> in_flight;
 };

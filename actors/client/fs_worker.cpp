@@ -3,6 +3,7 @@
 #include "actors/error.hpp"
 #include "node/file_ops.hpp"
 #include "node/listing.hpp"
+#include "node/transfer.hpp"
 
 namespace dirscope {
 
@@ -57,6 +58,43 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
     [self](atom::remove, const std::string& path,
            bool recursive) -> caf::result<uint64_t> {
       auto n = node::remove_beneath(self->state.root->get(), path, recursive);
+      if (!n)
+        return to_error(n.error());
+      return *n;
+    },
+    // -- transfers ------------------------------------------------------------
+    [self](atom::get, const std::string& path,
+           uint64_t offset) -> caf::result<node::file_reader_ptr> {
+      auto r = node::file_reader::open_beneath(self->state.root->get(), path,
+                                               offset);
+      if (!r)
+        return to_error(r.error());
+      return std::move(*r);
+    },
+    [self](atom::read,
+           const node::file_reader_ptr& reader) -> caf::result<node::file_chunk> {
+      auto x = reader->next(self->state.stopping.get());
+      if (!x)
+        return to_error(x.error());
+      return std::move(*x);
+    },
+    [self](atom::put, uint64_t id,
+           const std::string& path) -> caf::result<node::file_writer_ptr> {
+      auto w = node::create_beneath(self->state.root->get(), path, id);
+      if (!w)
+        return to_error(w.error());
+      return std::move(*w);
+    },
+    [](atom::write, const node::file_writer_ptr& writer, uint64_t offset,
+       const std::string& bytes) -> caf::result<uint64_t> {
+      auto n = writer->write(offset, bytes);
+      if (!n)
+        return to_error(n.error());
+      return *n;
+    },
+    [](atom::commit, const node::file_writer_ptr& writer, uint64_t size,
+       const protocol::sha256_digest& sha256) -> caf::result<uint64_t> {
+      auto n = writer->commit(size, sha256);
       if (!n)
         return to_error(n.error());
       return *n;

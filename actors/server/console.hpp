@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <deque>
 #include <functional>
 #include <map>
@@ -21,6 +23,18 @@ using console_output = std::function<void(const std::string&)>;
 
 /// Shows the prompt for the next command (interactive shells only).
 using console_prompt = std::function<void(const std::string&)>;
+
+/// Shows (or with an empty string clears) the one-line progress of a
+/// running transfer; server_main writes it to a terminal's stderr only.
+using console_progress = std::function<void(const std::string&)>;
+
+/// What the console needs beyond its output functions.
+struct console_options {
+  /// Where `get` writes without LOCAL: DOWNLOAD_DIR/<node>/<path>.
+  std::string download_dir = "server_data";
+  /// Progress line updates (empty: none).
+  console_progress progress;
+};
 
 /// The operator's shell: runs one command at a time, in input order.
 struct console_state {
@@ -66,6 +80,12 @@ struct console_state {
   /// A running command waits for a yes/no line (rm's confirmation); the
   /// next input line goes here instead of running as a command.
   std::function<void(const std::string&)> answer;
+  console_options options;
+  /// The running transfer(s) of the current command, for the progress line.
+  std::vector<std::shared_ptr<struct transfer_progress>> transfers;
+  std::chrono::steady_clock::time_point transfer_start;
+  uint64_t transfer_generation = 0;
+  bool progress_shown = false;
   uint64_t next_query = 1;
   std::unordered_map<uint64_t, listing_sink> sinks;
   tree_walk tree;
@@ -77,6 +97,7 @@ using console_pointer = console_actor::stateful_pointer<console_state>;
 console_actor::behavior_type console(console_pointer self,
                                      supervisor_actor supervisor,
                                      console_output out,
-                                     console_prompt show_prompt);
+                                     console_prompt show_prompt,
+                                     console_options options);
 
 } // namespace dirscope

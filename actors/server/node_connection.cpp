@@ -19,11 +19,13 @@ using state = node_connection_state;
 
 /// The request report of seed 001: one line per request to a node.
 void report(const state& st, const char* command, const std::string& path,
-            const failure* err, uint64_t count = 0) {
+            const failure* err, uint64_t count = 0,
+            const char* unit = "items") {
   auto shown = protocol::escape_name(path);
   if (err == nullptr)
-    spdlog::info("request node={} addr={} cmd={} path={} status=ok items={}",
-                 st.info.name, st.info.endpoint(), command, shown, count);
+    spdlog::info("request node={} addr={} cmd={} path={} status=ok {}={}",
+                 st.info.name, st.info.endpoint(), command, shown, unit,
+                 count);
   else
     spdlog::warn("request node={} addr={} cmd={} path={} status=failed "
                  "error={} message=\"{}\"",
@@ -45,9 +47,19 @@ void fail_all(self_ptr self, const failure& why) {
     report(st, req.command, req.path, &why);
     req.on_error(to_error(why));
   }
+  for (auto& [id, req] : st.downloads) {
+    report(st, "get", req.path, &why);
+    req.promise.deliver(to_error(why));
+  }
+  for (auto& [id, req] : st.uploads) {
+    report(st, "put", req.path, &why);
+    req.promise.deliver(to_error(why));
+  }
   st.lists.clear();
   st.stats.clear();
   st.ops.clear();
+  st.downloads.clear();
+  st.uploads.clear();
   st.queries.clear();
 }
 
@@ -291,6 +303,20 @@ void on_request_failed(self_ptr self, const protocol::request_failed& msg) {
     op.on_error(to_error(why));
     return;
   }
+  if (auto i = st.downloads.find(msg.id); i != st.downloads.end()) {
+    report(st, "get", i->second.path, &why);
+    i->second.promise.deliver(to_error(why));
+    st.queries.erase(i->second.query);
+    st.downloads.erase(i);
+    return;
+  }
+  if (auto i = st.uploads.find(msg.id); i != st.uploads.end()) {
+    report(st, "put", i->second.path, &why);
+    i->second.promise.deliver(to_error(why));
+    st.queries.erase(i->second.query);
+    st.uploads.erase(i);
+    return;
+  }
   if (auto i = st.lists.find(msg.id); i != st.lists.end()) {
     report(st, "ls", i->second.path, &why);
     i->second.promise.deliver(to_error(why));
@@ -301,6 +327,112 @@ void on_request_failed(self_ptr self, const protocol::request_failed& msg) {
     j->second.promise.deliver(to_error(why));
     st.stats.erase(j);
   }
+}
+
+// -- transfers ----------------------------------------------------------------
+
+void on_data_chunk(self_ptr self, protocol::data_chunk& msg) {
+  auto& st = self->state;
+  auto i = st.downloads.find(msg.id);
+  if (i == st.downloads.end())
+    return; // cancelled or timed out: late frames are expected
+  auto& req = i->second;
+  if (msg.offset != req.next_offset)
+    return protocol_violation(self, "data_chunk at offset "
+                                      + std::to_string(msg.offset)
+                                      + ", expected "
+                                      + std::to_string(req.next_offset));
+  req.next_offset += msg.data.size();
+  req.deadline = request_deadline(self);
+  self->send(req.sink, atom::data_v, req.query, msg.offset,
+             std::move(msg.data));
+}
+
+void on_download_end(self_ptr self, const protocol::download_end& msg) {
+  auto& st = self->state;
+  auto i = st.downloads.find(msg.id);
+  if (i == st.downloads.end())
+    return;
+  if (msg.size != i->second.next_offset)
+    return protocol_violation(self, "download_end size does not match the "
+                                    "data sent");
+  report(st, "get", i->second.path, nullptr, msg.size, "bytes");
+  i->second.promise.deliver(msg.size, msg.sha256);
+  st.queries.erase(i->second.query);
+  st.downloads.erase(i);
+}
+
+/// Ends upload `id` with `why` and tells the node to drop it.
+void fail_upload(self_ptr self, uint32_t id, const failure& why) {
+  auto& st = self->state;
+  auto i = st.uploads.find(id);
+  if (i == st.uploads.end())
+    return;
+  report(st, "put", i->second.path, &why);
+  i->second.promise.deliver(to_error(why));
+  st.queries.erase(i->second.query);
+  st.uploads.erase(i);
+  send_frame(self, st.hdl, st.chan, protocol::cancel{id});
+}
+
+/// Pulls the next chunk of upload `id` from its source while the window
+/// has room; the last one becomes upload_end.
+void pump_upload(self_ptr self, uint32_t id) {
+  auto& st = self->state;
+  auto i = st.uploads.find(id);
+  if (i == st.uploads.end())
+    return;
+  auto& req = i->second;
+  if (req.reading || req.ended || req.unacked >= protocol::data_window)
+    return;
+  req.reading = true;
+  self->request(req.source, caf::infinite, atom::read_v)
+    .then(
+      [self, id](node::file_chunk& x) {
+        auto& st = self->state;
+        auto i = st.uploads.find(id);
+        if (i == st.uploads.end() || st.stage != state::phase::joined)
+          return;
+        auto& req = i->second;
+        req.reading = false;
+        if (x.end) {
+          req.ended = true;
+          send_frame(self, st.hdl, st.chan,
+                     protocol::upload_end{id, x.size, x.sha256});
+          return;
+        }
+        ++req.unacked;
+        send_frame(self, st.hdl, st.chan,
+                   protocol::data_chunk{id, x.offset, std::move(x.data)});
+        pump_upload(self, id);
+      },
+      [self, id](caf::error& err) { fail_upload(self, id, to_failure(err)); });
+}
+
+void on_upload_ack(self_ptr self, uint32_t id) {
+  auto& st = self->state;
+  auto i = st.uploads.find(id);
+  if (i == st.uploads.end())
+    return;
+  if (i->second.unacked == 0)
+    return protocol_violation(self, "chunk_ack for no data_chunk");
+  --i->second.unacked;
+  i->second.deadline = request_deadline(self);
+  pump_upload(self, id);
+}
+
+void on_upload_reply(self_ptr self, const protocol::upload_reply& msg) {
+  auto& st = self->state;
+  auto i = st.uploads.find(msg.id);
+  if (i == st.uploads.end())
+    return;
+  if (!i->second.ended || msg.size != i->second.size)
+    return protocol_violation(self, "upload_reply before the upload ended "
+                                    "or with the wrong size");
+  report(st, "put", i->second.path, nullptr, msg.size, "bytes");
+  i->second.promise.deliver(msg.size);
+  st.queries.erase(i->second.query);
+  st.uploads.erase(i);
 }
 
 /// Dispatches one decoded frame; returns false once the connection closes.
@@ -347,6 +479,14 @@ bool on_frame(self_ptr self, protocol::message& msg) {
     on_op_reply(self, x->id, msg);
   } else if (auto x = std::get_if<protocol::remove_reply>(&msg)) {
     on_op_reply(self, x->id, msg);
+  } else if (auto x = std::get_if<protocol::data_chunk>(&msg)) {
+    on_data_chunk(self, *x);
+  } else if (auto x = std::get_if<protocol::download_end>(&msg)) {
+    on_download_end(self, *x);
+  } else if (auto x = std::get_if<protocol::chunk_ack>(&msg)) {
+    on_upload_ack(self, x->id);
+  } else if (auto x = std::get_if<protocol::upload_reply>(&msg)) {
+    on_upload_reply(self, *x);
   } else if (auto x = std::get_if<protocol::echo>(&msg)) {
     // The node's operator typed a line: show it, answer it reversed.
     self->send(st.supervisor, atom::echo_v, st.info.name, x->text);
@@ -477,6 +617,18 @@ caf::behavior node_connection(node_connection_broker self,
           st.queries.erase(query);
       }
       expire(st.stats, "stat");
+      if (auto i = st.downloads.find(id); i != st.downloads.end()) {
+        auto query = i->second.query;
+        expire(st.downloads, "get");
+        if (st.downloads.count(id) == 0)
+          st.queries.erase(query);
+      }
+      if (auto i = st.uploads.find(id); i != st.uploads.end()) {
+        auto query = i->second.query;
+        expire(st.uploads, "put");
+        if (st.uploads.count(id) == 0)
+          st.queries.erase(query);
+      }
       if (auto k = st.ops.find(id); k != st.ops.end()) {
         if (k->second.deadline > now) {
           self->delayed_send(self, k->second.deadline - now, atom::timeout_v,
@@ -530,6 +682,18 @@ caf::behavior node_connection(node_connection_broker self,
         st.lists.erase(j);
         send_frame(self, st.hdl, st.chan, protocol::cancel{id});
       }
+      auto cancel = [&](auto& map, const char* command) {
+        auto j = map.find(id);
+        if (j == map.end())
+          return;
+        failure why{wire_code::cancelled, "cancelled"};
+        report(st, command, j->second.path, &why);
+        j->second.promise.deliver(to_error(why));
+        map.erase(j);
+        send_frame(self, st.hdl, st.chan, protocol::cancel{id});
+      };
+      cancel(st.downloads, "get");
+      cancel(st.uploads, "put");
     },
     [self](atom::stat, std::string& path) -> caf::result<protocol::entry> {
       auto& st = self->state;
@@ -587,6 +751,46 @@ caf::behavior node_connection(node_connection_broker self,
       };
       start_op(self, id, std::move(op),
                protocol::remove_request{id, path, recursive});
+      return promise;
+    },
+    [self](atom::get, uint64_t query, std::string& path, uint64_t offset,
+           transfer_sink_actor& sink)
+      -> caf::result<uint64_t, protocol::sha256_digest> {
+      auto& st = self->state;
+      if (auto err = admit_request(self, path))
+        return err;
+      auto id = st.next_request++;
+      auto promise
+        = self->make_response_promise<uint64_t, protocol::sha256_digest>();
+      st.downloads.emplace(id, state::pending_download{
+                                 query, path, std::move(sink), promise,
+                                 offset, request_deadline(self)});
+      st.queries[query] = id;
+      send_frame(self, st.hdl, st.chan,
+                 protocol::download_request{id, path, offset});
+      arm_request_timer(self, id);
+      return promise;
+    },
+    [self](atom::put, uint64_t query, std::string& path, uint64_t size,
+           upload_source_actor& source) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      if (auto err = admit_request(self, path))
+        return err;
+      auto id = st.next_request++;
+      auto promise = self->make_response_promise<uint64_t>();
+      state::pending_upload req;
+      req.query = query;
+      req.path = path;
+      req.source = std::move(source);
+      req.promise = promise;
+      req.size = size;
+      req.deadline = request_deadline(self);
+      st.uploads.emplace(id, std::move(req));
+      st.queries[query] = id;
+      send_frame(self, st.hdl, st.chan,
+                 protocol::upload_request{id, path, size});
+      arm_request_timer(self, id);
+      pump_upload(self, id);
       return promise;
     },
     [self](atom::notice, std::string& text) {

@@ -48,6 +48,29 @@ struct node_connection_state {
     caf::actor_clock::time_point deadline;
   };
 
+  /// A download: bytes go to `sink`, download_end delivers size and hash.
+  struct pending_download {
+    uint64_t query = 0;
+    std::string path;
+    transfer_sink_actor sink;
+    caf::typed_response_promise<uint64_t, protocol::sha256_digest> promise;
+    uint64_t next_offset = 0;
+    caf::actor_clock::time_point deadline;
+  };
+
+  /// An upload: chunks are pulled from `source` while the window has room.
+  struct pending_upload {
+    uint64_t query = 0;
+    std::string path;
+    upload_source_actor source;
+    caf::typed_response_promise<uint64_t> promise;
+    uint64_t size = 0;
+    uint32_t unacked = 0;
+    bool reading = false;
+    bool ended = false;
+    caf::actor_clock::time_point deadline;
+  };
+
   caf::io::connection_handle hdl;
   /// Plain TCP or TLS: frames are read and written through it.
   channel chan;
@@ -64,11 +87,14 @@ struct node_connection_state {
   std::unordered_map<uint32_t, pending_list> lists;
   std::unordered_map<uint32_t, pending_stat> stats;
   std::unordered_map<uint32_t, pending_op> ops;
+  std::unordered_map<uint32_t, pending_download> downloads;
+  std::unordered_map<uint32_t, pending_upload> uploads;
   /// Console query id -> wire request id, for acks and cancels.
   std::unordered_map<uint64_t, uint32_t> queries;
 
   size_t in_flight() const {
-    return lists.size() + stats.size() + ops.size();
+    return lists.size() + stats.size() + ops.size() + downloads.size()
+           + uploads.size();
   }
 };
 

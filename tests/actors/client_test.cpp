@@ -446,7 +446,7 @@ struct e2e_fixture : client_fixture {
                           console_output{[out](const std::string& text) {
                             *out += text;
                           }},
-                          console_prompt{}));
+                          console_prompt{}, console_options{}));
     run();
     mpx.add_pending_connect(ah, server_ch);
     mpx.accept_connection(ah);

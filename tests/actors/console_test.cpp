@@ -46,7 +46,7 @@ struct console_fixture : fixture {
                           console_output{[out](const std::string& text) {
                             *out += text;
                           }},
-                          show_prompt));
+                          show_prompt, console_options{}));
     run();
   }
 

@@ -69,6 +69,12 @@ TEST_CASE("tags and names are fixed", "[codec]") {
     {du_reply{}, 36, "du_reply"},
     {remove_reply{}, 37, "remove_reply"},
     {echo{}, 38, "echo"},
+    {download_request{}, 24, "download_request"},
+    {upload_request{}, 25, "upload_request"},
+    {upload_end{}, 26, "upload_end"},
+    {data_chunk{}, 27, "data_chunk"},
+    {download_end{}, 39, "download_end"},
+    {upload_reply{}, 40, "upload_reply"},
   };
   REQUIRE(table.size() == std::variant_size_v<message>);
   for (auto& x : table) {
@@ -215,4 +221,27 @@ TEST_CASE("notice and echo layouts", "[codec][layout]") {
   CHECK(body_of(notice{"hi"}) == bytes{22, 0, 0, 0, 2, 'h', 'i'});
   CHECK(body_of(echo{"hi"}) == bytes{38, 0, 0, 0, 2, 'h', 'i'});
   CHECK(body_of(echo_reply{"ih"}) == bytes{23, 0, 0, 0, 2, 'i', 'h'});
+}
+
+TEST_CASE("transfer layouts", "[codec][layout]") {
+  CHECK(body_of(download_request{7, "/a", 258})
+        == bytes{24, 0, 0, 0, 7, 0, 0, 0, 2, '/', 'a', 0, 0, 0, 0, 0, 0, 1, 2});
+  CHECK(body_of(upload_request{7, "/a", 3})
+        == bytes{25, 0, 0, 0, 7, 0, 0, 0, 2, '/', 'a', 0, 0, 0, 0, 0, 0, 0, 3});
+  CHECK(body_of(data_chunk{7, 1, "xy"})
+        == bytes{27, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 'x',
+                 'y'});
+  CHECK(body_of(upload_reply{7, 9})
+        == bytes{40, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 9});
+  auto end = body_of(download_end{7, 1, sample_digest()});
+  REQUIRE(end.size() == 1 + 4 + 8 + 32);
+  CHECK(end[0] == 39);
+  CHECK(std::equal(end.begin() + 13, end.end(), sample_digest().begin()));
+  CHECK(body_of(upload_end{7, 1, sample_digest()}).size() == 45);
+}
+
+TEST_CASE("a full data_chunk fits the smallest frame limit", "[codec]") {
+  auto frame = encode(data_chunk{UINT32_MAX, UINT64_MAX,
+                                 std::string(max_data_chunk, 'x')});
+  CHECK(frame.size() - frame_header_size <= min_frame_limit);
 }

@@ -11,8 +11,9 @@ using namespace dirscope::protocol::test;
 
 namespace {
 
-constexpr uint8_t known_tags[] = {1,  2,  3,  4,  5,  6,  16, 17, 18, 19, 20,
-                                  21, 22, 23, 32, 33, 34, 35, 36, 37, 38};
+constexpr uint8_t known_tags[] = {1,  2,  3,  4,  5,  6,  16, 17, 18,
+                                  19, 20, 21, 22, 23, 24, 25, 26, 27,
+                                  32, 33, 34, 35, 36, 37, 38, 39, 40};
 
 struct fuzz_stats {
   size_t decoded = 0;

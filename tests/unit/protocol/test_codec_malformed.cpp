@@ -194,3 +194,32 @@ TEST_CASE("decode errors name the message kind", "[codec][malformed]") {
   body.resize(6);
   require_protocol_error(body, "request_failed: truncated at code");
 }
+
+TEST_CASE("an oversized data_chunk fails", "[codec][malformed]") {
+  auto body = body_of(data_chunk{1, 0, std::string(max_data_chunk + 1, 'x')});
+  require_protocol_error(body, "exceeds");
+}
+
+TEST_CASE("truncated transfer messages fail", "[codec][malformed]") {
+  for (auto msg : {message{download_end{1, 2, sample_digest()}},
+                   message{upload_end{1, 2, sample_digest()}},
+                   message{download_request{1, "/a", 5}},
+                   message{upload_request{1, "/a", 5}},
+                   message{upload_reply{1, 5}},
+                   message{data_chunk{1, 0, "abc"}}}) {
+    auto body = body_of(msg);
+    body.pop_back();
+    INFO(name_of(msg));
+    REQUIRE_FALSE(decode(body).ok());
+    body = body_of(msg);
+    body.push_back(0);
+    require_protocol_error(body, "trailing");
+  }
+}
+
+TEST_CASE("a huge data_chunk length fails without allocating",
+          "[codec][malformed]") {
+  auto body = body_of(data_chunk{1, 0, "abc"});
+  put_u32(body, 13, 0xffffffff);
+  REQUIRE_FALSE(decode(body).ok());
+}

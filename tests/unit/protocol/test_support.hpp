@@ -110,6 +110,30 @@ inline auto fields(const echo& x) {
   return std::tie(x.text);
 }
 
+inline auto fields(const download_request& x) {
+  return std::tie(x.id, x.path, x.offset);
+}
+
+inline auto fields(const upload_request& x) {
+  return std::tie(x.id, x.path, x.size);
+}
+
+inline auto fields(const data_chunk& x) {
+  return std::tie(x.id, x.offset, x.data);
+}
+
+inline auto fields(const upload_end& x) {
+  return std::tie(x.id, x.size, x.sha256);
+}
+
+inline auto fields(const download_end& x) {
+  return std::tie(x.id, x.size, x.sha256);
+}
+
+inline auto fields(const upload_reply& x) {
+  return std::tie(x.id, x.size);
+}
+
 template <class T>
 bool equal(const T& x, const T& y) {
   return fields(x) == fields(y);
@@ -232,6 +256,17 @@ inline std::vector<message> sample_messages() {
   result.emplace_back(du_reply{16, entry_type::file, 0, 1, 0});
   result.emplace_back(remove_reply{14, 0x0102030405060708});
   result.emplace_back(echo{std::string("he\0llo\xff", 7)});
+  result.emplace_back(download_request{17, "/big file", 0});
+  result.emplace_back(download_request{18, std::string("/\xff\0", 3),
+                                       UINT64_MAX});
+  result.emplace_back(upload_request{19, "/new", 65537});
+  result.emplace_back(data_chunk{17, 0, ""});
+  result.emplace_back(data_chunk{17, 65536, std::string(max_data_chunk, 'x')});
+  result.emplace_back(data_chunk{19, 1, std::string("\0\xff", 2)});
+  result.emplace_back(upload_end{19, 65537, sample_digest()});
+  result.emplace_back(download_end{17, 0, sha256_digest{}});
+  result.emplace_back(download_end{18, UINT64_MAX, sample_digest()});
+  result.emplace_back(upload_reply{19, 65537});
   return result;
 }
 

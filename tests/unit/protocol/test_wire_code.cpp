@@ -38,6 +38,7 @@ TEST_CASE("wire codes have fixed values and names", "[wire_code]") {
     {wire_code::not_permitted, 21, "not_permitted"},
     {wire_code::tls_failure, 22, "tls_failure"},
     {wire_code::tls_required, 23, "tls_required"},
+    {wire_code::already_exists, 24, "already_exists"},
   };
   std::set<std::string> names;
   for (auto& x : table) {
@@ -51,7 +52,7 @@ TEST_CASE("wire codes have fixed values and names", "[wire_code]") {
 }
 
 TEST_CASE("unknown wire values map to internal", "[wire_code]") {
-  for (uint32_t x = 24; x <= 0xffff; ++x)
+  for (uint32_t x = 25; x <= 0xffff; ++x)
     if (wire_code_from(static_cast<uint16_t>(x)) != wire_code::internal)
       FAIL("value " << x);
   CHECK(to_string(static_cast<wire_code>(999)) == "unknown");

@@ -1,0 +1,167 @@
+#include "actors/client/transfer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/error.hpp"
+#include "protocol/names.hpp"
+
+namespace dirscope {
+
+// -- downloads ----------------------------------------------------------------
+
+namespace {
+
+using sender_ptr = file_sender_actor::stateful_pointer<file_sender_state>;
+
+void send_failure(sender_ptr self, caf::error err) {
+  self->send(self->state.conn, atom::failed_v, self->state.id, std::move(err));
+  self->quit();
+}
+
+/// Reads the next chunk while the window has room.
+void pump(sender_ptr self) {
+  auto& st = self->state;
+  if (st.reading || !st.reader || st.unacked >= protocol::data_window)
+    return;
+  st.reading = true;
+  self->request(st.worker, caf::infinite, atom::read_v, st.reader)
+    .then(
+      [self](node::file_chunk& x) {
+        auto& st = self->state;
+        st.reading = false;
+        if (x.end) {
+          self->send(st.conn, atom::done_v, st.id, x.size, x.sha256);
+          self->quit();
+          return;
+        }
+        ++st.unacked;
+        self->send(st.conn, atom::data_v, st.id, x.offset, std::move(x.data));
+        pump(self);
+      },
+      [self](caf::error& err) { send_failure(self, std::move(err)); });
+}
+
+} // namespace
+
+file_sender_actor::behavior_type
+file_sender(file_sender_actor::stateful_pointer<file_sender_state> self,
+            client_connection_actor conn, fs_worker_actor worker,
+            uint32_t id, std::string path, uint64_t offset) {
+  auto& st = self->state;
+  st.conn = std::move(conn);
+  st.worker = std::move(worker);
+  st.id = id;
+  self->request(st.worker, caf::infinite, atom::get_v, std::move(path), offset)
+    .then(
+      [self](node::file_reader_ptr& reader) {
+        self->state.reader = std::move(reader);
+        pump(self);
+      },
+      [self](caf::error& err) { send_failure(self, std::move(err)); });
+  return {
+    [self](atom::ack) {
+      auto& st = self->state;
+      if (st.unacked > 0)
+        --st.unacked;
+      pump(self);
+    },
+  };
+}
+
+// -- uploads ------------------------------------------------------------------
+
+namespace {
+
+using receiver_ptr
+  = file_receiver_actor::stateful_pointer<file_receiver_state>;
+
+void receive_failure(receiver_ptr self, caf::error err) {
+  auto& st = self->state;
+  if (st.failed)
+    return;
+  st.failed = true;
+  self->send(st.conn, atom::failed_v, st.id, std::move(err));
+  self->quit();
+}
+
+void write_chunk(receiver_ptr self, uint64_t offset, std::string& bytes) {
+  auto& st = self->state;
+  self->request(st.worker, caf::infinite, atom::write_v, st.writer, offset,
+                std::move(bytes))
+    .then(
+      [self](uint64_t) {
+        auto& st = self->state;
+        if (!st.failed)
+          self->send(st.conn, atom::ack_v, st.id);
+      },
+      [self](caf::error& err) { receive_failure(self, std::move(err)); });
+}
+
+void commit(receiver_ptr self, uint64_t size,
+            const protocol::sha256_digest& sha256) {
+  auto& st = self->state;
+  // Queued behind every write on the same worker.
+  self->request(st.worker, caf::infinite, atom::commit_v, st.writer, size,
+                sha256)
+    .then(
+      [self](uint64_t n) {
+        auto& st = self->state;
+        if (st.failed)
+          return;
+        self->send(st.conn, atom::commit_v, st.id, n);
+        self->quit();
+      },
+      [self](caf::error& err) { receive_failure(self, std::move(err)); });
+}
+
+} // namespace
+
+file_receiver_actor::behavior_type
+file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
+              client_connection_actor conn, fs_worker_actor worker,
+              uint32_t id, std::string path) {
+  auto& st = self->state;
+  st.conn = std::move(conn);
+  st.worker = std::move(worker);
+  st.id = id;
+  self->request(st.worker, caf::infinite, atom::put_v, uint64_t{id},
+                std::move(path))
+    .then(
+      [self](node::file_writer_ptr& writer) {
+        auto& st = self->state;
+        st.writer = std::move(writer);
+        while (!st.early.empty()) {
+          auto [offset, bytes] = std::move(st.early.front());
+          st.early.pop_front();
+          write_chunk(self, offset, bytes);
+        }
+        if (st.early_commit)
+          commit(self, st.early_commit->first, st.early_commit->second);
+      },
+      [self](caf::error& err) { receive_failure(self, std::move(err)); });
+  return {
+    [self](atom::data, uint64_t offset, std::string& bytes) {
+      auto& st = self->state;
+      if (st.failed)
+        return;
+      if (!st.writer) {
+        st.early.emplace_back(offset, std::move(bytes));
+        return;
+      }
+      write_chunk(self, offset, bytes);
+    },
+    [self](atom::commit, uint64_t size,
+           const protocol::sha256_digest& sha256) {
+      auto& st = self->state;
+      if (st.failed)
+        return;
+      if (!st.writer) {
+        st.early_commit.emplace(size, sha256);
+        return;
+      }
+      commit(self, size, sha256);
+    },
+  };
+}
+
+} // namespace dirscope

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <utility>
+#include <string>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/actors.hpp"
+#include "node/transfer.hpp"
+
+namespace dirscope {
+
+/// One download in progress on the node: reads the file chunk by chunk on
+/// one fs_worker (hashing as it goes) and hands the chunks to the
+/// connection, never more than protocol::data_window ahead of the server.
+struct file_sender_state {
+  static inline const char* name = "file_sender";
+
+  client_connection_actor conn;
+  fs_worker_actor worker;
+  uint32_t id = 0;
+  node::file_reader_ptr reader;
+  bool reading = false;
+  uint32_t unacked = 0;
+};
+
+file_sender_actor::behavior_type
+file_sender(file_sender_actor::stateful_pointer<file_sender_state> self,
+            client_connection_actor conn, fs_worker_actor worker,
+            uint32_t id, std::string path, uint64_t offset);
+
+/// One upload in progress on the node: creates the temporary file and
+/// writes the chunks in order on one fs_worker, acking each once written;
+/// the commit checks size and hash and moves the file into place. The
+/// temporary file goes away with this actor unless committed.
+struct file_receiver_state {
+  static inline const char* name = "file_receiver";
+
+  client_connection_actor conn;
+  fs_worker_actor worker;
+  uint32_t id = 0;
+  node::file_writer_ptr writer;
+  /// Chunks that arrived before the temporary file existed.
+  std::deque<std::pair<uint64_t, std::string>> early;
+  /// The commit, if it arrived before the temporary file existed.
+  std::optional<std::pair<uint64_t, protocol::sha256_digest>> early_commit;
+  bool failed = false;
+};
+
+file_receiver_actor::behavior_type
+file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
+              client_connection_actor conn, fs_worker_actor worker,
+              uint32_t id, std::string path);
+
+} // namespace dirscope

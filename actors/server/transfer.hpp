@@ -1,0 +1,69 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/actors.hpp"
+#include "node/transfer.hpp"
+
+namespace dirscope {
+
+/// Bytes moved so far by a running transfer, for the progress line.
+struct transfer_progress {
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> total{0};
+};
+
+using transfer_progress_ptr = std::shared_ptr<transfer_progress>;
+
+/// Where a `get` writes: either the operator's own LOCAL path, or
+/// DOWNLOAD_DIR/<node>/<node path>, created beneath the download directory
+/// without following symlinks.
+struct download_job {
+  node_connection_actor conn;
+  uint64_t query = 0;
+  std::string node;
+  std::string path;  ///< normalized node path
+  std::string local; ///< operator's target, empty: the download directory
+  std::string download_dir;
+  bool force = false; ///< replace an existing local file
+  transfer_progress_ptr progress;
+};
+
+/// One `get` on the server (spawn detached: it writes the file).
+struct download_state {
+  static inline const char* name = "download";
+  download_job job;
+  node::file_writer_ptr writer;
+  std::string target; ///< the local path as shown
+  std::optional<failure> write_error;
+};
+
+download_actor::behavior_type
+download(download_actor::stateful_pointer<download_state> self,
+         download_job job);
+
+/// One `put` to one node (spawn detached: it reads the file).
+struct upload_job {
+  node_connection_actor conn;
+  uint64_t query = 0;
+  std::string local;
+  std::string path; ///< normalized node path of the new file
+  transfer_progress_ptr progress;
+};
+
+struct upload_state {
+  static inline const char* name = "upload";
+  upload_job job;
+  node::file_reader_ptr reader;
+};
+
+upload_actor::behavior_type
+upload(upload_actor::stateful_pointer<upload_state> self, upload_job job);
+
+} // namespace dirscope

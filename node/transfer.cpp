@@ -1,0 +1,392 @@
+#include "node/transfer.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <random>
+
+#include <cryptopp/sha.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "node/confine.hpp"
+#include "protocol/names.hpp"
+#include "protocol/paths.hpp"
+
+namespace dirscope::node {
+
+namespace {
+
+std::atomic<bool> named_temp_only{false};
+
+failure io_failure(int err, std::string_view what) {
+  auto result = errno_failure(err, what);
+  if (result.code == wire_code::internal)
+    result.code = wire_code::io_error;
+  return result;
+}
+
+bool same_file(const struct stat& x, const struct stat& y) {
+  return x.st_dev == y.st_dev && x.st_ino == y.st_ino
+         && x.st_size == y.st_size && x.st_mtim.tv_sec == y.st_mtim.tv_sec
+         && x.st_mtim.tv_nsec == y.st_mtim.tv_nsec
+         && x.st_ctim.tv_sec == y.st_ctim.tv_sec
+         && x.st_ctim.tv_nsec == y.st_ctim.tv_nsec;
+}
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx",
+                static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+} // namespace
+
+// -- reader -------------------------------------------------------------------
+
+struct file_reader::impl {
+  unique_fd fd;
+  struct stat before {};
+  std::string shown;
+  uint64_t pos = 0;
+  uint64_t skip = 0;
+  CryptoPP::SHA256 hash;
+  bool done = false;
+};
+
+file_reader::file_reader(std::unique_ptr<impl> x) : impl_(std::move(x)) {
+  // nop
+}
+
+file_reader::~file_reader() = default;
+
+namespace {
+
+outcome<std::shared_ptr<file_reader>>
+finish_open(unique_fd fd, std::string shown, uint64_t offset,
+            std::unique_ptr<file_reader::impl> x,
+            std::shared_ptr<file_reader> (*make)(
+              std::unique_ptr<file_reader::impl>)) {
+  if (::fstat(fd.get(), &x->before) != 0)
+    return io_failure(errno, shown);
+  if (S_ISDIR(x->before.st_mode))
+    return make_failure(wire_code::bad_request,
+                        shown + " is a directory (only regular files are "
+                                "transferred)");
+  if (!S_ISREG(x->before.st_mode))
+    return make_failure(wire_code::not_readable,
+                        shown + " is not a regular file");
+  if (offset > static_cast<uint64_t>(x->before.st_size))
+    return make_failure(wire_code::bad_request,
+                        "offset " + std::to_string(offset)
+                          + " is beyond the end of " + shown);
+  // The open used O_NONBLOCK only so that a FIFO could not block it.
+  auto flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags >= 0)
+    ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  x->fd = std::move(fd);
+  x->shown = std::move(shown);
+  x->skip = offset;
+  return make(std::move(x));
+}
+
+} // namespace
+
+outcome<std::shared_ptr<file_reader>>
+file_reader::open_beneath(int root_fd, std::string_view path,
+                          uint64_t offset) {
+  auto shown = protocol::escape_name(path);
+  // Look before opening: devices are never opened (O_PATH opens nothing).
+  auto probe = node::open_beneath(root_fd, path, O_PATH);
+  if (!probe)
+    return probe.error();
+  struct stat st {};
+  if (::fstat(probe->get(), &st) != 0)
+    return io_failure(errno, shown);
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    return make_failure(wire_code::not_readable,
+                        shown + " is not a regular file");
+  if (S_ISDIR(st.st_mode))
+    return make_failure(wire_code::bad_request,
+                        shown + " is a directory (only regular files are "
+                                "transferred)");
+  auto fd = node::open_beneath(root_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (!fd)
+    return fd.error();
+  auto x = std::make_unique<impl>();
+  auto result = finish_open(std::move(*fd), shown, offset, std::move(x),
+                            [](std::unique_ptr<impl> y) {
+                              return std::shared_ptr<file_reader>(
+                                new file_reader(std::move(y)));
+                            });
+  if (result && ((*result)->impl_->before.st_ino != st.st_ino
+                 || (*result)->impl_->before.st_dev != st.st_dev))
+    return make_failure(wire_code::io_error,
+                        shown + " was replaced while being opened");
+  return result;
+}
+
+outcome<std::shared_ptr<file_reader>>
+file_reader::open_local(const std::string& path) {
+  auto shown = protocol::escape_name(path);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return io_failure(errno, shown);
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    return make_failure(wire_code::not_readable,
+                        shown + " is not a regular file");
+  unique_fd fd{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY
+                                      | O_CLOEXEC)};
+  if (!fd)
+    return io_failure(errno, shown);
+  return finish_open(std::move(fd), shown, 0, std::make_unique<impl>(),
+                     [](std::unique_ptr<impl> y) {
+                       return std::shared_ptr<file_reader>(
+                         new file_reader(std::move(y)));
+                     });
+}
+
+uint64_t file_reader::size() const noexcept {
+  return static_cast<uint64_t>(impl_->before.st_size);
+}
+
+outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
+  auto& x = *impl_;
+  if (x.done)
+    return make_failure(wire_code::internal, "read past the end");
+  file_chunk result;
+  for (;;) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed))
+      return make_failure(wire_code::cancelled, "transfer cancelled");
+    result.offset = x.pos;
+    result.data.resize(protocol::max_data_chunk);
+    auto n = ::read(x.fd.get(), result.data.data(), result.data.size());
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return io_failure(errno, "read " + x.shown);
+    }
+    result.data.resize(static_cast<size_t>(n));
+    if (n == 0)
+      break;
+    x.hash.Update(reinterpret_cast<const CryptoPP::byte*>(result.data.data()),
+                  result.data.size());
+    x.pos += static_cast<uint64_t>(n);
+    if (x.pos <= x.skip)
+      continue; // resuming: hashed, not sent
+    if (result.offset < x.skip) {
+      result.data.erase(0, static_cast<size_t>(x.skip - result.offset));
+      result.offset = x.skip;
+    }
+    return result;
+  }
+  // End of file: the file must be the one we opened, unchanged.
+  struct stat after {};
+  if (::fstat(x.fd.get(), &after) != 0)
+    return io_failure(errno, x.shown);
+  if (!same_file(x.before, after)
+      || x.pos != static_cast<uint64_t>(x.before.st_size))
+    return make_failure(wire_code::io_error,
+                        x.shown + " changed while being read");
+  x.done = true;
+  result.data.clear();
+  result.offset = x.pos;
+  result.end = true;
+  result.size = x.pos;
+  x.hash.Final(result.sha256.data());
+  return result;
+}
+
+// -- writer -------------------------------------------------------------------
+
+struct file_writer::impl {
+  unique_fd dir;
+  unique_fd fd;
+  std::string name;
+  std::string shown;
+  std::string temp_name; ///< empty: O_TMPFILE
+  bool replace = false;
+  bool committed = false;
+  uint64_t written = 0;
+  CryptoPP::SHA256 hash;
+};
+
+file_writer::file_writer(std::unique_ptr<impl> x) : impl_(std::move(x)) {
+  // nop
+}
+
+file_writer::~file_writer() {
+  auto& x = *impl_;
+  if (!x.committed && !x.temp_name.empty())
+    ::unlinkat(x.dir.get(), x.temp_name.c_str(), 0);
+}
+
+outcome<std::shared_ptr<file_writer>>
+file_writer::create(unique_fd dir, std::string name, std::string shown,
+                    bool replace, uint64_t id) {
+  struct stat st {};
+  if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (!replace || S_ISDIR(st.st_mode))
+      return make_failure(wire_code::already_exists,
+                          "refusing to overwrite: " + shown + " exists");
+  } else if (errno != ENOENT) {
+    return io_failure(errno, shown);
+  }
+  auto x = std::make_unique<impl>();
+  int fd = -1;
+  if (!named_temp_only.load(std::memory_order_relaxed))
+    fd = ::openat(dir.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    // No O_TMPFILE here (or forced): a named, exclusively created file.
+    x->temp_name = ".dirscope-upload-" + std::to_string(id) + "-"
+                   + random_suffix();
+    fd = ::openat(dir.get(), x->temp_name.c_str(),
+                  O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      auto err = errno;
+      x->temp_name.clear();
+      return io_failure(err, "create a temporary file for " + shown);
+    }
+  }
+  x->fd = unique_fd{fd};
+  x->dir = std::move(dir);
+  x->name = std::move(name);
+  x->shown = std::move(shown);
+  x->replace = replace;
+  return std::shared_ptr<file_writer>(new file_writer(std::move(x)));
+}
+
+outcome<uint64_t> file_writer::write(uint64_t offset, std::string_view data) {
+  auto& x = *impl_;
+  if (offset != x.written)
+    return make_failure(wire_code::bad_request,
+                        "chunk at offset " + std::to_string(offset)
+                          + ", expected " + std::to_string(x.written));
+  x.hash.Update(reinterpret_cast<const CryptoPP::byte*>(data.data()),
+                data.size());
+  while (!data.empty()) {
+    auto n = ::write(x.fd.get(), data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return io_failure(errno, "write " + x.shown);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    x.written += static_cast<uint64_t>(n);
+  }
+  return x.written;
+}
+
+outcome<uint64_t>
+file_writer::commit(uint64_t size, const protocol::sha256_digest& sha256) {
+  auto& x = *impl_;
+  if (size != x.written)
+    return make_failure(wire_code::io_error,
+                        "size mismatch for " + x.shown + ": received "
+                          + std::to_string(x.written) + " bytes, sender "
+                          "says " + std::to_string(size));
+  protocol::sha256_digest got;
+  x.hash.Final(got.data());
+  if (got != sha256)
+    return make_failure(wire_code::io_error,
+                        "SHA-256 mismatch for " + x.shown + ": received "
+                          + protocol::to_hex(got) + ", sender says "
+                          + protocol::to_hex(sha256));
+  ::fchmod(x.fd.get(), 0644);
+  if (x.temp_name.empty()) {
+    // Give the unnamed file a name: directly (link never replaces), or a
+    // temporary one that is then renamed over the target.
+    auto proc = "/proc/self/fd/" + std::to_string(x.fd.get());
+    auto link_name = x.replace ? ".dirscope-upload-" + random_suffix()
+                               : x.name;
+    if (::linkat(AT_FDCWD, proc.c_str(), x.dir.get(), link_name.c_str(),
+                 AT_SYMLINK_FOLLOW)
+        != 0) {
+      auto err = errno;
+      if (err == EEXIST)
+        return make_failure(wire_code::already_exists,
+                            "refusing to overwrite: " + x.shown + " exists");
+      return io_failure(err, "link " + x.shown);
+    }
+    if (!x.replace) {
+      x.committed = true;
+      return x.written;
+    }
+    x.temp_name = link_name;
+  }
+  auto rc = x.replace ? ::renameat(x.dir.get(), x.temp_name.c_str(),
+                                   x.dir.get(), x.name.c_str())
+                      : ::renameat2(x.dir.get(), x.temp_name.c_str(),
+                                    x.dir.get(), x.name.c_str(),
+                                    RENAME_NOREPLACE);
+  if (rc != 0) {
+    auto err = errno;
+    if (err == EEXIST)
+      return make_failure(wire_code::already_exists,
+                          "refusing to overwrite: " + x.shown + " exists");
+    return io_failure(err, "rename into " + x.shown);
+  }
+  x.committed = true;
+  return x.written;
+}
+
+uint64_t file_writer::written() const noexcept {
+  return impl_->written;
+}
+
+bool file_writer::unnamed() const noexcept {
+  return impl_->temp_name.empty() && !impl_->committed;
+}
+
+// -- helpers ------------------------------------------------------------------
+
+outcome<unique_fd>
+make_dirs_beneath(int base_fd, const std::vector<std::string>& components) {
+  unique_fd dir{::fcntl(base_fd, F_DUPFD_CLOEXEC, 0)};
+  if (!dir)
+    return io_failure(errno, "dup");
+  for (auto& c : components) {
+    if (!protocol::is_valid_entry_name(c))
+      return make_failure(wire_code::bad_request,
+                          "bad path component '" + protocol::escape_name(c)
+                            + "'");
+    if (::mkdirat(dir.get(), c.c_str(), 0755) != 0 && errno != EEXIST)
+      return io_failure(errno, "mkdir " + protocol::escape_name(c));
+    unique_fd next{::openat(dir.get(), c.c_str(),
+                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+    if (!next) {
+      auto err = errno;
+      if (err == ELOOP || err == ENOTDIR)
+        return make_failure(wire_code::not_a_directory,
+                            protocol::escape_name(c)
+                              + " exists and is not a directory");
+      return io_failure(err, protocol::escape_name(c));
+    }
+    dir = std::move(next);
+  }
+  return dir;
+}
+
+outcome<std::shared_ptr<file_writer>>
+create_beneath(int root_fd, std::string_view path, uint64_t id) {
+  auto parts = protocol::split_node_path(path);
+  if (!parts)
+    return parts.error();
+  if (parts->empty())
+    return make_failure(wire_code::bad_request, "cannot write to the root");
+  auto dir = node::open_beneath(root_fd, protocol::parent_path(path),
+                                O_RDONLY | O_DIRECTORY);
+  if (!dir)
+    return dir.error();
+  return file_writer::create(std::move(*dir), parts->back(),
+                             protocol::escape_name(path), false, id);
+}
+
+void force_named_temp_files(bool on) noexcept {
+  named_temp_only.store(on, std::memory_order_relaxed);
+}
+
+} // namespace dirscope::node

@@ -1,0 +1,115 @@
+#pragma once
+
+// Whole-file transfers: a reader that streams a regular file in chunks while
+// hashing it, and a writer that fills a temporary file and moves it into
+// place only once size and SHA-256 match. Used by nodes (beneath their
+// root) and by the server (its download directory, the operator's files).
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/unique_fd.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/outcome.hpp"
+
+namespace dirscope::node {
+
+/// One piece of a file read by file_reader. The last one has `end` set,
+/// no data, and the file's size and SHA-256.
+struct file_chunk {
+  uint64_t offset = 0;
+  std::string data;
+  bool end = false;
+  uint64_t size = 0;
+  protocol::sha256_digest sha256{};
+};
+
+/// Reads a regular file front to back in chunks of at most
+/// protocol::max_data_chunk bytes, hashing everything; fails if the file
+/// changes while it is read (identity, size, mtime, ctime before and after).
+class file_reader {
+public:
+  /// Opens the normalized node path `path` beneath `root_fd`; chunks start at
+  /// `offset` (the hash still covers the whole file).
+  static outcome<std::shared_ptr<file_reader>>
+  open_beneath(int root_fd, std::string_view path, uint64_t offset = 0);
+
+  /// Opens a local file by its plain path (the server's own files).
+  static outcome<std::shared_ptr<file_reader>> open_local(const std::string&
+                                                            path);
+
+  ~file_reader();
+
+  /// Size of the file when it was opened.
+  uint64_t size() const noexcept;
+
+  /// The next chunk; gives up with cancelled once `*stop` is true.
+  outcome<file_chunk> next(const std::atomic<bool>* stop = nullptr);
+
+  struct impl;
+
+private:
+  explicit file_reader(std::unique_ptr<impl> x);
+  std::unique_ptr<impl> impl_;
+};
+
+/// Creates a file that appears under its final name only when complete:
+/// an unnamed O_TMPFILE in the target directory (nothing is left behind
+/// even by kill -9), or where the file system lacks it an exclusively
+/// created ".dirscope-upload-<id>-<random>" that the destructor removes.
+class file_writer {
+public:
+  /// Prepares `name` in directory `dir`; `shown` names it in messages.
+  /// Fails with already_exists if `name` exists and `replace` is false.
+  static outcome<std::shared_ptr<file_writer>>
+  create(unique_fd dir, std::string name, std::string shown, bool replace,
+         uint64_t id);
+
+  /// Removes the temporary file unless commit() succeeded.
+  ~file_writer();
+
+  /// Appends `data`, which must start at `offset` == bytes written so far.
+  outcome<uint64_t> write(uint64_t offset, std::string_view data);
+
+  /// Checks `size` and `sha256` against what was written, then moves the
+  /// file into place (never over an existing file unless `replace`).
+  outcome<uint64_t> commit(uint64_t size, const protocol::sha256_digest&
+                                            sha256);
+
+  /// Bytes written so far.
+  uint64_t written() const noexcept;
+
+  /// True when the temporary file is unnamed (O_TMPFILE).
+  bool unnamed() const noexcept;
+
+  struct impl;
+
+private:
+  explicit file_writer(std::unique_ptr<impl> x);
+  std::unique_ptr<impl> impl_;
+};
+
+using file_reader_ptr = std::shared_ptr<file_reader>;
+using file_writer_ptr = std::shared_ptr<file_writer>;
+
+/// Creates (mkdirat, mode 0755) and opens each of `components` in turn
+/// beneath `base_fd`, never following a symlink; returns the last one
+/// (`base_fd` duplicated when `components` is empty).
+outcome<unique_fd> make_dirs_beneath(int base_fd,
+                                     const std::vector<std::string>&
+                                       components);
+
+/// Opens the parent directory of node path `path` beneath `root_fd` for a
+/// new file named by its last component; fails with already_exists if that
+/// name exists (links not followed).
+outcome<std::shared_ptr<file_writer>>
+create_beneath(int root_fd, std::string_view path, uint64_t id);
+
+/// For tests: forces the named temporary file even where O_TMPFILE works.
+void force_named_temp_files(bool on) noexcept;
+
+} // namespace dirscope::node
