@@ -81,14 +81,16 @@ using node_connection_actor = caf::typed_actor<
   /// Deletes the entry at `path` (a directory only if `recursive`); replies
   /// with the number of entries removed.
   replies_to<atom::remove, std::string, bool>::with<uint64_t>,
-  /// Downloads the regular file `path` from `offset` on, streaming its bytes
-  /// to `sink` under query `id` (acked with `ack`); replies with the file's
-  /// size and SHA-256 (of the whole file) after the last byte.
-  replies_to<atom::get, uint64_t, std::string, uint64_t,
+  /// Downloads the regular file `path` from `offset` on (or with `tree` the
+  /// directory `path` as a tar.gz stream, offset 0), streaming its bytes
+  /// to `sink` under query `id` (acked with `ack`); replies with the size
+  /// and SHA-256 (of the whole file or stream) after the last byte.
+  replies_to<atom::get, uint64_t, std::string, uint64_t, bool,
              transfer_sink_actor>::with<uint64_t, protocol::sha256_digest>,
-  /// Uploads `size` bytes pulled from `source` as new file `path` under
+  /// Uploads `size` bytes pulled from `source` as new file `path` (or with
+  /// `tree` a tar.gz stream of unknown size as new directory `path`) under
   /// query `id`; replies with the size once the node has it in place.
-  replies_to<atom::put, uint64_t, std::string, uint64_t,
+  replies_to<atom::put, uint64_t, std::string, uint64_t, bool,
              upload_source_actor>::with<uint64_t>,
   /// Sends a notice with this text to the node.
   reacts_to<atom::notice, std::string>,
@@ -162,13 +164,17 @@ using fs_worker_actor = caf::typed_actor<
   /// Deletes the entry at `path`, a directory only if `recursive`; replies
   /// with the number of entries removed.
   replies_to<atom::remove, std::string, bool>::with<uint64_t>,
-  /// Opens the regular file `path` for a download starting at `offset`.
-  replies_to<atom::get, std::string, uint64_t>::with<node::file_reader_ptr>,
+  /// Opens the regular file `path` for a download starting at `offset`, or
+  /// with `tree` the directory `path` for a tar.gz stream.
+  replies_to<atom::get, std::string, uint64_t,
+             bool>::with<node::file_reader_ptr>,
   /// Reads (and hashes) the next chunk of a download.
   replies_to<atom::read, node::file_reader_ptr>::with<node::file_chunk>,
-  /// Creates the temporary file for upload `id` of new file `path`
+  /// Creates the temporary file for upload `id` of new file `path`, or with
+  /// `tree` the temporary directory a tar.gz stream unpacks into
   /// (already_exists if `path` exists).
-  replies_to<atom::put, uint64_t, std::string>::with<node::file_writer_ptr>,
+  replies_to<atom::put, uint64_t, std::string,
+             bool>::with<node::file_writer_ptr>,
   /// Writes bytes of an upload at `offset`; replies with the bytes so far.
   replies_to<atom::write, node::file_writer_ptr, uint64_t,
              std::string>::with<uint64_t>,

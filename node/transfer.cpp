@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "node/archive.hpp"
 #include "node/confine.hpp"
 #include "protocol/names.hpp"
 #include "protocol/paths.hpp"
@@ -54,6 +55,8 @@ struct file_reader::impl {
   uint64_t skip = 0;
   CryptoPP::SHA256 hash;
   bool done = false;
+  std::unique_ptr<tree_packer> tree; ///< set: a directory as tar.gz
+  bool tree_end = false;             ///< the packer has nothing more
 };
 
 file_reader::file_reader(std::unique_ptr<impl> x) : impl_(std::move(x)) {
@@ -149,6 +152,43 @@ file_reader::open_local(const std::string& path) {
                      });
 }
 
+namespace {
+
+outcome<std::unique_ptr<file_reader::impl>> tree_reader(unique_fd dir,
+                                                        std::string shown) {
+  auto p = tree_packer::open(std::move(dir), shown);
+  if (!p)
+    return p.error();
+  auto x = std::make_unique<file_reader::impl>();
+  x->tree = std::move(*p);
+  x->shown = std::move(shown);
+  return x;
+}
+
+} // namespace
+
+outcome<std::shared_ptr<file_reader>>
+file_reader::open_tree_beneath(int root_fd, std::string_view path) {
+  auto fd = node::open_beneath(root_fd, path, O_RDONLY | O_DIRECTORY);
+  if (!fd)
+    return fd.error();
+  auto x = tree_reader(std::move(*fd), protocol::escape_name(path));
+  if (!x)
+    return x.error();
+  return std::shared_ptr<file_reader>(new file_reader(std::move(*x)));
+}
+
+outcome<std::shared_ptr<file_reader>>
+file_reader::open_tree_local(const std::string& path) {
+  unique_fd fd{::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!fd)
+    return io_failure(errno, protocol::escape_name(path));
+  auto x = tree_reader(std::move(fd), protocol::escape_name(path));
+  if (!x)
+    return x.error();
+  return std::shared_ptr<file_reader>(new file_reader(std::move(*x)));
+}
+
 uint64_t file_reader::size() const noexcept {
   return static_cast<uint64_t>(impl_->before.st_size);
 }
@@ -158,6 +198,28 @@ outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
   if (x.done)
     return make_failure(wire_code::internal, "read past the end");
   file_chunk result;
+  if (x.tree) {
+    result.offset = x.pos;
+    if (!x.tree_end) {
+      auto end = x.tree->next(result.data, protocol::max_data_chunk, stop);
+      if (!end)
+        return end.error();
+      x.tree_end = *end;
+      if (!result.data.empty()) {
+        x.hash.Update(
+          reinterpret_cast<const CryptoPP::byte*>(result.data.data()),
+          result.data.size());
+        x.pos += result.data.size();
+        return result;
+      }
+    }
+    x.done = true;
+    x.tree.reset(); // closes every fd of the walk
+    result.end = true;
+    result.size = x.pos;
+    x.hash.Final(result.sha256.data());
+    return result;
+  }
   for (;;) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed))
       return make_failure(wire_code::cancelled, "transfer cancelled");
@@ -212,6 +274,7 @@ struct file_writer::impl {
   bool committed = false;
   uint64_t written = 0;
   CryptoPP::SHA256 hash;
+  std::unique_ptr<tree_unpacker> tree; ///< set: a directory from tar.gz
 };
 
 file_writer::file_writer(std::unique_ptr<impl> x) : impl_(std::move(x)) {
@@ -259,6 +322,19 @@ file_writer::create(unique_fd dir, std::string name, std::string shown,
   return std::shared_ptr<file_writer>(new file_writer(std::move(x)));
 }
 
+outcome<std::shared_ptr<file_writer>>
+file_writer::create_tree(unique_fd dir, std::string name, std::string shown,
+                         uint64_t id) {
+  auto u = tree_unpacker::create(std::move(dir), name, shown, id);
+  if (!u)
+    return u.error();
+  auto x = std::make_unique<impl>();
+  x->tree = std::move(*u);
+  x->name = std::move(name);
+  x->shown = std::move(shown);
+  return std::shared_ptr<file_writer>(new file_writer(std::move(x)));
+}
+
 outcome<uint64_t> file_writer::write(uint64_t offset, std::string_view data) {
   auto& x = *impl_;
   if (offset != x.written)
@@ -267,6 +343,12 @@ outcome<uint64_t> file_writer::write(uint64_t offset, std::string_view data) {
                           + ", expected " + std::to_string(x.written));
   x.hash.Update(reinterpret_cast<const CryptoPP::byte*>(data.data()),
                 data.size());
+  if (x.tree) {
+    if (auto n = x.tree->feed(data); !n)
+      return n.error();
+    x.written += data.size();
+    return x.written;
+  }
   while (!data.empty()) {
     auto n = ::write(x.fd.get(), data.data(), data.size());
     if (n < 0) {
@@ -295,6 +377,14 @@ file_writer::commit(uint64_t size, const protocol::sha256_digest& sha256) {
                         "SHA-256 mismatch for " + x.shown + ": received "
                           + protocol::to_hex(got) + ", sender says "
                           + protocol::to_hex(sha256));
+  if (x.tree) {
+    if (auto n = x.tree->finish(); !n)
+      return n.error();
+    if (auto n = x.tree->place(); !n)
+      return n.error();
+    x.committed = true;
+    return x.written;
+  }
   ::fchmod(x.fd.get(), 0644);
   if (x.temp_name.empty()) {
     // Give the unnamed file a name: directly (link never replaces), or a
@@ -371,7 +461,7 @@ make_dirs_beneath(int base_fd, const std::vector<std::string>& components) {
 }
 
 outcome<std::shared_ptr<file_writer>>
-create_beneath(int root_fd, std::string_view path, uint64_t id) {
+create_beneath(int root_fd, std::string_view path, uint64_t id, bool tree) {
   auto parts = protocol::split_node_path(path);
   if (!parts)
     return parts.error();
@@ -381,6 +471,9 @@ create_beneath(int root_fd, std::string_view path, uint64_t id) {
                                 O_RDONLY | O_DIRECTORY);
   if (!dir)
     return dir.error();
+  if (tree)
+    return file_writer::create_tree(std::move(*dir), parts->back(),
+                                    protocol::escape_name(path), id);
   return file_writer::create(std::move(*dir), parts->back(),
                              protocol::escape_name(path), false, id);
 }

@@ -42,6 +42,16 @@ public:
   static outcome<std::shared_ptr<file_reader>> open_local(const std::string&
                                                             path);
 
+  /// Streams the directory at node path `path` beneath `root_fd` as tar.gz
+  /// (see node/archive.hpp); size() is 0, the stream's length being known
+  /// only at its end, which carries its size and SHA-256 as for a file.
+  static outcome<std::shared_ptr<file_reader>>
+  open_tree_beneath(int root_fd, std::string_view path);
+
+  /// Streams a local directory (the server's own) as tar.gz.
+  static outcome<std::shared_ptr<file_reader>>
+  open_tree_local(const std::string& path);
+
   ~file_reader();
 
   /// Size of the file when it was opened.
@@ -68,6 +78,14 @@ public:
   static outcome<std::shared_ptr<file_writer>>
   create(unique_fd dir, std::string name, std::string shown, bool replace,
          uint64_t id);
+
+  /// Prepares the new directory `name` in `dir`, filled from a tar.gz
+  /// stream (see tree_unpacker): write() feeds it, commit() checks size and
+  /// SHA-256 of the stream, waits for the extraction and renames the
+  /// temporary directory into place (never replacing anything).
+  static outcome<std::shared_ptr<file_writer>>
+  create_tree(unique_fd dir, std::string name, std::string shown,
+              uint64_t id);
 
   /// Removes the temporary file unless commit() succeeded.
   ~file_writer();
@@ -105,9 +123,11 @@ outcome<unique_fd> make_dirs_beneath(int base_fd,
 
 /// Opens the parent directory of node path `path` beneath `root_fd` for a
 /// new file named by its last component; fails with already_exists if that
-/// name exists (links not followed).
+/// name exists (links not followed). With `tree`, the new entry is a
+/// directory unpacked from a tar.gz stream.
 outcome<std::shared_ptr<file_writer>>
-create_beneath(int root_fd, std::string_view path, uint64_t id);
+create_beneath(int root_fd, std::string_view path, uint64_t id,
+               bool tree = false);
 
 /// For tests: forces the named temporary file even where O_TMPFILE works.
 void force_named_temp_files(bool on) noexcept;

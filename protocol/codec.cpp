@@ -202,12 +202,14 @@ void write(byte_writer& w, const download_request& x) {
   w.u32(x.id);
   w.str(x.path);
   w.u64(x.offset);
+  w.u8(x.flags);
 }
 
 void write(byte_writer& w, const upload_request& x) {
   w.u32(x.id);
   w.str(x.path);
   w.u64(x.size);
+  w.u8(x.flags);
 }
 
 void write(byte_writer& w, const data_chunk& x) {
@@ -400,12 +402,14 @@ void read(byte_reader& r, download_request& x) {
   x.id = r.u32("id");
   x.path = r.str("path");
   x.offset = r.u64("offset");
+  x.flags = r.u8("flags");
 }
 
 void read(byte_reader& r, upload_request& x) {
   x.id = r.u32("id");
   x.path = r.str("path");
   x.size = r.u64("size");
+  x.flags = r.u8("flags");
 }
 
 void read(byte_reader& r, data_chunk& x) {

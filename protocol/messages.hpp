@@ -233,6 +233,7 @@ struct download_request {
   uint32_t id = 0;
   std::string path;
   uint64_t offset = 0;
+  uint8_t flags = 0; ///< transfer_tree: `path` is a directory, sent as tar.gz
 };
 
 /// Create the regular file `path` (it must not exist) from the data_chunks
@@ -241,8 +242,13 @@ struct download_request {
 struct upload_request {
   uint32_t id = 0;
   std::string path;
-  uint64_t size = 0;
+  uint64_t size = 0; ///< 0 and unchecked for a tree (its size is unknown)
+  uint8_t flags = 0; ///< transfer_tree: a tar.gz stream of a new directory
 };
+
+/// Flag of download_request / upload_request: the data is the tar.gz stream
+/// of a directory tree (unknown bits are a bad_request).
+constexpr uint8_t transfer_tree = 0x01;
 
 /// Bytes of transfer `id` at file offset `offset` (both directions: node to
 /// server for a download, server to node for an upload). Acked with

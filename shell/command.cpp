@@ -195,7 +195,7 @@ std::vector<command_spec> make_table() {
     {"force"},
     {},
     "get NODE:PATH [LOCAL] [-f]",
-    "fetch a file from a node",
+    "fetch a file or a directory from a node",
     "Fetches the regular file PATH from its node into\n"
     "DOWNLOAD_DIR/<node>/<path> (server option download-dir, default\n"
     "server_data; directories on the way are created), or into LOCAL\n"
@@ -205,6 +205,10 @@ std::vector<command_spec> make_table() {
     "place only when its size and SHA-256 match what the node read; an\n"
     "existing local file is never overwritten unless -f (--force) is given.\n"
     "A lost node fails the command at once and leaves no partial file.\n"
+    "A directory PATH travels as a tar.gz stream (checked by its SHA-256)\n"
+    "and is unpacked into a temporary directory renamed into place when\n"
+    "complete, keeping permissions, mtimes and symlinks (as links, never\n"
+    "followed); an existing local directory is never replaced, even with -f.\n"
     "\n"
     "Examples:\n"
     "  get n1:/etc/hosts\n"
@@ -214,22 +218,28 @@ std::vector<command_spec> make_table() {
     "put",
     {},
     2,
-    2,
-    {"all"},
+    3,
+    {"all", "recursive"},
     {},
-    "put [--all] LOCAL [NODE:]PATH",
-    "send a file to a node (or to every node)",
-    "Sends the regular file LOCAL to PATH on a node. A PATH ending in / (or\n"
+    "put [--all] [-r] LOCAL PATH",
+    "send a file or (-r) a tree to nodes",
+    "Sends the regular file LOCAL to PATH (NODE:PATH, or with --all a PATH\n"
+    "on every node). A PATH ending in / (or\n"
     "the root) is a directory: the file keeps its local name. The node must\n"
     "allow it (client option allow-upload) and never overwrites: if PATH\n"
     "exists the upload is refused. The node writes a temporary file and\n"
     "moves it into place only when the SHA-256 matches. With --all the file\n"
     "goes to every connected node (PATH without a node), one result line per\n"
     "node, and every node gets a notice that the new file is available.\n"
+    "With -r (--recursive) LOCAL is a directory, sent as a tar.gz stream\n"
+    "that the node unpacks into a temporary directory (refusing absolute\n"
+    "names, '..' and paths through symlinks) and renames into place when\n"
+    "complete; permissions, mtimes and symlinks are kept.\n"
     "\n"
     "Examples:\n"
     "  put ./app.conf n1:/etc/app.conf\n"
-    "  put --all ./motd.txt /\n",
+    "  put --all ./motd.txt /\n"
+    "  put -r ./site n1:/srv/\n",
   });
   result.push_back(command_spec{
     "broadcast",

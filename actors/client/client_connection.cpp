@@ -196,11 +196,18 @@ void on_download(self_ptr self, protocol::download_request& req) {
                  "allow-download", req.path)
       || !admit(self, req.id, req.path))
     return;
-  spdlog::info("sending {} from offset {} (request {})",
-               protocol::escape_name(req.path), req.offset, req.id);
+  bool tree = (req.flags & protocol::transfer_tree) != 0;
+  if ((req.flags & ~protocol::transfer_tree) != 0 || (tree && req.offset != 0))
+    return send_failed(self, req.id,
+                       {wire_code::bad_request,
+                        tree ? "a tree is sent from offset 0 only"
+                             : "unknown transfer flags"});
+  spdlog::info("sending {}{} from offset {} (request {})",
+               tree ? "tree " : "", protocol::escape_name(req.path),
+               req.offset, req.id);
   auto conn = caf::actor_cast<client_connection_actor>(self);
   auto hdl = self->spawn(file_sender, conn, st.pool.pick(), req.id,
-                         std::move(req.path), req.offset);
+                         std::move(req.path), req.offset, tree);
   st.senders.emplace(req.id, hdl);
 }
 
@@ -210,11 +217,19 @@ void on_upload(self_ptr self, protocol::upload_request& req) {
                  "allow-upload", req.path)
       || !admit(self, req.id, req.path))
     return;
-  spdlog::info("receiving {} ({} bytes, request {})",
-               protocol::escape_name(req.path), req.size, req.id);
+  bool tree = (req.flags & protocol::transfer_tree) != 0;
+  if ((req.flags & ~protocol::transfer_tree) != 0)
+    return send_failed(self, req.id,
+                       {wire_code::bad_request, "unknown transfer flags"});
+  if (tree)
+    spdlog::info("receiving tree {} (request {})",
+                 protocol::escape_name(req.path), req.id);
+  else
+    spdlog::info("receiving {} ({} bytes, request {})",
+                 protocol::escape_name(req.path), req.size, req.id);
   auto conn = caf::actor_cast<client_connection_actor>(self);
   auto hdl = self->spawn(file_receiver, conn, st.pool.pick(), req.id,
-                         std::move(req.path));
+                         std::move(req.path), tree);
   st.receivers.emplace(req.id, hdl);
 }
 

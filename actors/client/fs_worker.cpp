@@ -63,10 +63,12 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
       return *n;
     },
     // -- transfers ------------------------------------------------------------
-    [self](atom::get, const std::string& path,
-           uint64_t offset) -> caf::result<node::file_reader_ptr> {
-      auto r = node::file_reader::open_beneath(self->state.root->get(), path,
-                                               offset);
+    [self](atom::get, const std::string& path, uint64_t offset,
+           bool tree) -> caf::result<node::file_reader_ptr> {
+      auto r = tree ? node::file_reader::open_tree_beneath(
+                 self->state.root->get(), path)
+                    : node::file_reader::open_beneath(self->state.root->get(),
+                                                      path, offset);
       if (!r)
         return to_error(r.error());
       return std::move(*r);
@@ -78,9 +80,9 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
         return to_error(x.error());
       return std::move(*x);
     },
-    [self](atom::put, uint64_t id,
-           const std::string& path) -> caf::result<node::file_writer_ptr> {
-      auto w = node::create_beneath(self->state.root->get(), path, id);
+    [self](atom::put, uint64_t id, const std::string& path,
+           bool tree) -> caf::result<node::file_writer_ptr> {
+      auto w = node::create_beneath(self->state.root->get(), path, id, tree);
       if (!w)
         return to_error(w.error());
       return std::move(*w);

@@ -46,12 +46,13 @@ void pump(sender_ptr self) {
 file_sender_actor::behavior_type
 file_sender(file_sender_actor::stateful_pointer<file_sender_state> self,
             client_connection_actor conn, fs_worker_actor worker,
-            uint32_t id, std::string path, uint64_t offset) {
+            uint32_t id, std::string path, uint64_t offset, bool tree) {
   auto& st = self->state;
   st.conn = std::move(conn);
   st.worker = std::move(worker);
   st.id = id;
-  self->request(st.worker, caf::infinite, atom::get_v, std::move(path), offset)
+  self->request(st.worker, caf::infinite, atom::get_v, std::move(path), offset,
+                tree)
     .then(
       [self](node::file_reader_ptr& reader) {
         self->state.reader = std::move(reader);
@@ -119,13 +120,13 @@ void commit(receiver_ptr self, uint64_t size,
 file_receiver_actor::behavior_type
 file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
               client_connection_actor conn, fs_worker_actor worker,
-              uint32_t id, std::string path) {
+              uint32_t id, std::string path, bool tree) {
   auto& st = self->state;
   st.conn = std::move(conn);
   st.worker = std::move(worker);
   st.id = id;
   self->request(st.worker, caf::infinite, atom::put_v, uint64_t{id},
-                std::move(path))
+                std::move(path), tree)
     .then(
       [self](node::file_writer_ptr& writer) {
         auto& st = self->state;

@@ -30,7 +30,7 @@ struct file_sender_state {
 file_sender_actor::behavior_type
 file_sender(file_sender_actor::stateful_pointer<file_sender_state> self,
             client_connection_actor conn, fs_worker_actor worker,
-            uint32_t id, std::string path, uint64_t offset);
+            uint32_t id, std::string path, uint64_t offset, bool tree);
 
 /// One upload in progress on the node: creates the temporary file and
 /// writes the chunks in order on one fs_worker, acking each once written;
@@ -53,6 +53,6 @@ struct file_receiver_state {
 file_receiver_actor::behavior_type
 file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
               client_connection_actor conn, fs_worker_actor worker,
-              uint32_t id, std::string path);
+              uint32_t id, std::string path, bool tree);
 
 } // namespace dirscope

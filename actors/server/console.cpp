@@ -505,6 +505,22 @@ std::vector<std::string> split_short_flags(const command& cmd,
   return rest;
 }
 
+void run_download(self_ptr self, const target& t, download_job job) {
+  auto hdl = self->spawn<caf::detached>(download, std::move(job));
+  self->request(hdl, caf::infinite, atom::get_v)
+    .then(
+      [self, t](uint64_t size, std::string& where) {
+        auto seconds = transfer_seconds(self);
+        stop_progress(self);
+        self->state.out(shell::render_got(shown(t), where, size, seconds));
+        finish(self);
+      },
+      [self](caf::error& err) {
+        stop_progress(self);
+        fail(self, err);
+      });
+}
+
 void cmd_get(self_ptr self, const command& cmd) {
   std::string seen;
   auto args = split_short_flags(cmd, "f", seen);
@@ -531,25 +547,19 @@ void cmd_get(self_ptr self, const command& cmd) {
     job.download_dir = st.options.download_dir;
     job.force = force;
     job.progress = start_progress(self);
-    // The size, for the progress line (du reads no data).
+    // What PATH is (a directory travels as tar.gz) and the size for the
+    // progress line (du reads no data). Should du fail, the get itself
+    // reports why.
     self->request(t.conn, caf::infinite, atom::du_v, t.path)
-      .then([progress = job.progress](protocol::du_reply& x) {
-        if (x.type == protocol::entry_type::file)
-          progress->total = x.bytes;
-      },
-      [](caf::error&) {});
-    auto hdl = self->spawn<caf::detached>(download, std::move(job));
-    self->request(hdl, caf::infinite, atom::get_v)
       .then(
-        [self, t](uint64_t size, std::string& where) {
-          auto seconds = transfer_seconds(self);
-          stop_progress(self);
-          self->state.out(shell::render_got(shown(t), where, size, seconds));
-          finish(self);
+        [self, t, job](protocol::du_reply& x) mutable {
+          if (x.type == protocol::entry_type::file)
+            job.progress->total = x.bytes;
+          job.tree = x.type == protocol::entry_type::dir;
+          run_download(self, t, std::move(job));
         },
-        [self](caf::error& err) {
-          stop_progress(self);
-          fail(self, err);
+        [self, t, job](caf::error&) mutable {
+          run_download(self, t, std::move(job));
         });
   });
 }
@@ -573,10 +583,11 @@ outcome<std::string> put_path(const std::string& local,
 /// Starts one upload; `done` gets the size or the failure.
 void start_upload(self_ptr self, const node_connection_actor& conn,
                   const std::string& local, const std::string& path,
-                  std::function<void(uint64_t)> ok,
+                  bool tree, std::function<void(uint64_t)> ok,
                   std::function<void(const caf::error&)> bad) {
   auto& st = self->state;
-  upload_job job{conn, st.next_query++, local, path, start_progress(self)};
+  upload_job job{conn,  st.next_query++,      local,
+                 path,  start_progress(self), tree};
   auto hdl = self->spawn<caf::detached>(upload, std::move(job));
   self->request(hdl, caf::infinite, atom::put_v)
     .then([ok](uint64_t n) { ok(n); },
@@ -584,7 +595,8 @@ void start_upload(self_ptr self, const node_connection_actor& conn,
 }
 
 /// put --all: one upload per connected node, one line per node.
-void put_all(self_ptr self, const std::string& local, const std::string& arg) {
+void put_all(self_ptr self, const std::string& local, const std::string& arg,
+             bool tree) {
   auto spec = parse_target(arg);
   if (!spec)
     return fail(self, spec.error());
@@ -594,7 +606,7 @@ void put_all(self_ptr self, const std::string& local, const std::string& arg) {
   auto typed = spec->path;
   self->request(self->state.supervisor, caf::infinite, atom::nodes_v)
     .then(
-      [self, local, typed](std::vector<node_info>& nodes) {
+      [self, local, typed, tree](std::vector<node_info>& nodes) {
         if (nodes.empty())
           return fail(self, failure{wire_code::not_found,
                                     "no node is connected"});
@@ -637,10 +649,10 @@ void put_all(self_ptr self, const std::string& local, const std::string& arg) {
           self->request(self->state.supervisor, caf::infinite,
                         atom::resolve_v, name)
             .then(
-              [self, t, local, name, one_done](node_info&,
-                                               node_connection_actor& conn) {
+              [self, t, local, name, one_done,
+               tree](node_info&, node_connection_actor& conn) {
                 start_upload(
-                  self, conn, local, t->path,
+                  self, conn, local, t->path, tree,
                   [t, name, one_done](uint64_t n) {
                     ++t->ok;
                     t->lines[name] = name + ": ok (" + std::to_string(n)
@@ -665,28 +677,33 @@ void put_all(self_ptr self, const std::string& local, const std::string& arg) {
 
 void cmd_put(self_ptr self, const command& cmd) {
   auto all = cmd.has_flag("all");
-  if (cmd.args.size() != 2)
+  std::string seen;
+  auto args = split_short_flags(cmd, "r", seen);
+  auto tree = cmd.has_flag("recursive") || !seen.empty();
+  if (args.size() != 2)
     return fail(self, failure{wire_code::bad_request,
-                              "usage: put LOCAL NODE:PATH, or put --all "
-                              "LOCAL PATH"});
-  auto raw = protocol::unescape_name(cmd.args[0]);
+                              "usage: put [-r] LOCAL NODE:PATH, or put --all "
+                              "[-r] LOCAL PATH"});
+  auto raw = protocol::unescape_name(args[0]);
   if (!raw || raw->empty())
     return fail(self, failure{wire_code::bad_request,
-                              "bad local path '" + cmd.args[0] + "'"});
+                              "bad local path '" + args[0] + "'"});
   auto local = std::move(*raw);
+  while (tree && local.size() > 1 && local.back() == '/')
+    local.pop_back();
   if (all)
-    return put_all(self, local, cmd.args[1]);
-  auto spec = parse_target(cmd.args[1]);
+    return put_all(self, local, args[1], tree);
+  auto spec = parse_target(args[1]);
   if (!spec)
     return fail(self, spec.error());
   auto typed = spec->path;
-  with_target(self, cmd.args[1], [self, local, typed](target& t) {
+  with_target(self, args[1], [self, local, typed, tree](target& t) {
     auto path = put_path(local, typed, t.path);
     if (!path)
       return fail(self, path.error());
     t.path = *path;
     start_upload(
-      self, t.conn, local, t.path,
+      self, t.conn, local, t.path, tree,
       [self, t, local](uint64_t n) {
         auto seconds = transfer_seconds(self);
         stop_progress(self);

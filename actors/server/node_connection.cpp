@@ -397,6 +397,8 @@ void pump_upload(self_ptr self, uint32_t id) {
         req.reading = false;
         if (x.end) {
           req.ended = true;
+          if (req.tree)
+            req.size = x.size; // known only now
           send_frame(self, st.hdl, st.chan,
                      protocol::upload_end{id, x.size, x.sha256});
           return;
@@ -754,7 +756,7 @@ caf::behavior node_connection(node_connection_broker self,
       return promise;
     },
     [self](atom::get, uint64_t query, std::string& path, uint64_t offset,
-           transfer_sink_actor& sink)
+           bool tree, transfer_sink_actor& sink)
       -> caf::result<uint64_t, protocol::sha256_digest> {
       auto& st = self->state;
       if (auto err = admit_request(self, path))
@@ -767,12 +769,14 @@ caf::behavior node_connection(node_connection_broker self,
                                  offset, request_deadline(self)});
       st.queries[query] = id;
       send_frame(self, st.hdl, st.chan,
-                 protocol::download_request{id, path, offset});
+                 protocol::download_request{
+                   id, path, offset,
+                   tree ? protocol::transfer_tree : uint8_t{0}});
       arm_request_timer(self, id);
       return promise;
     },
     [self](atom::put, uint64_t query, std::string& path, uint64_t size,
-           upload_source_actor& source) -> caf::result<uint64_t> {
+           bool tree, upload_source_actor& source) -> caf::result<uint64_t> {
       auto& st = self->state;
       if (auto err = admit_request(self, path))
         return err;
@@ -784,11 +788,14 @@ caf::behavior node_connection(node_connection_broker self,
       req.source = std::move(source);
       req.promise = promise;
       req.size = size;
+      req.tree = tree;
       req.deadline = request_deadline(self);
       st.uploads.emplace(id, std::move(req));
       st.queries[query] = id;
       send_frame(self, st.hdl, st.chan,
-                 protocol::upload_request{id, path, size});
+                 protocol::upload_request{
+                   id, path, size,
+                   tree ? protocol::transfer_tree : uint8_t{0}});
       arm_request_timer(self, id);
       pump_upload(self, id);
       return promise;

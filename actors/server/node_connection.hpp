@@ -68,6 +68,7 @@ struct node_connection_state {
     uint32_t unacked = 0;
     bool reading = false;
     bool ended = false;
+    bool tree = false; ///< a tar.gz stream: `size` is known at its end
     caf::actor_clock::time_point deadline;
   };
 

@@ -42,8 +42,8 @@ outcome<node::file_writer_ptr> prepare(download_state& st) {
     return parts.error();
   if (parts->empty())
     return make_failure(wire_code::bad_request,
-                        "the root is a directory: only regular files can be "
-                        "fetched");
+                        "the root cannot be fetched: name a file or a "
+                        "directory beneath it");
   std::string dir_shown;
   std::string name;
   node::unique_fd dir;
@@ -93,6 +93,10 @@ outcome<node::file_writer_ptr> prepare(download_state& st) {
   st.target = dir_shown.empty() ? name
               : dir_shown == "/" ? "/" + name
                                  : dir_shown + "/" + name;
+  if (job.tree)
+    return node::file_writer::create_tree(std::move(dir), name,
+                                          protocol::escape_name(st.target),
+                                          job.query);
   return node::file_writer::create(std::move(dir), name,
                                    protocol::escape_name(st.target),
                                    job.force, job.query);
@@ -130,7 +134,7 @@ download(download_actor::stateful_pointer<download_state> self,
       auto promise = self->make_response_promise<uint64_t, std::string>();
       auto sink = caf::actor_cast<transfer_sink_actor>(self);
       self->request(st.job.conn, caf::infinite, atom::get_v, st.job.query,
-                    st.job.path, uint64_t{0}, sink)
+                    st.job.path, uint64_t{0}, st.job.tree, sink)
         .then(
           [self, promise](uint64_t size,
                           protocol::sha256_digest& sha256) mutable {
@@ -173,7 +177,8 @@ upload(upload_actor::stateful_pointer<upload_state> self, upload_job job) {
     },
     [self](atom::put) -> caf::result<uint64_t> {
       auto& st = self->state;
-      auto r = node::file_reader::open_local(st.job.local);
+      auto r = st.job.tree ? node::file_reader::open_tree_local(st.job.local)
+                           : node::file_reader::open_local(st.job.local);
       if (!r) {
         self->quit();
         return to_error(r.error());
@@ -183,7 +188,7 @@ upload(upload_actor::stateful_pointer<upload_state> self, upload_job job) {
       auto promise = self->make_response_promise<uint64_t>();
       auto source = caf::actor_cast<upload_source_actor>(self);
       self->request(st.job.conn, caf::infinite, atom::put_v, st.job.query,
-                    st.job.path, st.reader->size(), source)
+                    st.job.path, st.reader->size(), st.job.tree, source)
         .then(
           [self, promise](uint64_t n) mutable {
             promise.deliver(n);

@@ -33,6 +33,7 @@ struct download_job {
   std::string download_dir;
   bool force = false; ///< replace an existing local file
   transfer_progress_ptr progress;
+  bool tree = false; ///< `path` is a directory: a tar.gz stream, unpacked
 };
 
 /// One `get` on the server (spawn detached: it writes the file).
@@ -55,6 +56,7 @@ struct upload_job {
   std::string local;
   std::string path; ///< normalized node path of the new file
   transfer_progress_ptr progress;
+  bool tree = false; ///< `local` is a directory, sent as a tar.gz stream
 };
 
 struct upload_state {

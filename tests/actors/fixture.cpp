@@ -170,14 +170,14 @@ fake_node(node_connection_actor::pointer self,
       log->requests.push_back((recursive ? "rm -r " : "rm ") + path);
       return uint64_t{1};
     },
-    [log](atom::get, uint64_t, std::string& path, uint64_t,
+    [log](atom::get, uint64_t, std::string& path, uint64_t, bool,
           transfer_sink_actor&)
       -> caf::result<uint64_t, protocol::sha256_digest> {
       log->requests.push_back("get " + path);
       return make_error(wire_code::not_permitted,
                         "not permitted by node policy");
     },
-    [log](atom::put, uint64_t, std::string& path, uint64_t,
+    [log](atom::put, uint64_t, std::string& path, uint64_t, bool,
           upload_source_actor&) -> caf::result<uint64_t> {
       log->requests.push_back("put " + path);
       return make_error(wire_code::not_permitted,

@@ -149,12 +149,11 @@ class TransferTest(harness.SystemTest):
                          r"cmd=get path=/a status=failed error=not_permitted")
         self.assertFalse(os.path.exists(os.path.join(self.dl, "ro", "a")))
 
-    def test_get_directory_and_missing_fail_cleanly(self):
+    def test_get_root_and_missing_fail_cleanly(self):
         server, nodes = self.start([("n1", ["--allow-download"])])
-        root = nodes["n1"][1]
-        os.mkdir(os.path.join(root, "d"))
-        out = server.command("get n1:/d")
-        self.assertTrue(any("is a directory" in x for x in errors(out)), out)
+        out = server.command("get n1:/")
+        self.assertTrue(any("the root cannot be fetched" in x
+                            for x in errors(out)), out)
         out = server.command("get n1:/missing")
         self.assertTrue(any("not_found" in x for x in errors(out)), out)
         self.assertEqual(all_files(self.dl), [])

@@ -225,9 +225,11 @@ TEST_CASE("notice and echo layouts", "[codec][layout]") {
 
 TEST_CASE("transfer layouts", "[codec][layout]") {
   CHECK(body_of(download_request{7, "/a", 258})
-        == bytes{24, 0, 0, 0, 7, 0, 0, 0, 2, '/', 'a', 0, 0, 0, 0, 0, 0, 1, 2});
-  CHECK(body_of(upload_request{7, "/a", 3})
-        == bytes{25, 0, 0, 0, 7, 0, 0, 0, 2, '/', 'a', 0, 0, 0, 0, 0, 0, 0, 3});
+        == bytes{24, 0, 0, 0, 7, 0, 0, 0, 2, '/', 'a', 0, 0, 0, 0, 0, 0, 1, 2,
+                 0});
+  CHECK(body_of(upload_request{7, "/a", 3, transfer_tree})
+        == bytes{25, 0, 0, 0, 7, 0, 0, 0, 2, '/', 'a', 0, 0, 0, 0, 0, 0, 0, 3,
+                 1});
   CHECK(body_of(data_chunk{7, 1, "xy"})
         == bytes{27, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 'x',
                  'y'});

@@ -111,11 +111,11 @@ inline auto fields(const echo& x) {
 }
 
 inline auto fields(const download_request& x) {
-  return std::tie(x.id, x.path, x.offset);
+  return std::tie(x.id, x.path, x.offset, x.flags);
 }
 
 inline auto fields(const upload_request& x) {
-  return std::tie(x.id, x.path, x.size);
+  return std::tie(x.id, x.path, x.size, x.flags);
 }
 
 inline auto fields(const data_chunk& x) {
@@ -260,6 +260,8 @@ inline std::vector<message> sample_messages() {
   result.emplace_back(download_request{18, std::string("/\xff\0", 3),
                                        UINT64_MAX});
   result.emplace_back(upload_request{19, "/new", 65537});
+  result.emplace_back(download_request{20, "/tree", 0, transfer_tree});
+  result.emplace_back(upload_request{21, "/new tree", 0, transfer_tree});
   result.emplace_back(data_chunk{17, 0, ""});
   result.emplace_back(data_chunk{17, 65536, std::string(max_data_chunk, 'x')});
   result.emplace_back(data_chunk{19, 1, std::string("\0\xff", 2)});

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""System test: directories travel as tar.gz (issue 4, part 3).
+
+`get NODE:DIR` and `put -r LOCALDIR NODE:PATH` on real trees: nested and
+empty directories, modes 0700/0644/0755, mtimes, a symlink that points out
+of the root (kept as a link, its target never read), names with spaces and
+invalid UTF-8. Both trees are compared independently (os.walk + lstat +
+SHA-256). Refusals (policy, existing target) leave nothing behind.
+"""
+
+import hashlib
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+SERVER_ARGS = ["--heartbeat-interval=1s", "--request-timeout=30s"]
+CLIENT_ARGS = ["--reconnect-min=200ms"]
+ODD = b"bad\xffname with space".decode("utf-8", "surrogateescape")
+
+
+def sha256_of(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()
+
+
+def snapshot(top):
+    """{relative path: (kind, mode, mtime, content)} of everything beneath
+    `top`, links not followed; the top directory as '.'."""
+    result = {}
+
+    def one(path, rel):
+        st = os.lstat(path)
+        mode = st.st_mode & 0o7777
+        if os.path.islink(path):
+            result[rel] = ("link", None, None, os.readlink(path))
+        elif os.path.isdir(path):
+            result[rel] = ("dir", mode, int(st.st_mtime), None)
+        else:
+            result[rel] = ("file", mode, int(st.st_mtime), sha256_of(path))
+
+    one(top, ".")
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            one(path, os.path.relpath(path, top))
+    return result
+
+
+def make_tree(top, outside):
+    os.makedirs(os.path.join(top, "a dir", "deep"))
+    os.makedirs(os.path.join(top, "empty"))
+    os.makedirs(os.path.join(top, "private"))
+    with open(os.path.join(top, "a dir", "deep", ODD), "wb") as f:
+        f.write(os.urandom(200000))
+    with open(os.path.join(top, "plain.txt"), "wb") as f:
+        f.write(b"hello\n")
+    with open(os.path.join(top, "run.sh"), "wb") as f:
+        f.write(b"#!/bin/sh\necho hi\n")
+    with open(os.path.join(top, "private", "key"), "wb") as f:
+        f.write(b"k")
+    os.chmod(os.path.join(top, "run.sh"), 0o755)
+    os.chmod(os.path.join(top, "plain.txt"), 0o644)
+    os.chmod(os.path.join(top, "private", "key"), 0o600)
+    os.chmod(os.path.join(top, "private"), 0o700)
+    with open(outside, "wb") as f:
+        f.write(b"outside the root")
+    os.symlink(outside, os.path.join(top, "a dir", "out"))
+    os.symlink("../plain.txt", os.path.join(top, "a dir", "rel"))
+    t = 1000000000
+    for rel in ("plain.txt", "run.sh", os.path.join("a dir", "deep", ODD),
+                os.path.join("a dir", "deep"), "empty", "private", "a dir"):
+        os.utime(os.path.join(top, rel), (t, t))
+        t += 1000
+    os.utime(top, (t, t))
+
+
+def leftovers(top):
+    found = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        found += [n for n in dirnames + filenames
+                  if n.startswith(".dirscope-upload")]
+    return found
+
+
+class TreeTransferTest(harness.SystemTest):
+
+    def start(self, names_args):
+        self.dl = os.path.join(self.tmp, "downloads")
+        server = self.start_server(args=SERVER_ARGS
+                                   + ["--download-dir=" + self.dl])
+        nodes = {}
+        for name, args in names_args:
+            root = self.make_dir("root-" + name)
+            client = self.start_client(server, root, name,
+                                       args=CLIENT_ARGS + list(args))
+            nodes[name] = (client, root)
+        server.wait_nodes(len(nodes))
+        return server, nodes
+
+    def assert_ok(self, out, prefix):
+        self.assertFalse([x for x in out if x.startswith("error:")], out)
+        self.assertTrue(any(x.startswith(prefix) for x in out), out)
+
+    def test_get_tree(self):
+        server, nodes = self.start([("n1", ["--allow-download"])])
+        root = nodes["n1"][1]
+        make_tree(os.path.join(root, "t"), os.path.join(self.tmp, "secret"))
+        out = server.command("get n1:/t")
+        self.assert_ok(out, "got n1:/t -> ")
+        got = os.path.join(self.dl, "n1", "t")
+        self.assertEqual(snapshot(got), snapshot(os.path.join(root, "t")))
+        self.assertEqual(os.readlink(os.path.join(got, "a dir", "out")),
+                         os.path.join(self.tmp, "secret"))
+        self.assertEqual(leftovers(self.dl), [])
+        self.assertRegex(server.log_text(), r"cmd=get path=/t status=ok")
+        # Into LOCAL, then refusing to replace it (even with -f).
+        local = os.path.join(self.tmp, "mine")
+        out = server.command("get n1:/t " + local)
+        self.assert_ok(out, "got ")
+        self.assertEqual(snapshot(local), snapshot(os.path.join(root, "t")))
+        # An existing directory LOCAL receives the tree under its name,
+        # which is then never replaced (even with -f).
+        out = server.command("get n1:/t " + local)
+        self.assert_ok(out, "got ")
+        self.assertEqual(snapshot(os.path.join(local, "t")),
+                         snapshot(os.path.join(root, "t")))
+        out = server.command("get n1:/t " + local + " -f")
+        self.assertTrue(any("refusing to overwrite" in x for x in out), out)
+        self.assertEqual(leftovers(self.tmp), [])
+        # A tree with an entry that cannot be read fails; nothing stays
+        # (root reads everything: then only the rest is checked).
+        if os.geteuid() == 0:
+            return
+        os.chmod(os.path.join(root, "t", "private"), 0)
+        try:
+            out = server.command("get n1:/t " + local + "/again")
+            self.assertTrue(any(x.startswith("error:") for x in out), out)
+        finally:
+            os.chmod(os.path.join(root, "t", "private"), 0o700)
+        self.assertFalse(os.path.exists(os.path.join(local, "again")))
+        self.assertEqual(leftovers(self.tmp), [])
+
+    def test_put_tree(self):
+        server, nodes = self.start([("n1", ["--allow-upload"])])
+        root = nodes["n1"][1]
+        src = os.path.join(self.make_dir("src"), "site")
+        make_tree(src, os.path.join(self.tmp, "secret"))
+        out = server.command("put -r %s n1:/" % src)
+        self.assert_ok(out, "put ")
+        self.assertEqual(snapshot(os.path.join(root, "site")), snapshot(src))
+        out = server.command("put --recursive %s/ 'n1:/copy two'" % src)
+        self.assert_ok(out, "put ")
+        self.assertEqual(snapshot(os.path.join(root, "copy two")),
+                         snapshot(src))
+        # Never over an existing entry.
+        out = server.command("put -r %s n1:/site" % src)
+        self.assertTrue(any("refusing to overwrite: /site exists" in x
+                            for x in out), out)
+        self.assertEqual(leftovers(root), [])
+        self.assertRegex(server.log_text(), r"cmd=put path=/site status=ok")
+
+    def test_policy_refuses_trees(self):
+        server, nodes = self.start([("ro", [])])
+        client, root = nodes["ro"]
+        os.mkdir(os.path.join(root, "d"))
+        out = server.command("get ro:/d")
+        self.assertTrue(any("not permitted by node policy" in x
+                            for x in out), out)
+        src = self.make_dir("src")
+        out = server.command("put -r %s ro:/new" % src)
+        self.assertTrue(any("not permitted by node policy" in x
+                            for x in out), out)
+        self.assertEqual(os.listdir(root), ["d"])
+        self.assertFalse(os.path.exists(os.path.join(self.dl, "ro", "d")))
+
+
+if __name__ == "__main__":
+    harness.main()
