@@ -86,8 +86,13 @@ struct tree_packer::impl {
   ~impl() {
     for (auto& l : stack)
       ::closedir(l.dir);
-    if (a != nullptr)
+    if (a != nullptr) {
+      // Abandoned mid-stream: without this, free would finish the archive,
+      // padding out the current file (gigabytes of work for nobody).
+      if (!closed)
+        archive_write_fail(a);
       archive_write_free(a);
+    }
   }
 
   static la_ssize_t on_write(archive*, void* self, const void* data,

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -234,4 +235,24 @@ TEST_CASE("an unpacker refuses an existing target and cleans up when dropped",
   REQUIRE((*u)->finish().ok());
   make_dir(t.at("/late"));
   CHECK((*u)->place().error().code == wire_code::already_exists);
+}
+
+TEST_CASE("a packer abandoned in the middle of a big file stops at once",
+          "[archive]") {
+  temp_tree t;
+  make_dir(t.at("/src"));
+  {
+    unique_fd fd{::open(t.at("/src/zeros").c_str(),
+                        O_CREAT | O_WRONLY | O_CLOEXEC, 0644)};
+    REQUIRE(::ftruncate(fd.get(), off_t{8} << 30) == 0);
+  }
+  auto start = std::chrono::steady_clock::now();
+  {
+    auto p = tree_packer::open(open_dir(t.at("/src")), "src");
+    REQUIRE(p.ok());
+    std::string piece;
+    REQUIRE((*p)->next(piece, 1000).ok());
+  }
+  // Finishing the archive would compress 8 GiB of zeros.
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds{2});
 }
