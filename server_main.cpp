@@ -1,6 +1,7 @@
 // dirscope-server: reads configuration, spawns the supervisor, the acceptor
 // and the console, and waits for the console to finish.
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -119,7 +120,14 @@ int main(int argc, char** argv) {
        caf::anon_send(console_hdl, atom::line_v, std::move(line));
      },
      [console_hdl] { caf::anon_send(console_hdl, atom::eof_v); },
-     [console_hdl](int) { caf::anon_send(console_hdl, atom::shutdown_v); }});
+     [console_hdl, interactive](int sig) {
+       // Ctrl-C at a terminal cancels the running command; SIGTERM, or
+       // SIGINT without a terminal (scripts), stops the server.
+       if (interactive && sig == SIGINT)
+         caf::anon_send(console_hdl, atom::cancel_v);
+       else
+         caf::anon_send(console_hdl, atom::shutdown_v);
+     }});
   {
     caf::scoped_actor self{sys};
     self->monitor(console_hdl);

@@ -139,6 +139,10 @@ using console_actor = listing_sink_actor::extend<
   reacts_to<atom::eof>,
   /// A signal: abandon what runs and quit now.
   reacts_to<atom::shutdown>,
+  /// Ctrl-C in an interactive shell: cancel the running command (its
+  /// transfers and listings are cancelled on the node, their temporary
+  /// files removed); at an idle prompt only a hint to type quit.
+  reacts_to<atom::cancel>,
   /// Node `name` sent line `text`: shown as "[name] text".
   reacts_to<atom::echo, std::string, std::string>,
   /// Timer: update the progress line of transfer run `generation`.

@@ -163,9 +163,17 @@ void input_watcher::run() {
     }
     if (fds[0].revents != 0)
       break;
-    if (fds[1].revents != 0)
-      if (auto sig = signals_.drain(); sig != 0 && cbs_.on_signal)
+    if (fds[1].revents != 0) {
+      if (auto sig = signals_.drain(); sig != 0 && cbs_.on_signal) {
+        // Ctrl-C at the prompt: drop the half-typed line and give the
+        // terminal back; the console shows a fresh prompt if it stays.
+        if (editing_ && line_pending) {
+          rl_callback_handler_remove();
+          line_pending = false;
+        }
         cbs_.on_signal(sig);
+      }
+    }
     if (fds[2].revents != 0) {
       char buf[64];
       while (::read(wake_fds_[0], buf, sizeof(buf)) > 0) {

@@ -314,7 +314,12 @@ std::vector<command_spec> make_table() {
     "quit",
     "stop the server and its nodes (alias: exit)",
     "Says goodbye to every connected node (their client processes exit)\n"
-    "and stops the server. 'exit' does the same.\n",
+    "and stops the server. 'exit' does the same, as does Ctrl-D or the end\n"
+    "of piped input. In an interactive shell Ctrl-C does not quit: it\n"
+    "cancels the running command (a transfer stops on the node and the\n"
+    "temporary files on both sides are removed; the shell says\n"
+    "'cancelled'), and at an idle prompt only reminds you of quit. Without\n"
+    "a terminal (scripts) SIGINT stops the server, as SIGTERM always does.\n",
   });
   return result;
 }

@@ -242,6 +242,7 @@ void on_cancel(self_ptr self, uint32_t id) {
     st.listers.erase(i);
   }
   if (auto i = st.senders.find(id); i != st.senders.end()) {
+    spdlog::info("download {} cancelled by the server", id);
     self->send_exit(i->second, caf::exit_reason::user_shutdown);
     st.senders.erase(i);
   }

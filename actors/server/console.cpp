@@ -55,6 +55,8 @@ void quit_now(self_ptr self) {
 void finish(self_ptr self) {
   auto& st = self->state;
   st.busy = false;
+  st.running.clear();
+  st.cancel_requested = false;
   // Commands that complete synchronously call finish() again: let the
   // outermost call drain the queue instead of recursing once per line.
   if (st.draining)
@@ -75,7 +77,10 @@ void finish(self_ptr self) {
 }
 
 void fail(self_ptr self, const failure& why) {
-  self->state.out(shell::render_failure(why));
+  if (why.code == wire_code::cancelled && self->state.cancel_requested)
+    self->state.out("cancelled\n"); // the operator pressed Ctrl-C
+  else
+    self->state.out(shell::render_failure(why));
   finish(self);
 }
 
@@ -505,7 +510,38 @@ std::vector<std::string> split_short_flags(const command& cmd,
   return rest;
 }
 
+/// Ctrl-C: the running command fails with cancelled as soon as each of its
+/// transfers and listings has been cancelled on its node (the download and
+/// upload actors then drop their temporary files, the node its own).
+void cancel_running(self_ptr self) {
+  auto& st = self->state;
+  if (!st.busy) {
+    st.out("\n(Ctrl-C cancels a running command; type quit or press Ctrl-D "
+           "to leave)\n");
+    prompt(self);
+    return;
+  }
+  if (st.answer) {
+    give_answer(self, ""); // no answer is no
+    return;
+  }
+  st.cancel_requested = true;
+  for (auto& [conn, query] : st.running)
+    self->send(conn, atom::cancel_v, query);
+  for (auto& [query, sink] : st.sinks)
+    self->send(sink.conn, atom::cancel_v, query);
+}
+
+failure cancelled_failure() {
+  return failure{wire_code::cancelled, "cancelled"};
+}
+
 void run_download(self_ptr self, const target& t, download_job job) {
+  if (self->state.cancel_requested) {
+    stop_progress(self);
+    return fail(self, cancelled_failure());
+  }
+  self->state.running.emplace_back(job.conn, job.query);
   auto hdl = self->spawn<caf::detached>(download, std::move(job));
   self->request(hdl, caf::infinite, atom::get_v)
     .then(
@@ -586,8 +622,11 @@ void start_upload(self_ptr self, const node_connection_actor& conn,
                   bool tree, std::function<void(uint64_t)> ok,
                   std::function<void(const caf::error&)> bad) {
   auto& st = self->state;
+  if (st.cancel_requested)
+    return bad(to_error(cancelled_failure()));
   upload_job job{conn,  st.next_query++,      local,
                  path,  start_progress(self), tree};
+  st.running.emplace_back(job.conn, job.query);
   auto hdl = self->spawn<caf::detached>(upload, std::move(job));
   self->request(hdl, caf::infinite, atom::put_v)
     .then([ok](uint64_t n) { ok(n); },
@@ -925,6 +964,7 @@ console_actor::behavior_type console(console_pointer self,
         quit_now(self);
     },
     [self](atom::shutdown) { quit_now(self); },
+    [self](atom::cancel) { cancel_running(self); },
     [self](atom::echo, const std::string& node, const std::string& text) {
       self->state.out(shell::render_echo(node, text));
     },

@@ -87,6 +87,11 @@ struct console_state {
   uint64_t transfer_generation = 0;
   bool progress_shown = false;
   uint64_t next_query = 1;
+  /// Transfers the running command started: (connection, query), for
+  /// Ctrl-C.
+  std::vector<std::pair<node_connection_actor, uint64_t>> running;
+  /// Ctrl-C arrived while the running command was still preparing.
+  bool cancel_requested = false;
   std::unordered_map<uint64_t, listing_sink> sinks;
   tree_walk tree;
 };
