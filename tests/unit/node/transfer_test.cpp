@@ -236,3 +236,44 @@ TEST_CASE("make_dirs_beneath creates directories and refuses symlinks",
   CHECK_FALSE(make_dirs_beneath(t.root_fd(), {".."}).ok());
   CHECK(count_entries(t.outside("victim")) == 0);
 }
+
+TEST_CASE("a tree streams through file_reader and file_writer",
+          "[transfer][archive]") {
+  temp_tree t;
+  make_dir(t.at("/d"));
+  make_dir(t.at("/d/sub"));
+  write_file(t.at("/d/sub/f"), "abc");
+  make_dir(t.outside("elsewhere"));
+  make_symlink(t.outside("elsewhere"), t.at("/out"));
+  // The directory itself is opened beneath the root: never through a link.
+  CHECK_FALSE(file_reader::open_tree_beneath(t.root_fd(), "/out").ok());
+  CHECK_FALSE(file_reader::open_tree_beneath(t.root_fd(), "/d/sub/f").ok());
+  auto r = file_reader::open_tree_beneath(t.root_fd(), "/d");
+  REQUIRE(r.ok());
+  CHECK((*r)->size() == 0);
+  auto [data, end] = read_all(**r);
+  CHECK(end.size == data.size());
+  SECTION("a matching stream lands in place") {
+    auto w = create_beneath(t.root_fd(), "/copy", 1, true);
+    REQUIRE(w.ok());
+    REQUIRE((*w)->write(0, data).ok());
+    REQUIRE((*w)->commit(end.size, end.sha256).ok());
+    CHECK(slurp(t.at("/copy/sub/f")) == "abc");
+    CHECK(count_entries(t.root()) == 3);
+  }
+  SECTION("a wrong SHA-256 leaves nothing") {
+    auto w = create_beneath(t.root_fd(), "/copy", 2, true);
+    REQUIRE(w.ok());
+    REQUIRE((*w)->write(0, data).ok());
+    auto bad = end.sha256;
+    bad[0] ^= 1;
+    CHECK((*w)->commit(end.size, bad).error().code == wire_code::io_error);
+    w = failure{};
+    CHECK_FALSE(exists(t.at("/copy")));
+    CHECK(count_entries(t.root()) == 2);
+  }
+  SECTION("an existing target is refused") {
+    CHECK(create_beneath(t.root_fd(), "/d", 3, true).error().code
+          == wire_code::already_exists);
+  }
+}
