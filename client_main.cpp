@@ -28,7 +28,11 @@ int main(int argc, char** argv) {
               << "\n(try dirscope-client --help)\n";
     return 2;
   }
-  if (cfg.help_printed || cfg.cli_helptext_printed)
+  if (!cfg.help_text.empty()) {
+    std::cout << cfg.help_text;
+    return 0;
+  }
+  if (cfg.cli_helptext_printed)
     return 0;
   auto settings = cfg.settings();
   if (!settings) {

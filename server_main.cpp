@@ -31,7 +31,11 @@ int main(int argc, char** argv) {
               << "\n(try dirscope-server --help)\n";
     return 2;
   }
-  if (cfg.help_printed || cfg.cli_helptext_printed)
+  if (!cfg.help_text.empty()) {
+    std::cout << cfg.help_text;
+    return 0;
+  }
+  if (cfg.cli_helptext_printed)
     return 0;
   auto interactive = ::isatty(STDIN_FILENO) == 1;
   if (auto ok = setup_logging("server", cfg.log_level, cfg.log_file,

@@ -1,7 +1,6 @@
 #include "actors/config.hpp"
 
 #include <algorithm>
-#include <iostream>
 #include <climits>
 #include <fstream>
 #include <cstdlib>
@@ -83,10 +82,10 @@ caf::error dirscope_config::parse_args(int argc, char** argv) {
     i = args.erase(i);
   }
   if (wants_help(args)) {
-    std::cout << usage() << "\nOptions (also settable in the INI file given "
-              << "by --config-file, under [global]):\n"
-              << custom_options_.help_text(true);
-    help_printed = true;
+    help_text = usage()
+                + "\nOptions (also settable in the INI file given by "
+                  "--config-file, under [global]):\n"
+                + custom_options_.help_text(true);
     return caf::none;
   }
   if (auto err = parse(std::move(args)))
