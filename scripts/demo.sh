@@ -21,9 +21,12 @@ state="$logs/state"
 fingerprint=$("$here/$build/dirscope-server" --init --state-dir="$state" \
   --log-level=error | awk '/^fingerprint:/ {print $2}')
 
+# alpha lets the operator fetch files (get); beta stays read-only.
+declare -A policy=([alpha]="--allow-download" [beta]="")
 for node in alpha beta; do
   "$here/$build/dirscope-client" --server "127.0.0.1:$port" \
     --root "$here/samples/$node" --name "$node" --reconnect-min=200ms \
+    ${policy[$node]} \
     --server-fingerprint="$fingerprint" --token-file="$state/enrollment.token" \
     --log-file="$logs/$node.log" 2>/dev/null &
   pids+=($!)
@@ -33,7 +36,8 @@ cat <<TXT
 dirscope demo: server on 127.0.0.1:$port, nodes 'alpha' and 'beta', over
 TLS 1.3 (server fingerprint $fingerprint)
 and enrolled with a token (logs and state in $logs). Try: nodes, use alpha, ls, cd docs, ls --json, tree /,
-stat beta:/README.txt, help. Leave with quit or Ctrl-D.
+stat beta:/README.txt, get alpha:/docs (into server_data/ here), help.
+Leave with quit or Ctrl-D.
 
 TXT
 "$here/$build/dirscope-server" --bind 127.0.0.1 --port "$port" \
