@@ -1,0 +1,141 @@
+#pragma once
+
+// The console's commands, split by topic: console_support.cpp (running one
+// command at a time, naming nodes and paths, listings), console_listing.cpp
+// (ls, stat, tree), console_file_ops.cpp (du, rm, broadcast),
+// console_transfer.cpp (get, put), console.cpp (node commands, dispatch,
+// the behavior). Internal to the console actor.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/server/console.hpp"
+#include "actors/server/transfer.hpp"
+#include "protocol/outcome.hpp"
+#include "shell/command.hpp"
+
+namespace dirscope::console_impl {
+
+using self_ptr = console_pointer;
+using shell::command;
+
+/// Hard cap on `tree --depth`.
+constexpr size_t max_tree_depth = 64;
+
+/// What the user wrote as a path: an optional node and the path text.
+struct target_spec {
+  std::string node; ///< empty: the current node
+  std::string path; ///< raw bytes, empty: the node's working directory
+};
+
+/// A node resolved by the supervisor plus the absolute path on it.
+struct target {
+  node_info info;
+  node_connection_actor conn;
+  std::string path;
+};
+
+void prompt(self_ptr self);
+
+void quit_now(self_ptr self);
+
+void finish(self_ptr self);
+
+void fail(self_ptr self, const failure& why);
+
+void fail(self_ptr self, const caf::error& err);
+
+outcome<target_spec> parse_target(const std::optional<std::string>& arg);
+
+void with_target(self_ptr self, const std::optional<std::string>& arg,
+                 std::function<void(target&)> then);
+
+std::string shown(const target& t);
+
+void start_listing(self_ptr self, const node_connection_actor& conn,
+                   const std::string& path, uint8_t flags,
+                   std::function<void(std::vector<protocol::entry>&)> on_entries,
+                   std::function<void(uint64_t, bool)> on_end,
+                   std::function<void(const caf::error&)> on_error);
+
+void print_entry(self_ptr self, bool json, const std::string& node,
+                 const std::string& dir, const protocol::entry& x);
+
+void cmd_stat_print(self_ptr self, const target& t, bool json);
+
+void cmd_ls(self_ptr self, const command& cmd);
+
+void tree_step(self_ptr self);
+
+void tree_descend(self_ptr self, const std::string& path);
+
+void tree_step(self_ptr self);
+
+void cmd_tree(self_ptr self, const command& cmd);
+
+void cmd_stat(self_ptr self, const command& cmd);
+
+void cmd_du(self_ptr self, const command& cmd);
+
+void give_answer(self_ptr self, const std::string& line);
+
+void confirm(self_ptr self, const std::string& question,
+             std::function<void(bool)> then);
+
+void cmd_rm(self_ptr self, const command& cmd);
+
+void cmd_broadcast(self_ptr self, const command& cmd);
+
+transfer_progress_ptr start_progress(self_ptr self);
+
+double transfer_seconds(self_ptr self);
+
+void stop_progress(self_ptr self);
+
+void show_progress(self_ptr self, uint64_t generation);
+
+std::vector<std::string> split_short_flags(const command& cmd,
+                                           const std::string& letters,
+                                           std::string& seen);
+
+void cancel_running(self_ptr self);
+
+failure cancelled_failure();
+
+void run_download(self_ptr self, const target& t, download_job job);
+
+void cmd_get(self_ptr self, const command& cmd);
+
+outcome<std::string> put_path(const std::string& local,
+                              const std::string& typed,
+                              const std::string& resolved);
+
+void start_upload(self_ptr self, const node_connection_actor& conn,
+                  const std::string& local, const std::string& path,
+                  bool tree, std::function<void(uint64_t)> ok,
+                  std::function<void(const caf::error&)> bad);
+
+void put_all(self_ptr self, const std::string& local, const std::string& arg,
+             bool tree);
+
+void cmd_put(self_ptr self, const command& cmd);
+
+void cmd_nodes(self_ptr self, const command& cmd);
+
+void cmd_use(self_ptr self, const command& cmd);
+
+void cmd_cd(self_ptr self, const command& cmd);
+
+void cmd_pwd(self_ptr self);
+
+void cmd_kick(self_ptr self, const command& cmd);
+
+void cmd_wait_nodes(self_ptr self, const command& cmd);
+
+void cmd_help(self_ptr self, const command& cmd);
+
+void run_line(self_ptr self, const std::string& line);
+
+} // namespace dirscope::console_impl

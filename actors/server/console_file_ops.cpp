@@ -1,0 +1,146 @@
+// Console commands that change nodes: du, rm, broadcast.
+
+#include "actors/server/console_commands.hpp"
+
+#include <cctype>
+#include <chrono>
+
+#include <caf/event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/error.hpp"
+#include "actors/server/transfer.hpp"
+#include "protocol/names.hpp"
+#include "protocol/paths.hpp"
+#include "shell/render.hpp"
+
+namespace dirscope::console_impl {
+
+// -- file operations ----------------------------------------------------------
+
+void cmd_du(self_ptr self, const command& cmd) {
+  with_target(self, cmd.args[0], [self](target& t) {
+    self->request(t.conn, caf::infinite, atom::du_v, t.path)
+      .then(
+        [self, t](protocol::du_reply& x) {
+          self->state.out(shell::render_du(shown(t), x));
+          finish(self);
+        },
+        [self](caf::error& err) { fail(self, err); });
+  });
+}
+
+/// Hands `line` to the command waiting for an answer.
+void give_answer(self_ptr self, const std::string& line) {
+  auto f = std::move(self->state.answer);
+  self->state.answer = nullptr;
+  f(line);
+}
+
+/// Asks `question` and calls `then` with true for "y" / "yes". The answer is
+/// the next input line (queued lines first); end of input answers no.
+void confirm(self_ptr self, const std::string& question,
+             std::function<void(bool)> then) {
+  auto& st = self->state;
+  st.answer = [then](const std::string& line) {
+    auto word = line;
+    auto first = word.find_first_not_of(" \t\r");
+    auto last = word.find_last_not_of(" \t\r");
+    word = first == std::string::npos ? ""
+                                      : word.substr(first, last - first + 1);
+    for (auto& c : word)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    then(word == "y" || word == "yes");
+  };
+  if (st.show_prompt) {
+    st.show_prompt(question);
+  } else {
+    st.out(question + "\n");
+  }
+  if (!st.pending.empty()) {
+    auto line = std::move(st.pending.front());
+    st.pending.pop_front();
+    give_answer(self, line);
+  } else if (st.input_done) {
+    give_answer(self, "");
+  }
+}
+
+void cmd_rm(self_ptr self, const command& cmd) {
+  auto recursive = cmd.has_flag("recursive");
+  auto yes = cmd.has_flag("yes");
+  std::optional<std::string> path;
+  for (auto& arg : cmd.args) {
+    // Short flags -r, -y, -ry, -yr (a file named -r is written ./-r).
+    if (arg.size() >= 2 && arg[0] == '-'
+        && arg.find_first_not_of("ry", 1) == std::string::npos) {
+      recursive |= arg.find('r') != std::string::npos;
+      yes |= arg.find('y') != std::string::npos;
+    } else if (!path) {
+      path = arg;
+    } else {
+      return fail(self, failure{wire_code::bad_request,
+                                "too many arguments for rm; usage: rm PATH "
+                                "[-r] [-y]"});
+    }
+  }
+  if (!path)
+    return fail(self, failure{wire_code::bad_request,
+                              "missing argument for rm; usage: rm PATH [-r] "
+                              "[-y]"});
+  with_target(self, path, [self, recursive, yes](target& t) {
+    if (t.path == "/")
+      return fail(self, failure{wire_code::bad_request,
+                                "refusing to delete the root of "
+                                  + t.info.name});
+    // Say what the target is before anything is deleted.
+    self->request(t.conn, caf::infinite, atom::du_v, t.path)
+      .then(
+        [self, t, recursive, yes](protocol::du_reply& x) {
+          self->state.out(shell::render_remove_target(shown(t), x, recursive));
+          if (x.type == protocol::entry_type::dir && !recursive)
+            return fail(self, failure{wire_code::bad_request,
+                                      shown(t) + " is a directory: deleting "
+                                                 "it needs -r"});
+          auto run = [self, t, recursive] {
+            self->request(t.conn, caf::infinite, atom::remove_v, t.path,
+                          recursive)
+              .then(
+                [self, t](uint64_t n) {
+                  self->state.out(shell::render_removed(shown(t), n));
+                  finish(self);
+                },
+                [self](caf::error& err) { fail(self, err); });
+          };
+          if (yes)
+            return run();
+          confirm(self, "delete " + shown(t) + "? [y/N] ",
+                  [self, run](bool ok) {
+                    if (ok)
+                      return run();
+                    self->state.out("not deleted\n");
+                    finish(self);
+                  });
+        },
+        [self, t](caf::error& err) {
+          auto why = to_failure(err);
+          if (why.code == wire_code::not_found)
+            why.message = shown(t) + " does not exist: nothing to delete";
+          fail(self, why);
+        });
+  });
+}
+
+void cmd_broadcast(self_ptr self, const command& cmd) {
+  self->request(self->state.supervisor, caf::infinite, atom::broadcast_v,
+                cmd.args[0])
+    .then(
+      [self](uint64_t n) {
+        self->state.out("notice sent to " + std::to_string(n) + " node"
+                        + (n == 1 ? "" : "s") + "\n");
+        finish(self);
+      },
+      [self](caf::error& err) { fail(self, err); });
+}
+
+} // namespace dirscope::console_impl
