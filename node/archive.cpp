@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "node/confine.hpp"
+#include "node/extract.hpp"
 #include "node/file_ops.hpp"
 #include "protocol/names.hpp"
 
@@ -30,13 +31,6 @@ failure io_failure(int err, std::string_view what) {
   if (result.code == wire_code::internal)
     result.code = wire_code::io_error;
   return result;
-}
-
-failure archive_failure(archive* a, std::string_view what) {
-  const char* msg = archive_error_string(a);
-  return make_failure(wire_code::io_error,
-                      std::string{what} + ": "
-                        + protocol::escape_name(msg ? msg : "archive error"));
 }
 
 bool unchanged(const struct stat& x, const struct stat& y) {
@@ -54,6 +48,25 @@ void fill_entry(archive_entry* e, const std::string& name,
     archive_entry_set_size(e, st.st_size);
   else
     archive_entry_set_size(e, 0);
+}
+
+/// Reads the tar.gz that `open` attaches to a new reader, and creates its
+/// entries beneath `top`.
+template <class Open>
+outcome<uint64_t> extract_with(Open open, int top, mode_t umask,
+                               const std::string& shown) {
+  auto in = archive_read_new();
+  if (in == nullptr)
+    return make_failure(wire_code::internal, "archive_read_new failed");
+  archive_read_support_filter_gzip(in);
+  archive_read_support_format_tar(in);
+  outcome<uint64_t> n = make_failure(wire_code::internal, "");
+  if (open(in) != ARCHIVE_OK)
+    n = archive_failure(in, "unpack " + shown);
+  else
+    n = extract_entries(in, top, umask, shown);
+  archive_read_free(in);
+  return n;
 }
 
 std::string random_suffix() {
@@ -87,10 +100,14 @@ struct tree_packer::impl {
     for (auto& l : stack)
       ::closedir(l.dir);
     if (a != nullptr) {
-      // Abandoned mid-stream: without this, free would finish the archive,
-      // padding out the current file (gigabytes of work for nobody).
-      if (!closed)
+      // Abandoned mid-stream. Failing first keeps close from padding out
+      // the current file (gigabytes of work for nobody); closing after it
+      // still runs the gzip filter's close, the only place that frees its
+      // zlib state (~270 KB): free skips close on a failed archive.
+      if (!closed) {
         archive_write_fail(a);
+        archive_write_close(a);
+      }
       archive_write_free(a);
     }
   }
@@ -272,12 +289,10 @@ struct tree_unpacker::impl {
   std::string name;
   std::string shown;
   std::string temp_name;
-  std::string prefix; ///< absolute path of the temporary directory + "/"
+  mode_t umask = 077;
   bool placed = false;
   uint64_t fed = 0;
   uint64_t entries = 0;
-  std::optional<mode_t> top_mode;       ///< from the archive's "." entry
-  std::optional<struct timespec> top_mtime;
 
   // The feeding side and the extraction thread share these.
   std::mutex mtx;
@@ -309,138 +324,28 @@ struct tree_unpacker::impl {
     return static_cast<la_ssize_t>(x.current.size());
   }
 
-  static bool safe_name(const std::string& p) {
-    if (p.empty() || p.front() == '/')
-      return false;
-    size_t pos = 0;
-    while (pos <= p.size()) {
-      auto end = p.find('/', pos);
-      if (end == std::string::npos)
-        end = p.size();
-      if (p.compare(pos, end - pos, "..") == 0)
-        return false;
-      pos = end + 1;
+  /// Discards what follows the archive's end (a tar's zero padding, when
+  /// it was not compressed along) until the end of the stream.
+  void drain() {
+    std::unique_lock<std::mutex> guard{mtx};
+    for (;;) {
+      cv.wait(guard, [this] { return !queue.empty() || eof || abort; });
+      if (queue.empty())
+        return;
+      queue.clear();
+      cv.notify_all();
     }
-    return true;
   }
 
   std::optional<failure> extract() {
-    auto in = archive_read_new();
-    auto out = archive_write_disk_new();
-    auto cleanup = [&] {
-      archive_read_free(in);
-      archive_write_free(out);
+    auto open = [this](archive* in) {
+      return archive_read_open(in, this, nullptr, &impl::on_read, nullptr);
     };
-    archive_read_support_filter_gzip(in);
-    archive_read_support_format_tar(in);
-    archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM
-                                          | ARCHIVE_EXTRACT_TIME
-                                          | ARCHIVE_EXTRACT_SECURE_SYMLINKS
-                                          | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
-    if (archive_read_open(in, this, nullptr, &impl::on_read, nullptr)
-        != ARCHIVE_OK) {
-      auto f = archive_failure(in, "unpack " + shown);
-      cleanup();
-      return f;
-    }
-    for (;;) {
-      archive_entry* e = nullptr;
-      auto rc = archive_read_next_header(in, &e);
-      if (rc == ARCHIVE_EOF)
-        break;
-      if (rc < ARCHIVE_WARN) {
-        auto f = archive_failure(in, "unpack " + shown);
-        cleanup();
-        return f;
-      }
-      std::string path = archive_entry_pathname(e) ? archive_entry_pathname(e)
-                                                   : "";
-      auto type = archive_entry_filetype(e);
-      if (!safe_name(path)) {
-        cleanup();
-        return make_failure(wire_code::bad_request,
-                            "refusing archive entry '"
-                              + protocol::escape_name(path)
-                              + "' (absolute or with '..')");
-      }
-      if (archive_entry_hardlink(e) != nullptr
-          || (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)) {
-        cleanup();
-        return make_failure(wire_code::bad_request,
-                            "refusing archive entry '"
-                              + protocol::escape_name(path)
-                              + "' (only files, directories and symlinks)");
-      }
-      while (path.size() > 1 && path.back() == '/')
-        path.pop_back();
-      if (path == "." || path == "./") {
-        // The top directory is ours already: its mode and mtime are set
-        // once everything inside is written.
-        if (type != AE_IFDIR) {
-          cleanup();
-          return make_failure(wire_code::bad_request,
-                              "refusing archive entry '.' (not a directory)");
-        }
-        top_mode = archive_entry_perm(e);
-        top_mtime = timespec{archive_entry_mtime(e),
-                             archive_entry_mtime_nsec(e)};
-        ++entries;
-        continue;
-      }
-      archive_entry_copy_pathname(e, (prefix + path).c_str());
-      archive_entry_set_uid(e, ::geteuid());
-      archive_entry_set_gid(e, ::getegid());
-      rc = archive_write_header(out, e);
-      if (rc < ARCHIVE_WARN) {
-        auto f = archive_failure(out, "unpack '" + protocol::escape_name(path)
-                                        + "'");
-        f.code = wire_code::bad_request;
-        cleanup();
-        return f;
-      }
-      if (type == AE_IFREG) {
-        const void* buf = nullptr;
-        size_t n = 0;
-        la_int64_t off = 0;
-        for (;;) {
-          rc = archive_read_data_block(in, &buf, &n, &off);
-          if (rc == ARCHIVE_EOF)
-            break;
-          if (rc < ARCHIVE_WARN) {
-            auto f = archive_failure(in, "unpack " + shown);
-            cleanup();
-            return f;
-          }
-          if (archive_write_data_block(out, buf, n, off) < ARCHIVE_WARN) {
-            auto f = archive_failure(out, "write '"
-                                            + protocol::escape_name(path)
-                                            + "'");
-            cleanup();
-            return f;
-          }
-        }
-      }
-      if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
-        auto f = archive_failure(out, "write '" + protocol::escape_name(path)
-                                        + "'");
-        cleanup();
-        return f;
-      }
-      ++entries;
-    }
-    // Applies directory permissions and mtimes (deferred until the end).
-    if (archive_write_close(out) != ARCHIVE_OK) {
-      auto f = archive_failure(out, "unpack " + shown);
-      cleanup();
-      return f;
-    }
-    cleanup();
-    if (top_mode) {
-      struct timespec times[2] = {{0, UTIME_OMIT}, *top_mtime};
-      if (::fchmod(temp.get(), *top_mode) != 0
-          || ::futimens(temp.get(), times) != 0)
-        return io_failure(errno, shown);
-    }
+    auto n = extract_with(open, temp.get(), umask, shown);
+    if (!n)
+      return n.error();
+    entries = *n;
+    drain();
     return std::nullopt;
   }
 
@@ -477,7 +382,7 @@ tree_unpacker::~tree_unpacker() = default;
 
 outcome<std::unique_ptr<tree_unpacker>>
 tree_unpacker::create(unique_fd dir, std::string name, std::string shown,
-                      uint64_t id) {
+                      uint64_t id, mode_t umask) {
   struct stat st {};
   if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
     return make_failure(wire_code::already_exists,
@@ -491,6 +396,7 @@ tree_unpacker::create(unique_fd dir, std::string name, std::string shown,
     return io_failure(errno, "create a temporary directory for " + shown);
   x->dir = std::move(dir);
   x->temp_name = temp;
+  x->umask = umask;
   x->name = std::move(name);
   x->shown = std::move(shown);
   x->temp = unique_fd{::openat(x->dir.get(), temp.c_str(),
@@ -498,16 +404,6 @@ tree_unpacker::create(unique_fd dir, std::string name, std::string shown,
                                  | O_CLOEXEC)};
   if (!x->temp)
     return io_failure(errno, "open the temporary directory for " + x->shown);
-  // libarchive writes by path: the temporary directory's real path, with
-  // no symlink in it (as the kernel resolved it for our fd).
-  std::string proc = "/proc/self/fd/" + std::to_string(x->temp.get());
-  std::string real(4096, '\0');
-  auto n = ::readlink(proc.c_str(), real.data(), real.size());
-  if (n <= 0 || static_cast<size_t>(n) >= real.size())
-    return io_failure(errno, "locate the temporary directory for "
-                               + x->shown);
-  real.resize(static_cast<size_t>(n));
-  x->prefix = real + "/";
   auto raw = x.get();
   x->worker = std::thread{[raw] { raw->run(); }};
   return std::unique_ptr<tree_unpacker>(new tree_unpacker(std::move(x)));
@@ -564,6 +460,16 @@ outcome<uint64_t> tree_unpacker::place() {
 
 const std::string& tree_unpacker::temp_name() const noexcept {
   return impl_->temp_name;
+}
+
+// -- in memory ----------------------------------------------------------------
+
+outcome<uint64_t> extract_tree(int dir, std::string_view tar_gz,
+                               mode_t umask) {
+  auto open = [tar_gz](archive* in) {
+    return archive_read_open_memory(in, tar_gz.data(), tar_gz.size());
+  };
+  return extract_with(open, dir, umask, "the tree");
 }
 
 } // namespace dirscope::node

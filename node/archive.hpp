@@ -14,6 +14,9 @@
 #include <string>
 #include <string_view>
 
+#include <sys/types.h>
+
+#include "node/file_mode.hpp"
 #include "node/unique_fd.hpp"
 #include "protocol/outcome.hpp"
 
@@ -48,9 +51,10 @@ class tree_unpacker {
 public:
   /// Prepares the new directory `name` in `dir` (already_exists if the name
   /// exists); `shown` names it in messages; `id` tags the temporary name
-  /// ".dirscope-upload-<id>-<random>".
+  /// ".dirscope-upload-<id>-<random>"; modes obey `umask`.
   static outcome<std::unique_ptr<tree_unpacker>>
-  create(unique_fd dir, std::string name, std::string shown, uint64_t id);
+  create(unique_fd dir, std::string name, std::string shown, uint64_t id,
+         mode_t umask = process_umask());
 
   /// Removes the temporary directory unless place() succeeded.
   ~tree_unpacker();
@@ -75,5 +79,12 @@ private:
   explicit tree_unpacker(std::unique_ptr<impl> x);
   std::unique_ptr<impl> impl_;
 };
+
+/// Extracts a whole tar.gz held in memory into the directory `dir` (which
+/// should be empty) on the calling thread, with the rules of
+/// tree_unpacker but no temporary name: on failure part of the tree may
+/// be there. Returns the number of entries. For tests and fuzzing.
+outcome<uint64_t> extract_tree(int dir, std::string_view tar_gz,
+                               mode_t umask = process_umask());
 
 } // namespace dirscope::node

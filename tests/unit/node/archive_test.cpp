@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -73,7 +75,9 @@ std::optional<failure> unpack(const std::string& dir, const std::string& name,
 struct fake_entry {
   std::string name;
   mode_t type;
-  std::string data; ///< file content or link target
+  std::string data;   ///< file content or link target
+  mode_t perm = 0644;
+  bool hard = false;  ///< a hard link to `data`
 };
 
 /// A tar.gz made by hand, for entries a packer never produces.
@@ -94,18 +98,48 @@ std::string make_archive(const std::vector<fake_entry>& entries) {
     auto e = archive_entry_new();
     archive_entry_copy_pathname(e, x.name.c_str());
     archive_entry_set_filetype(e, x.type);
-    archive_entry_set_perm(e, 0644);
-    if (x.type == AE_IFLNK)
+    archive_entry_set_perm(e, x.perm);
+    if (x.hard)
+      archive_entry_copy_hardlink(e, x.data.c_str());
+    else if (x.type == AE_IFLNK)
       archive_entry_copy_symlink(e, x.data.c_str());
-    archive_entry_set_size(e, x.type == AE_IFREG ? x.data.size() : 0);
+    bool with_data = x.type == AE_IFREG && !x.hard;
+    archive_entry_set_size(e, with_data ? x.data.size() : 0);
     archive_write_header(a, e);
-    if (x.type == AE_IFREG)
+    if (with_data)
       archive_write_data(a, x.data.data(), x.data.size());
     archive_entry_free(e);
   }
   archive_write_close(a);
   archive_write_free(a);
   return out;
+}
+
+/// Permission bits (with the special ones) of `path`, links not followed.
+mode_t perm_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+/// The process umask, read without changing it.
+mode_t current_umask() {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("Umask:", 0) == 0)
+      return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+  FAIL("no Umask in /proc/self/status");
+  return 0;
+}
+
+/// Resident set size of this process in bytes.
+size_t rss_bytes() {
+  std::ifstream in{"/proc/self/statm"};
+  size_t pages = 0;
+  size_t resident = 0;
+  in >> pages >> resident;
+  return resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 size_t count_entries(const std::string& dir) {
@@ -246,13 +280,172 @@ TEST_CASE("a packer abandoned in the middle of a big file stops at once",
                         O_CREAT | O_WRONLY | O_CLOEXEC, 0644)};
     REQUIRE(::ftruncate(fd.get(), off_t{8} << 30) == 0);
   }
-  auto start = std::chrono::steady_clock::now();
+  // CPU time, not wall time: the machine may be busy.
+  auto cpu = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return std::chrono::seconds{ts.tv_sec}
+           + std::chrono::nanoseconds{ts.tv_nsec};
+  };
+  auto start = cpu();
   {
     auto p = tree_packer::open(open_dir(t.at("/src")), "src");
     REQUIRE(p.ok());
     std::string piece;
     REQUIRE((*p)->next(piece, 1000).ok());
   }
-  // Finishing the archive would compress 8 GiB of zeros.
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds{2});
+  // Finishing the archive would compress 8 GiB of zeros (tens of seconds).
+  CHECK(cpu() - start < std::chrono::seconds{2});
+}
+
+TEST_CASE("unpacking strips setuid, setgid and sticky bits and obeys the "
+          "umask",
+          "[archive]") {
+  temp_tree t;
+  auto u = current_umask();
+  auto s = make_archive({{".", AE_IFDIR, "", 07777},
+                         {"suid", AE_IFREG, "x", 06755},
+                         {"sgid", AE_IFREG, "x", 02777},
+                         {"sticky", AE_IFDIR, "", 01777},
+                         {"open", AE_IFDIR, "", 0777},
+                         {"open/f", AE_IFREG, "y", 0666},
+                         {"ro", AE_IFDIR, "", 0555},
+                         {"ro/f", AE_IFREG, "z", 0444}});
+  auto failed = unpack(t.root(), "dst", s);
+  INFO((failed ? failed->message : ""));
+  REQUIRE_FALSE(failed.has_value());
+  CHECK(perm_of(t.at("/dst")) == (0777 & ~u));
+  CHECK(perm_of(t.at("/dst/suid")) == (0755 & ~u));
+  CHECK(perm_of(t.at("/dst/sgid")) == (0777 & ~u));
+  CHECK(perm_of(t.at("/dst/sticky")) == (0777 & ~u));
+  CHECK(perm_of(t.at("/dst/open")) == (0777 & ~u));
+  CHECK(perm_of(t.at("/dst/open/f")) == (0666 & ~u));
+  CHECK(perm_of(t.at("/dst/ro")) == (0555 & ~u));
+  CHECK(perm_of(t.at("/dst/ro/f")) == (0444 & ~u));
+  CHECK(slurp(t.at("/dst/ro/f")) == "z");
+}
+
+TEST_CASE("unpacking refuses links, devices and FIFOs and never writes "
+          "through a link",
+          "[archive]") {
+  temp_tree t;
+  make_dir(t.outside("victim"));
+  write_file(t.outside("victim/f"), "original");
+  std::vector<fake_entry> entries;
+  SECTION("hard link inside") {
+    entries = {{"a", AE_IFREG, "1"}, {"b", AE_IFREG, "a", 0644, true}};
+  }
+  SECTION("hard link outside") {
+    entries = {{"b", AE_IFREG, t.outside("victim/f"), 0644, true}};
+  }
+  SECTION("hard link with '..'") {
+    entries = {{"b", AE_IFREG, "../../victim/f", 0644, true}};
+  }
+  SECTION("character device") {
+    entries = {{"tty", AE_IFCHR, ""}};
+  }
+  SECTION("block device") {
+    entries = {{"sda", AE_IFBLK, ""}};
+  }
+  SECTION("FIFO") {
+    entries = {{"pipe", AE_IFIFO, ""}};
+  }
+  SECTION("a file over a link to outside") {
+    entries = {{"l", AE_IFLNK, t.outside("victim/f")},
+               {"l", AE_IFREG, "written through"}};
+  }
+  SECTION("a file beneath a link to outside") {
+    entries = {{"l", AE_IFLNK, t.outside("victim")},
+               {"l/f", AE_IFREG, "written through"}};
+  }
+  SECTION("a file beneath a relative link that leaves") {
+    entries = {{"l", AE_IFLNK, "../../victim"},
+               {"l/f", AE_IFREG, "written through"}};
+  }
+  SECTION("a directory over a link to outside") {
+    entries = {{"l", AE_IFLNK, t.outside("victim")},
+               {"l", AE_IFDIR, ""},
+               {"l/f", AE_IFREG, "written through"}};
+  }
+  SECTION("a file beneath a link that stays inside") {
+    entries = {{"d", AE_IFDIR, ""},
+               {"l", AE_IFLNK, "d"},
+               {"l/f", AE_IFREG, "x"}};
+  }
+  SECTION("the top as a file") {
+    entries = {{"./.", AE_IFREG, "x"}};
+  }
+  auto f = unpack(t.root(), "dst", make_archive(entries));
+  REQUIRE(f.has_value());
+  CHECK(f->code == wire_code::bad_request);
+  CHECK(slurp(t.outside("victim/f")) == "original");
+  CHECK(count_entries(t.outside("victim")) == 1);
+  CHECK(count_entries(t.root()) == 0);
+}
+
+TEST_CASE("abandoned packers release their compressor", "[archive]") {
+  temp_tree t;
+  make_dir(t.at("/src"));
+  {
+    std::string noise(4 << 20, '\0');
+    std::mt19937_64 rng{42};
+    for (auto& c : noise)
+      c = static_cast<char>(rng());
+    write_file(t.at("/src/noise"), noise);
+  }
+  auto abandon = [&t](int times) {
+    for (int i = 0; i < times; ++i) {
+      auto p = tree_packer::open(open_dir(t.at("/src")), "src");
+      REQUIRE(p.ok());
+      std::string piece;
+      REQUIRE((*p)->next(piece, 1000).ok());
+      REQUIRE_FALSE(piece.empty());
+    }
+  };
+  abandon(20);
+  auto before = rss_bytes();
+  abandon(500);
+  auto after = rss_bytes();
+  auto growth = after > before ? after - before : 0;
+  // Under ASan freed memory sits in quarantine: LeakSanitizer checks
+  // there (at exit), RSS here. A leak was ~270 KB each (130 MB for 500).
+#if defined(__SANITIZE_ADDRESS__)
+  (void) growth;
+#else
+  CHECK(growth < size_t{32} << 20);
+#endif
+}
+
+TEST_CASE("extract_tree fills a directory fd from memory", "[archive]") {
+  temp_tree t;
+  make_dir(t.at("/x"));
+  auto dir = open_dir(t.at("/x"));
+  auto s = make_archive({{".", AE_IFDIR, "", 07777},
+                         {"a/b/f", AE_IFREG, "data", 04777},
+                         {"l", AE_IFLNK, "a/b/f"}});
+  auto n = extract_tree(dir.get(), s, 027);
+  REQUIRE(n.ok());
+  CHECK(*n == 3);
+  CHECK(perm_of(t.at("/x")) == 0750);
+  CHECK(perm_of(t.at("/x/a")) == 0750);
+  CHECK(perm_of(t.at("/x/a/b")) == 0750);
+  CHECK(perm_of(t.at("/x/a/b/f")) == 0750);
+  CHECK(slurp(t.at("/x/l")) == "data");
+  // Garbage is an error, never a crash; '..' stays refused.
+  CHECK_FALSE(extract_tree(dir.get(), "not a tar", 022).ok());
+  auto up = make_archive({{"../up", AE_IFREG, "1"}});
+  CHECK(extract_tree(dir.get(), up, 022).error().code
+        == wire_code::bad_request);
+  CHECK_FALSE(exists(t.at("/up")));
+}
+
+TEST_CASE("the umask is read from /proc/self/status", "[archive]") {
+  CHECK(parse_status_umask("Name:\tx\nUmask:\t0027\nState:\tR\n") == 027);
+  CHECK(parse_status_umask("Umask:\t0000\n") == 0);
+  CHECK(parse_status_umask("Name:\tx\n") == 077);
+  CHECK(parse_status_umask("Umask:\tzz\n") == 077);
+  CHECK(parse_status_umask("") == 077);
+  CHECK(process_umask() == current_umask());
+  CHECK(extracted_mode(06755, 022) == 0755);
+  CHECK(extracted_mode(01777, 002) == 0775);
 }
