@@ -83,6 +83,30 @@ def make_tree(top, outside):
     os.utime(top, (t, t))
 
 
+def make_special_tree(top):
+    """Modes an upload must not reproduce: setuid/setgid, sticky and
+    world-writable entries."""
+    os.makedirs(os.path.join(top, "tmp"))
+    os.makedirs(os.path.join(top, "open"))
+    for name, mode in (("suid", 0o6755), ("sgid", 0o2755),
+                       (os.path.join("open", "any"), 0o666)):
+        with open(os.path.join(top, name), "wb") as f:
+            f.write(b"#!/bin/sh\n")
+        os.chmod(os.path.join(top, name), mode)
+    os.chmod(os.path.join(top, "tmp"), 0o1777)
+    os.chmod(os.path.join(top, "open"), 0o777)
+    os.chmod(top, 0o777)
+
+
+# What make_special_tree's entries must become under umask 027.
+SAFE_MODES = {".": 0o750, "suid": 0o750, "sgid": 0o750, "tmp": 0o750,
+              "open": 0o750, os.path.join("open", "any"): 0o640}
+
+
+def modes(top):
+    return {rel: mode for rel, (kind, mode, _, _) in snapshot(top).items()}
+
+
 def leftovers(top):
     found = []
     for dirpath, dirnames, filenames in os.walk(top):
@@ -167,6 +191,36 @@ class TreeTransferTest(harness.SystemTest):
                             for x in out), out)
         self.assertEqual(leftovers(root), [])
         self.assertRegex(server.log_text(), r"cmd=put path=/site status=ok")
+
+    def test_put_tree_never_plants_special_modes(self):
+        # The node runs with umask 027: nothing it creates may be more
+        # permissive, and setuid, setgid and sticky bits never land.
+        old = os.umask(0o027)
+        try:
+            server, nodes = self.start([("n1", ["--allow-upload"])])
+        finally:
+            os.umask(old)
+        root = nodes["n1"][1]
+        src = os.path.join(self.make_dir("src"), "plant")
+        make_special_tree(src)
+        self.assertEqual(modes(src)["suid"], 0o6755)
+        out = server.command("put -r %s n1:/" % src)
+        self.assert_ok(out, "put ")
+        self.assertEqual(modes(os.path.join(root, "plant")), SAFE_MODES)
+
+    def test_get_tree_never_plants_special_modes(self):
+        # The same on the operator's side (umask 027), against what a node
+        # sends.
+        old = os.umask(0o027)
+        try:
+            server, nodes = self.start([("n1", ["--allow-download"])])
+        finally:
+            os.umask(old)
+        make_special_tree(os.path.join(nodes["n1"][1], "plant"))
+        out = server.command("get n1:/plant")
+        self.assert_ok(out, "got ")
+        self.assertEqual(modes(os.path.join(self.dl, "n1", "plant")),
+                         SAFE_MODES)
 
     def test_policy_refuses_trees(self):
         server, nodes = self.start([("ro", [])])
