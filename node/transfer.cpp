@@ -11,6 +11,7 @@
 
 #include "node/archive.hpp"
 #include "node/confine.hpp"
+#include "node/file_mode.hpp"
 #include "protocol/names.hpp"
 #include "protocol/paths.hpp"
 
@@ -385,7 +386,7 @@ file_writer::commit(uint64_t size, const protocol::sha256_digest& sha256) {
     x.committed = true;
     return x.written;
   }
-  ::fchmod(x.fd.get(), 0644);
+  ::fchmod(x.fd.get(), extracted_mode(0644, process_umask()));
   if (x.temp_name.empty()) {
     // Give the unnamed file a name: directly (link never replaces), or a
     // temporary one that is then renamed over the target.

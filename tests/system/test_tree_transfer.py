@@ -207,6 +207,11 @@ class TreeTransferTest(harness.SystemTest):
         out = server.command("put -r %s n1:/" % src)
         self.assert_ok(out, "put ")
         self.assertEqual(modes(os.path.join(root, "plant")), SAFE_MODES)
+        # A single file too (it was always 0644).
+        out = server.command("put %s n1:/one" % os.path.join(src, "suid"))
+        self.assert_ok(out, "put ")
+        self.assertEqual(os.lstat(os.path.join(root, "one")).st_mode & 0o7777,
+                         0o640)
 
     def test_get_tree_never_plants_special_modes(self):
         # The same on the operator's side (umask 027), against what a node
