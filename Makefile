@@ -9,7 +9,23 @@ PACKAGES := cmake g++ make pkg-config libcaf-dev libspdlog-dev \
             libcrypto++-dev catch2 nlohmann-json3-dev libedit-dev python3 openssl \
             libssl-dev libarchive-dev
 
-.PHONY: all deps configure build test demo bench clean
+# The ASan+UBSan build (test-asan) and the libFuzzer build (fuzz*) live in
+# build directories of their own.
+ASAN_DIR ?= build-asan
+# Unit and actor tests, and the system tests of hostile peers.
+ASAN_TESTS ?= ^(protocol|node|shell|tls|actors): |^system: test_(security|robustness|raw_node)$$
+FUZZ_DIR ?= build-fuzz
+FUZZ_CXX ?= clang++-14
+FUZZ_PACKAGES := clang-14 libfuzzer-14-dev libclang-rt-14-dev zlib1g-dev
+## FUZZ_SECONDS: how long `make fuzz` runs each harness
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_CAMPAIGN_SECONDS ?= 1800
+## FUZZ_HARNESSES: which harnesses to run (default: all of fuzz/)
+FUZZ_HARNESSES ?=
+
+.PHONY: all deps configure build test test-asan fuzz-build fuzz fuzz-smoke \
+        fuzz-campaign ci demo bench clean
 
 all: build
 
@@ -29,6 +45,36 @@ test: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -j $(JOBS)
 
+## test-asan: unit, actor and hostile-peer system tests on an ASan+UBSan build
+test-asan: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DDIRSCOPE_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target dirscope-server \
+	  dirscope-client protocol_tests node_tests shell_tests tls_tests actor_tests
+	scripts/sanitized-ctest.sh $(ASAN_DIR) '$(ASAN_TESTS)' $(JOBS)
+
+## fuzz-build: the libFuzzer harnesses of fuzz/ (clang-14, in build-fuzz/)
+fuzz-build: deps
+	@scripts/install-deps.sh $(FUZZ_PACKAGES)
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DDIRSCOPE_FUZZ=ON
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_all
+
+## fuzz: run each harness for FUZZ_SECONDS (default 60) and print results
+fuzz: fuzz-build
+	fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+## fuzz-smoke: each harness for FUZZ_SMOKE_SECONDS (20 s; what CI runs)
+fuzz-smoke: fuzz-build
+	fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS) $(FUZZ_HARNESSES)
+
+## fuzz-campaign: each harness for 30 minutes (results: FUZZING.md)
+fuzz-campaign: fuzz-build
+	fuzz/run.sh $(FUZZ_DIR) $(FUZZ_CAMPAIGN_SECONDS) $(FUZZ_HARNESSES)
+
+## ci: what .ci/run runs: the tests, the sanitizer build, a fuzz smoke run
+ci: test test-asan fuzz-smoke
+
 ## demo: a server on 127.0.0.1 with two local nodes, and you in its shell
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)
@@ -40,4 +86,4 @@ bench: build
 	python3 bench/get_bench.py --bin-dir $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -291,11 +291,10 @@ caf::expected<client_settings> client_config::settings() const {
     std::snprintf(host, sizeof(host), "unknown");
   result.hostname = host;
   result.name = name.empty() ? result.hostname : name;
-  if (!protocol::is_valid_node_name(result.name))
+  if (auto why = protocol::node_name_problem(result.name))
     return make_error(wire_code::bad_request,
-                      "--name must be 1-64 printable ASCII characters "
-                      "without spaces, '/', ':' or '\\' (got '"
-                      + protocol::escape_name(result.name) + "')");
+                      "invalid --name '" + protocol::escape_name(result.name)
+                        + "': " + *why);
   result.reconnect = reconnect;
   result.reconnect_min = duration_cast<milliseconds>(reconnect_min);
   result.reconnect_max = std::max(result.reconnect_min,

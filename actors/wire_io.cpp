@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <spdlog/spdlog.h>
+
 namespace dirscope {
 
 void flush_channel(caf::io::abstract_broker* self,
@@ -13,11 +15,18 @@ void flush_channel(caf::io::abstract_broker* self,
     self->flush(hdl);
 }
 
-void send_frame(caf::io::abstract_broker* self, caf::io::connection_handle hdl,
-                channel& chan, const protocol::message& msg) {
+std::optional<failure> send_frame(caf::io::abstract_broker* self,
+                                  caf::io::connection_handle hdl,
+                                  channel& chan, const protocol::message& msg) {
+  auto frame = protocol::encode(msg);
+  if (!frame) {
+    spdlog::error("not sent: {}", frame.error().message);
+    return frame.error();
+  }
   // A failed TLS session refuses writes; its failure surfaces on receive.
-  [[maybe_unused]] auto ok = chan.send(protocol::encode(msg));
+  [[maybe_unused]] auto ok = chan.send(*frame);
   flush_channel(self, hdl, chan);
+  return std::nullopt;
 }
 
 std::optional<failure>

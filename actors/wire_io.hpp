@@ -19,9 +19,11 @@ namespace dirscope {
 void flush_channel(caf::io::abstract_broker* self,
                    caf::io::connection_handle hdl, channel& chan);
 
-/// Encodes `msg`, sends it through `chan` and flushes.
-void send_frame(caf::io::abstract_broker* self, caf::io::connection_handle hdl,
-                channel& chan, const protocol::message& msg);
+/// Encodes `msg`, sends it through `chan` and flushes. Returns (and logs)
+/// the encoder's failure if `msg` cannot be framed; nothing is sent then.
+std::optional<failure> send_frame(caf::io::abstract_broker* self,
+                                  caf::io::connection_handle hdl,
+                                  channel& chan, const protocol::message& msg);
 
 /// Passes received `bytes` through `chan` into `decoder` and calls
 /// `on_message` for each complete message while it returns true. Returns

@@ -8,19 +8,36 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace dirscope::protocol::detail {
 
 /// Appends big-endian integers, raw bytes and length-prefixed strings.
+/// A length that its field cannot hold is never truncated: the writer fails
+/// (the first failure sticks, and nothing more is appended after it).
 class byte_writer {
 public:
   explicit byte_writer(std::vector<uint8_t>& out) : out_(out) {
     // nop
   }
 
+  bool ok() const noexcept {
+    return error_.empty();
+  }
+
+  const std::string& error() const noexcept {
+    return error_;
+  }
+
+  /// Records `what` as the failure unless an earlier one exists.
+  void fail(std::string what) {
+    if (ok())
+      error_ = std::move(what);
+  }
+
   void u8(uint8_t x) {
-    out_.push_back(x);
+    put(x, 1);
   }
 
   void u16(uint16_t x) {
@@ -40,23 +57,39 @@ public:
   }
 
   void boolean(bool x) {
-    out_.push_back(x ? 1 : 0);
+    put(x ? 1 : 0, 1);
   }
 
   void raw(const uint8_t* data, size_t size) {
-    out_.insert(out_.end(), data, data + size);
+    if (ok())
+      out_.insert(out_.end(), data, data + size);
   }
 
-  /// Writes a u32 length, then the bytes. Callers keep strings far below
-  /// 4 GiB: no frame can carry more than absolute_max_frame anyway.
-  void str(std::string_view x) {
+  /// Writes a u32 length, then the bytes; fails without writing anything
+  /// if the length does not fit in a u32. `field` names it in the error.
+  void str(std::string_view x, const char* field = "string") {
+    if (!fits_u32(x.size(), field))
+      return;
     u32(static_cast<uint32_t>(x.size()));
     auto first = reinterpret_cast<const uint8_t*>(x.data());
     raw(first, x.size());
   }
 
-  /// Overwrites 4 bytes at `offset` with `x` (used for length prefixes).
-  void patch_u32(size_t offset, uint32_t x) {
+  /// Writes an element count as a u32; fails if it does not fit.
+  void count(size_t n, const char* field) {
+    if (fits_u32(n, field))
+      u32(static_cast<uint32_t>(n));
+  }
+
+  /// Overwrites 4 bytes at `offset` with `x` (used for length prefixes);
+  /// fails if `x` does not fit in a u32 or the bytes were never written.
+  void patch_u32(size_t offset, size_t x, const char* field = "length") {
+    if (!fits_u32(x, field))
+      return;
+    if (offset > out_.size() || out_.size() - offset < 4) {
+      fail(std::string{"cannot patch "} + field + " beyond the written bytes");
+      return;
+    }
     for (size_t i = 0; i < 4; ++i)
       out_[offset + i] = static_cast<uint8_t>(x >> (8 * (3 - i)));
   }
@@ -66,12 +99,23 @@ public:
   }
 
 private:
+  bool fits_u32(size_t n, const char* field) {
+    if (n <= UINT32_MAX)
+      return ok();
+    fail(std::string{field} + " of " + std::to_string(n)
+         + " bytes does not fit its 32-bit length field");
+    return false;
+  }
+
   void put(uint64_t x, size_t width) {
+    if (!ok())
+      return;
     for (size_t i = width; i > 0; --i)
       out_.push_back(static_cast<uint8_t>(x >> (8 * (i - 1))));
   }
 
   std::vector<uint8_t>& out_;
+  std::string error_;
 };
 
 /// Reads what byte_writer wrote without ever reading past the end or

@@ -63,7 +63,7 @@ void write_code(byte_writer& w, wire_code x) {
 }
 
 void write(byte_writer& w, const entry& x) {
-  w.str(x.name);
+  w.str(x.name, "entry name");
   w.u8(static_cast<uint8_t>(x.type));
   w.i64(x.mtime_ns);
   w.u64(x.size);
@@ -75,22 +75,22 @@ void write(byte_writer& w, const entry& x) {
     w.raw(x.sha256->data(), x.sha256->size());
   w.boolean(x.target.has_value());
   if (x.target)
-    w.str(*x.target);
+    w.str(*x.target, "entry target");
   w.boolean(x.error.has_value());
   if (x.error) {
     write_code(w, x.error->code);
-    w.str(x.error->message);
+    w.str(x.error->message, "entry error message");
   }
 }
 
 void write(byte_writer& w, const hello& x) {
   w.u32(magic);
   w.u16(x.version);
-  w.str(x.node_name);
-  w.str(x.hostname);
-  w.str(x.root);
+  w.str(x.node_name, "node_name");
+  w.str(x.hostname, "hostname");
+  w.str(x.root, "root");
   w.u32(x.capabilities);
-  w.str(x.token);
+  w.str(x.token, "token");
 }
 
 void write(byte_writer& w, const welcome& x) {
@@ -102,7 +102,7 @@ void write(byte_writer& w, const welcome& x) {
 
 void write(byte_writer& w, const reject& x) {
   write_code(w, x.code);
-  w.str(x.reason);
+  w.str(x.reason, "reason");
 }
 
 void write(byte_writer& w, const heartbeat& x) {
@@ -116,18 +116,18 @@ void write(byte_writer& w, const heartbeat_ack& x) {
 
 void write(byte_writer& w, const goodbye& x) {
   write_code(w, x.code);
-  w.str(x.reason);
+  w.str(x.reason, "reason");
 }
 
 void write(byte_writer& w, const list_request& x) {
   w.u32(x.id);
-  w.str(x.path);
+  w.str(x.path, "path");
   w.u8(x.flags);
 }
 
 void write(byte_writer& w, const stat_request& x) {
   w.u32(x.id);
-  w.str(x.path);
+  w.str(x.path, "path");
 }
 
 void write(byte_writer& w, const chunk_ack& x) {
@@ -140,7 +140,7 @@ void write(byte_writer& w, const cancel& x) {
 
 void write(byte_writer& w, const entries_chunk& x) {
   w.u32(x.id);
-  w.u32(static_cast<uint32_t>(x.entries.size()));
+  w.count(x.entries.size(), "entry count");
   for (auto& e : x.entries)
     write(w, e);
 }
@@ -159,26 +159,26 @@ void write(byte_writer& w, const stat_reply& x) {
 void write(byte_writer& w, const request_failed& x) {
   w.u32(x.id);
   write_code(w, x.code);
-  w.str(x.message);
+  w.str(x.message, "message");
 }
 
 void write(byte_writer& w, const du_request& x) {
   w.u32(x.id);
-  w.str(x.path);
+  w.str(x.path, "path");
 }
 
 void write(byte_writer& w, const remove_request& x) {
   w.u32(x.id);
-  w.str(x.path);
+  w.str(x.path, "path");
   w.boolean(x.recursive);
 }
 
 void write(byte_writer& w, const notice& x) {
-  w.str(x.text);
+  w.str(x.text, "text");
 }
 
 void write(byte_writer& w, const echo_reply& x) {
-  w.str(x.text);
+  w.str(x.text, "text");
 }
 
 void write(byte_writer& w, const du_reply& x) {
@@ -195,27 +195,33 @@ void write(byte_writer& w, const remove_reply& x) {
 }
 
 void write(byte_writer& w, const echo& x) {
-  w.str(x.text);
+  w.str(x.text, "text");
 }
 
 void write(byte_writer& w, const download_request& x) {
   w.u32(x.id);
-  w.str(x.path);
+  w.str(x.path, "path");
   w.u64(x.offset);
   w.u8(x.flags);
 }
 
 void write(byte_writer& w, const upload_request& x) {
   w.u32(x.id);
-  w.str(x.path);
+  w.str(x.path, "path");
   w.u64(x.size);
   w.u8(x.flags);
 }
 
 void write(byte_writer& w, const data_chunk& x) {
+  // The peer refuses larger chunks as a protocol error: never send one.
+  if (x.data.size() > max_data_chunk) {
+    w.fail("data of " + std::to_string(x.data.size()) + " bytes exceeds "
+           + std::to_string(max_data_chunk));
+    return;
+  }
   w.u32(x.id);
   w.u64(x.offset);
-  w.str(x.data);
+  w.str(x.data, "data");
 }
 
 void write(byte_writer& w, const upload_end& x) {
@@ -464,20 +470,38 @@ const char* name_of(const message& msg) noexcept {
   return names[msg.index()];
 }
 
-void encode(const message& msg, std::vector<uint8_t>& out) {
+outcome<size_t> encode(const message& msg, std::vector<uint8_t>& out,
+                       uint32_t max_frame) {
+  auto limit = effective_max_frame(max_frame);
+  auto start = out.size();
   byte_writer w{out};
-  auto start = w.size();
   w.u32(0); // patched below
   w.u8(static_cast<uint8_t>(tag_of(msg)));
   std::visit([&w](const auto& x) { write(w, x); }, msg);
   auto body = w.size() - start - frame_header_size;
-  w.patch_u32(start, static_cast<uint32_t>(body));
+  if (w.ok() && body > limit)
+    w.fail("frame body of " + std::to_string(body)
+           + " bytes exceeds the frame limit of " + std::to_string(limit));
+  w.patch_u32(start, body, "frame length");
+  if (!w.ok()) {
+    out.resize(start);
+    return failure{wire_code::bad_request, std::string{"cannot encode "}
+                                             + name_of(msg) + ": " + w.error()};
+  }
+  return out.size() - start;
 }
 
-std::vector<uint8_t> encode(const message& msg) {
+outcome<std::vector<uint8_t>> encode(const message& msg, uint32_t max_frame) {
   std::vector<uint8_t> out;
-  encode(msg, out);
+  auto res = encode(msg, out, max_frame);
+  if (!res)
+    return res.error();
   return out;
+}
+
+size_t max_text_size(uint32_t max_frame) noexcept {
+  // tag:u8, then text:bytes (u32 length and the bytes).
+  return effective_max_frame(max_frame) - 1 - 4;
 }
 
 size_t encoded_size(const entry& x) noexcept {
@@ -561,7 +585,7 @@ outcome<message> decode_body(const uint8_t* data, size_t size) {
 // -- frame_decoder ------------------------------------------------------------
 
 frame_decoder::frame_decoder(uint32_t max_frame)
-  : max_frame_(std::clamp(max_frame, min_frame_limit, absolute_max_frame)) {
+  : max_frame_(effective_max_frame(max_frame)) {
   // nop
 }
 

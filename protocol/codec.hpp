@@ -52,11 +52,32 @@ message_tag tag_of(const message& msg) noexcept;
 /// Returns a short name for the kind of `msg`, e.g. "list_request".
 const char* name_of(const message& msg) noexcept;
 
-/// Appends the complete frame (length prefix and body) for `msg` to `out`.
-void encode(const message& msg, std::vector<uint8_t>& out);
+/// The frame limit actually enforced for a configured or announced
+/// `max_frame`: clamped to [min_frame_limit, absolute_max_frame], exactly as
+/// frame_decoder does, so that sender and receiver agree.
+constexpr uint32_t effective_max_frame(uint32_t max_frame) noexcept {
+  return max_frame < min_frame_limit      ? min_frame_limit
+         : max_frame > absolute_max_frame ? absolute_max_frame
+                                          : max_frame;
+}
 
-/// Returns the complete frame for `msg`.
-std::vector<uint8_t> encode(const message& msg);
+/// Appends the complete frame (length prefix and body) for `msg` to `out`
+/// and returns its size. Never truncates: fails with wire_code::bad_request,
+/// leaving `out` as it was, if the body would exceed
+/// effective_max_frame(max_frame) or a string or count does not fit its
+/// length field.
+[[nodiscard]] outcome<size_t> encode(const message& msg,
+                                     std::vector<uint8_t>& out,
+                                     uint32_t max_frame = absolute_max_frame);
+
+/// Returns the complete frame for `msg`, or fails as the overload above.
+[[nodiscard]] outcome<std::vector<uint8_t>>
+encode(const message& msg, uint32_t max_frame = absolute_max_frame);
+
+/// Largest `text` (in bytes) of an echo, echo_reply or notice whose frame
+/// fits `max_frame` (as clamped by effective_max_frame). The console and the
+/// node refuse longer lines with this number in the error.
+size_t max_text_size(uint32_t max_frame) noexcept;
 
 /// Returns how many bytes `x` adds to an entries_chunk body.
 size_t encoded_size(const entry& x) noexcept;

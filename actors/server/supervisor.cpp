@@ -101,10 +101,9 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       auto& st = self->state;
       if (st.shutting_down)
         return make_error(wire_code::shutdown, "server is shutting down");
-      if (!protocol::is_valid_node_name(info.name))
+      if (auto why = protocol::node_name_problem(info.name))
         return make_error(wire_code::bad_request,
-                          "invalid node name (1-64 printable characters, no "
-                          "spaces, '/', ':' or '\\')");
+                          "invalid node name: " + *why);
       if (st.find(info.name) != nullptr)
         return make_error(wire_code::name_taken,
                           "a node named '" + info.name

@@ -84,7 +84,7 @@ std::shared_ptr<down_record> fixture::watch_impl(caf::actor hdl) {
 }
 
 byte_buffer frame(const protocol::message& msg) {
-  auto bytes = protocol::encode(msg);
+  auto bytes = protocol::encode(msg).value();
   return byte_buffer(bytes.begin(), bytes.end());
 }
 

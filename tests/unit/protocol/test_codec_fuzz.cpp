@@ -131,7 +131,7 @@ TEST_CASE("random streams never break the frame_decoder", "[codec][fuzz]") {
   for (int round = 0; round < 500; ++round) {
     bytes stream;
     for (int k = 0; k < 5; ++k)
-      encode(samples[rng() % samples.size()], stream);
+      REQUIRE(encode(samples[rng() % samples.size()], stream));
     for (int k = 0; k < 3; ++k)
       stream[rng() % stream.size()] = static_cast<uint8_t>(rng());
     frame_decoder dec{min_frame_limit};

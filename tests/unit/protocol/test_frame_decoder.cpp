@@ -14,7 +14,7 @@ using step = std::variant<std::monostate, message, failure>;
 bytes all_samples_as_stream() {
   bytes stream;
   for (auto& msg : sample_messages())
-    encode(msg, stream);
+    REQUIRE(encode(msg, stream));
   return stream;
 }
 
@@ -99,7 +99,7 @@ TEST_CASE("frame_decoder handles uneven slices", "[frame_decoder]") {
 }
 
 TEST_CASE("frame_decoder keeps a partial frame buffered", "[frame_decoder]") {
-  auto frame = encode(goodbye{wire_code::kicked, "operator said so"});
+  auto frame = encode(goodbye{wire_code::kicked, "operator said so"}).value();
   frame_decoder dec;
   dec.feed(frame.data(), frame.size() - 1);
   CHECK(std::holds_alternative<std::monostate>(dec.next()));
@@ -112,8 +112,8 @@ TEST_CASE("frame_decoder keeps a partial frame buffered", "[frame_decoder]") {
 }
 
 TEST_CASE("frame_decoder only reports what remains", "[frame_decoder]") {
-  auto a = encode(chunk_ack{1});
-  auto b = encode(chunk_ack{2});
+  auto a = encode(chunk_ack{1}).value();
+  auto b = encode(chunk_ack{2}).value();
   bytes both = a;
   both.insert(both.end(), b.begin(), b.begin() + 3);
   frame_decoder dec;
@@ -130,7 +130,7 @@ TEST_CASE("frame_decoder only reports what remains", "[frame_decoder]") {
 TEST_CASE("frame_decoder survives a long session", "[frame_decoder]") {
   // Many frames with the buffer never fully drained exercises compaction.
   frame_decoder dec;
-  auto frame = encode(heartbeat{1, 2});
+  auto frame = encode(heartbeat{1, 2}).value();
   uint64_t seen = 0;
   for (int i = 0; i < 10000; ++i) {
     dec.feed(frame.data(), frame.size());
@@ -170,7 +170,7 @@ TEST_CASE("the default limit is default_max_frame", "[frame_decoder]") {
 TEST_CASE("a frame of exactly max_frame bytes is accepted", "[frame_decoder]") {
   // goodbye body: tag, code, reason length, reason.
   std::string reason(min_frame_limit - 1 - 2 - 4, 'r');
-  auto frame = encode(goodbye{wire_code::ok, reason});
+  auto frame = encode(goodbye{wire_code::ok, reason}).value();
   REQUIRE(frame.size() == frame_header_size + min_frame_limit);
   frame_decoder dec{min_frame_limit};
   dec.feed(frame.data(), frame.size());
@@ -178,7 +178,7 @@ TEST_CASE("a frame of exactly max_frame bytes is accepted", "[frame_decoder]") {
   REQUIRE(std::holds_alternative<message>(x));
   CHECK(std::get<goodbye>(std::get<message>(x)).reason == reason);
   reason += 'r';
-  frame = encode(goodbye{wire_code::ok, reason});
+  frame = encode(goodbye{wire_code::ok, reason}).value();
   frame_decoder dec2{min_frame_limit};
   dec2.feed(frame.data(), frame.size());
   CHECK(failure_text(dec2.next()).find("exceeds limit") != std::string::npos);
@@ -202,7 +202,7 @@ TEST_CASE("max_frame is clamped to the protocol's bounds", "[frame_decoder]") {
   }
   SECTION("below min_frame_limit") {
     frame_decoder dec{16};
-    auto frame = encode(goodbye{wire_code::ok, std::string(100, 'x')});
+    auto frame = encode(goodbye{wire_code::ok, std::string(100, 'x')}).value();
     dec.feed(frame.data(), frame.size());
     CHECK(std::holds_alternative<message>(dec.next()));
   }
@@ -218,7 +218,7 @@ TEST_CASE("a zero length frame fails", "[frame_decoder]") {
 TEST_CASE("an undecodable body fails the stream", "[frame_decoder]") {
   frame_decoder dec;
   auto bad = frame_of(bytes{0xee, 1, 2, 3});
-  auto good = encode(cancel{1});
+  auto good = encode(cancel{1}).value();
   bad.insert(bad.end(), good.begin(), good.end());
   dec.feed(bad.data(), bad.size());
   CHECK(failure_text(dec.next()) == "unknown message tag 238");
@@ -226,7 +226,7 @@ TEST_CASE("an undecodable body fails the stream", "[frame_decoder]") {
 
 TEST_CASE("frame_decoder stays failed", "[frame_decoder]") {
   frame_decoder dec;
-  auto good = encode(cancel{1});
+  auto good = encode(cancel{1}).value();
   auto bad = prefix(0);
   bytes stream = good;
   stream.insert(stream.end(), bad.begin(), bad.end());
