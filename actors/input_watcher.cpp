@@ -1,6 +1,8 @@
 #include "actors/input_watcher.hpp"
 
 #include <cerrno>
+#include <clocale>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -62,6 +64,19 @@ extern "C" char** complete(const char* text, int start, int) {
   return start == 0 ? rl_completion_matches(text, next_command) : nullptr;
 }
 
+/// libedit reads multibyte characters only under a multibyte LC_CTYPE;
+/// under the C locale it drops every non-ASCII key ("café" -> "caf"). Only
+/// the character type changes: numbers keep the C locale's format.
+void use_terminal_charset() {
+  auto name = std::setlocale(LC_CTYPE, "");
+  if (name == nullptr || std::strcmp(name, "C") == 0
+      || std::strcmp(name, "POSIX") == 0) {
+    // No (usable) locale in the environment: UTF-8 is what terminals send.
+    if (std::setlocale(LC_CTYPE, "C.UTF-8") == nullptr)
+      std::setlocale(LC_CTYPE, "C");
+  }
+}
+
 } // namespace
 
 input_watcher::input_watcher(signal_pipe& signals, bool editing)
@@ -82,6 +97,7 @@ input_watcher::~input_watcher() {
 void input_watcher::start(callbacks cbs) {
   cbs_ = std::move(cbs);
   if (editing_ && cbs_.on_line) {
+    use_terminal_charset();
     editing_callbacks = &cbs_;
     rl_attempted_completion_function = complete;
     if (auto file = history_file(); !file.empty())

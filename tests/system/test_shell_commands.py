@@ -3,7 +3,8 @@
 (issue 11): Ctrl-C cancels every command that waits (stat, du, rm, cd,
 tree, wait-nodes) on the node too and says "cancelled" once; durations the
 operator types are checked; rm asks the node's policy first; cd follows an
-in-root symlink as ls does; put --all notifies only nodes that got the file.
+in-root symlink as ls does; put --all notifies only nodes that got the file;
+non-ASCII characters typed at the prompt arrive intact.
 
 The server runs on a pty (an interactive shell; Ctrl-C is a SIGINT to it),
 with stderr on the same pty so errors are seen wherever they are routed.
@@ -182,6 +183,23 @@ class ShellCommandTests(harness.SystemTest):
         harness.wait_for(lambda: "marker" in node_text(ro), 10,
                          what="marker on ro")
         self.assertNotIn("new file available", node_text(ro))
+
+    def test_non_ascii_keys_reach_the_shell(self):
+        # No locale at all in the environment: the shell still takes UTF-8.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("LC_") and k != "LANG"}
+        env["HOME"] = self.workdir
+        self.start(env=env)
+        root = self.make_dir("root")
+        with open(os.path.join(root, "café.txt"), "w") as f:
+            f.write("x")
+        self.start_real_node(root, "n1")
+        self.run_line("wait-nodes 1", "1 node(s) connected")
+        out = self.run_line("stat n1:/café.txt", "dirscope>")
+        self.assertIn("path: /café.txt", out)
+        self.assertNotIn("caf.txt", out)
+        out = self.run_line("frobnicé", "unknown command")
+        self.assertIn("unknown command 'frobnicé'", out)
 
     def start_real_node(self, root, name, args=()):
         argv = harness.client_argv(self.srv.port, root, name,
