@@ -116,6 +116,50 @@ void input_watcher::show_prompt(std::string prompt) {
   wake();
 }
 
+void input_watcher::print_above_prompt(std::string text) {
+  if (!editing_) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    queued_text_ += text;
+  }
+  wake();
+}
+
+void input_watcher::print_queued() {
+  std::string text;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    text.swap(queued_text_);
+  }
+  if (text.empty())
+    return;
+  if (!line_pending) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  // libedit owns the line being typed: take it down, print, put it back
+  // (STACK-NOTES.md, Console).
+  std::string saved{rl_line_buffer != nullptr ? rl_line_buffer : "",
+                    static_cast<size_t>(rl_end)};
+  rl_callback_handler_remove();
+  text = "\r\x1b[K" + text;
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  rl_callback_handler_install(current_prompt_.c_str(), on_edited_line);
+  rl_insert_text(saved.c_str());
+  std::fputs("\r", stdout);
+  std::fflush(stdout);
+  // Not rl_redisplay(): libedit implements it by pushing a redisplay key
+  // into its input, and the keys read with it are then stuck in libedit's
+  // buffer until the next key arrives.
+  rl_forced_update_display();
+}
+
 void input_watcher::wake() {
   char byte = 0;
   [[maybe_unused]] auto n = ::write(wake_fds_[1], &byte, 1);
@@ -201,9 +245,12 @@ void input_watcher::run() {
         prompt.swap(next_prompt_);
       }
       if (prompt && editing_ && input_open && !line_pending) {
-        rl_callback_handler_install(prompt->c_str(), on_edited_line);
+        current_prompt_ = std::move(*prompt);
+        rl_callback_handler_install(current_prompt_.c_str(), on_edited_line);
         line_pending = true;
       }
+      if (editing_)
+        print_queued();
     }
     if (fds[3].revents == 0)
       continue;

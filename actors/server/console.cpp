@@ -252,7 +252,9 @@ console_actor::behavior_type console(console_pointer self,
     [self](atom::shutdown) { quit_now(self); },
     [self](atom::cancel) { cancel_running(self); },
     [self](atom::echo, const std::string& node, const std::string& text) {
-      self->state.out(shell::render_echo(node, text));
+      auto& st = self->state;
+      auto& out = st.options.async_out ? st.options.async_out : st.out;
+      out(shell::render_echo(node, text));
     },
     [self](atom::progress, uint64_t generation) {
       show_progress(self, generation);

@@ -39,6 +39,9 @@ struct console_options {
   std::string download_dir = "server_data";
   /// Progress line updates (empty: none).
   console_progress progress;
+  /// Writes output that arrives while the user may be typing (a node's
+  /// echo) without breaking the line being typed; empty: the normal output.
+  console_output async_out;
 };
 
 /// The operator's shell: runs one command at a time, in input order.

@@ -85,6 +85,10 @@ class PtyServer:
     def type(self, line):
         os.write(self.master, (line + "\r").encode())
 
+    def write(self, text):
+        """Keys without Enter."""
+        os.write(self.master, text.encode())
+
     def wait_output(self, what, since=0, timeout=20):
         harness.wait_for(lambda: what in self.output()[since:], timeout,
                          what=repr(what) + " in " + repr(self.output()[-500:]))

@@ -11,6 +11,7 @@ with stderr on the same pty so errors are seen wherever they are routed.
 """
 
 import os
+import pty
 import re
 import signal
 import struct
@@ -201,12 +202,38 @@ class ShellCommandTests(harness.SystemTest):
         out = self.run_line("frobnicé", "unknown command")
         self.assertIn("unknown command 'frobnicé'", out)
 
-    def start_real_node(self, root, name, args=()):
+    def test_an_echo_does_not_break_the_line_being_typed(self):
+        self.start()
+        root = self.make_dir("root")
+        with open(os.path.join(root, "x"), "w") as f:
+            f.write("x")
+        # The node's stdin is a terminal: lines typed there become echoes.
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        self.start_real_node(root, "n1", stdin=slave)
+        os.close(slave)
+        self.run_line("wait-nodes 1", "1 node(s) connected")
+        self.srv.wait_output("dirscope> ", since=len(self.srv.output()) - 10)
+        mark = len(self.srv.output())
+        self.srv.write("stat n1:/")  # half a line, no Enter
+        self.srv.wait_output("stat n1:/", since=mark)
+        os.write(master, b"hello from n1\n")
+        self.srv.wait_output("[n1] hello from n1", since=mark)
+        # The echo sits on a line of its own, then the prompt and the typed
+        # text are drawn again.
+        self.srv.wait_output("dirscope> stat n1:/", since=self.srv.output()
+                             .index("[n1] hello from n1", mark))
+        shown = self.srv.output()[mark:]
+        self.assertNotIn("n1:/[n1]", shown)
+        self.srv.type("x")  # completes the line: "stat n1:/x"
+        self.srv.wait_output("path: /x", since=mark)
+
+    def start_real_node(self, root, name, args=(), stdin=subprocess.DEVNULL):
         argv = harness.client_argv(self.srv.port, root, name,
                                    args=self.srv.client_args()
                                    + ["--reconnect-min=200ms"] + list(args))
         node = harness.Process("client-" + name, argv, self.workdir,
-                               stdin=subprocess.DEVNULL)
+                               stdin=stdin)
         self.addCleanup(node.kill)
         return node
 
