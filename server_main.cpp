@@ -110,6 +110,10 @@ int main(int argc, char** argv) {
     prompt = [&input](const std::string& text) { input.show_prompt(text); };
   console_options options;
   options.download_dir = cfg.download_dir;
+  if (interactive)
+    options.async_out = [&input](const std::string& text) {
+      input.print_above_prompt(text);
+    };
   if (::isatty(STDERR_FILENO) == 1)
     options.progress = [](const std::string& line) {
       // One updating line on the terminal; nothing when stderr is piped.

@@ -72,15 +72,16 @@ using node_connection_actor = caf::typed_actor<
              listing_sink_actor>::with<uint64_t, bool>,
   /// The sink consumed one chunk of query `id`.
   reacts_to<atom::ack, uint64_t>,
-  /// Abandons query `id` (timeout, user gave up).
+  /// Abandons query `id` (timeout, user gave up): it fails with cancelled
+  /// and the node is told to stop.
   reacts_to<atom::cancel, uint64_t>,
-  /// Describes the entry at `path`.
-  replies_to<atom::stat, std::string>::with<protocol::entry>,
-  /// Measures the file or tree at `path`.
-  replies_to<atom::du, std::string>::with<protocol::du_reply>,
-  /// Deletes the entry at `path` (a directory only if `recursive`); replies
-  /// with the number of entries removed.
-  replies_to<atom::remove, std::string, bool>::with<uint64_t>,
+  /// Describes the entry at `path` (query `id`, for cancel).
+  replies_to<atom::stat, uint64_t, std::string>::with<protocol::entry>,
+  /// Measures the file or tree at `path` (query `id`, for cancel).
+  replies_to<atom::du, uint64_t, std::string>::with<protocol::du_reply>,
+  /// Deletes the entry at `path` (a directory only if `recursive`) under
+  /// query `id`; replies with the number of entries removed.
+  replies_to<atom::remove, uint64_t, std::string, bool>::with<uint64_t>,
   /// Downloads the regular file `path` from `offset` on (or with `tree` the
   /// directory `path` as a tar.gz stream, offset 0), streaming its bytes
   /// to `sink` under query `id` (acked with `ack`); replies with the size
@@ -115,8 +116,10 @@ using supervisor_actor = caf::typed_actor<
   /// Disconnects a node; replies once it is gone.
   replies_to<atom::kick, std::string>::with<node_info>,
   /// Replies with the node count once at least `n` nodes are connected;
-  /// fails with timeout after `timeout`.
-  replies_to<atom::wait, uint64_t, caf::timespan>::with<uint64_t>,
+  /// fails with timeout after `timeout` (query `id`, for cancel).
+  replies_to<atom::wait, uint64_t, uint64_t, caf::timespan>::with<uint64_t>,
+  /// Abandons the `wait` of query `id`: it fails with cancelled.
+  reacts_to<atom::cancel, uint64_t>,
   /// Says goodbye to every node; replies with how many there were once all
   /// are gone (or the grace period ended).
   replies_to<atom::shutdown>::with<uint64_t>,

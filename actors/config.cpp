@@ -13,6 +13,7 @@
 #include "actors/error.hpp"
 #include "protocol/names.hpp"
 #include "protocol/node_name.hpp"
+#include "shell/command.hpp"
 
 namespace dirscope {
 
@@ -92,7 +93,30 @@ caf::error dirscope_config::parse_args(int argc, char** argv) {
     return err;
   for (auto& [opt, value] : switches)
     opt->store(caf::config_value{value});
-  return caf::none;
+  return check();
+}
+
+caf::error check_duration(const char* name, caf::timespan value,
+                          caf::timespan min, caf::timespan max) {
+  if (value >= min && value <= max)
+    return caf::none;
+  auto shown = value < caf::timespan::zero()
+                 ? "-" + shell::format_duration(-value)
+                 : shell::format_duration(value);
+  return make_error(wire_code::bad_request,
+                    std::string{"--"} + name + " must be between "
+                      + shell::format_duration(min) + " and "
+                      + shell::format_duration(max) + ", got " + shown);
+}
+
+caf::error check_count(const char* name, uint64_t value, uint64_t min,
+                       uint64_t max) {
+  if (value >= min && value <= max)
+    return caf::none;
+  return make_error(wire_code::bad_request,
+                    std::string{"--"} + name + " must be between "
+                      + std::to_string(min) + " and " + std::to_string(max)
+                      + ", got " + std::to_string(value));
 }
 
 std::vector<std::string>
@@ -207,6 +231,33 @@ std::string server_config::usage() const {
          "the token (--token-file). --init does just that and exits.\n";
 }
 
+caf::error server_config::check() const {
+  using namespace std::chrono_literals;
+  // Zero or negative durations would spin timers or drop every node at
+  // once; beyond a day they are typos (and overflow clocks further on).
+  if (auto err = check_duration("heartbeat-interval", heartbeat_interval,
+                                100ms, 1h))
+    return err;
+  if (auto err = check_count("heartbeat-misses", heartbeat_misses, 1, 1000))
+    return err;
+  if (auto err = check_duration("handshake-timeout", handshake_timeout, 100ms,
+                                1h))
+    return err;
+  if (auto err = check_duration("request-timeout", request_timeout, 100ms,
+                                24h))
+    return err;
+  if (auto err = check_count("max-frame", max_frame, protocol::min_frame_limit,
+                             protocol::absolute_max_frame))
+    return err;
+  if (auto err = check_count("max-clients", max_clients, 1, 100'000))
+    return err;
+  if (auto err = check_count("max-in-flight", max_in_flight, 1, 100'000))
+    return err;
+  if (auto err = check_count("max-path", max_path, 1, 65535))
+    return err;
+  return caf::none;
+}
+
 server_settings server_config::settings() const {
   using std::chrono::duration_cast;
   server_settings result;
@@ -270,6 +321,22 @@ std::string client_config::usage() const {
          "until the server disconnects it (exit 0) or it gets SIGINT/SIGTERM\n"
          "(goodbye, exit 0). A lost connection is retried with exponential\n"
          "backoff unless --reconnect=false (then it exits 1).\n";
+}
+
+caf::error client_config::check() const {
+  using namespace std::chrono_literals;
+  if (auto err = check_duration("reconnect-min", reconnect_min, 10ms, 1h))
+    return err;
+  if (auto err = check_duration("reconnect-max", reconnect_max, 10ms, 24h))
+    return err;
+  if (reconnect_max < reconnect_min)
+    return make_error(wire_code::bad_request,
+                      "--reconnect-max (" + shell::format_duration(reconnect_max)
+                        + ") must not be shorter than --reconnect-min ("
+                        + shell::format_duration(reconnect_min) + ")");
+  if (auto err = check_count("workers", workers, 0, 1024))
+    return err;
+  return caf::none;
 }
 
 caf::expected<client_settings> client_config::settings() const {

@@ -32,6 +32,10 @@ protected:
   /// Lines printed above the option list by --help.
   virtual std::string usage() const = 0;
 
+  /// Checks the parsed values (ranges, zero durations) once the command
+  /// line and INI file are read; the error names the option.
+  virtual caf::error check() const = 0;
+
   caf::config_option_adder add_options();
 };
 
@@ -67,6 +71,7 @@ public:
 
 protected:
   std::string usage() const override;
+  caf::error check() const override;
 };
 
 class client_config : public dirscope_config {
@@ -98,7 +103,18 @@ public:
 
 protected:
   std::string usage() const override;
+  caf::error check() const override;
 };
+
+/// Fails unless `value` of option `name` lies in [min, max]; the message
+/// says which values are allowed (e.g. "--heartbeat-interval must be
+/// between 100ms and 1h, got 0s").
+caf::error check_duration(const char* name, caf::timespan value,
+                          caf::timespan min, caf::timespan max);
+
+/// Fails unless `value` of option `name` lies in [min, max].
+caf::error check_count(const char* name, uint64_t value, uint64_t min,
+                       uint64_t max);
 
 /// Rewrites "--name value" to "--name=value" for the long options in
 /// `valued` (CAF only parses the latter), and "--name=" to "--name=\"\"".

@@ -1,6 +1,8 @@
 #include "actors/input_watcher.hpp"
 
 #include <cerrno>
+#include <clocale>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -62,6 +64,19 @@ extern "C" char** complete(const char* text, int start, int) {
   return start == 0 ? rl_completion_matches(text, next_command) : nullptr;
 }
 
+/// libedit reads multibyte characters only under a multibyte LC_CTYPE;
+/// under the C locale it drops every non-ASCII key ("café" -> "caf"). Only
+/// the character type changes: numbers keep the C locale's format.
+void use_terminal_charset() {
+  auto name = std::setlocale(LC_CTYPE, "");
+  if (name == nullptr || std::strcmp(name, "C") == 0
+      || std::strcmp(name, "POSIX") == 0) {
+    // No (usable) locale in the environment: UTF-8 is what terminals send.
+    if (std::setlocale(LC_CTYPE, "C.UTF-8") == nullptr)
+      std::setlocale(LC_CTYPE, "C");
+  }
+}
+
 } // namespace
 
 input_watcher::input_watcher(signal_pipe& signals, bool editing)
@@ -82,6 +97,7 @@ input_watcher::~input_watcher() {
 void input_watcher::start(callbacks cbs) {
   cbs_ = std::move(cbs);
   if (editing_ && cbs_.on_line) {
+    use_terminal_charset();
     editing_callbacks = &cbs_;
     rl_attempted_completion_function = complete;
     if (auto file = history_file(); !file.empty())
@@ -98,6 +114,50 @@ void input_watcher::show_prompt(std::string prompt) {
     next_prompt_ = std::move(prompt);
   }
   wake();
+}
+
+void input_watcher::print_above_prompt(std::string text) {
+  if (!editing_) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    queued_text_ += text;
+  }
+  wake();
+}
+
+void input_watcher::print_queued() {
+  std::string text;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    text.swap(queued_text_);
+  }
+  if (text.empty())
+    return;
+  if (!line_pending) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  // libedit owns the line being typed: take it down, print, put it back
+  // (STACK-NOTES.md, Console).
+  std::string saved{rl_line_buffer != nullptr ? rl_line_buffer : "",
+                    static_cast<size_t>(rl_end)};
+  rl_callback_handler_remove();
+  text = "\r\x1b[K" + text;
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  rl_callback_handler_install(current_prompt_.c_str(), on_edited_line);
+  rl_insert_text(saved.c_str());
+  std::fputs("\r", stdout);
+  std::fflush(stdout);
+  // Not rl_redisplay(): libedit implements it by pushing a redisplay key
+  // into its input, and the keys read with it are then stuck in libedit's
+  // buffer until the next key arrives.
+  rl_forced_update_display();
 }
 
 void input_watcher::wake() {
@@ -185,9 +245,12 @@ void input_watcher::run() {
         prompt.swap(next_prompt_);
       }
       if (prompt && editing_ && input_open && !line_pending) {
-        rl_callback_handler_install(prompt->c_str(), on_edited_line);
+        current_prompt_ = std::move(*prompt);
+        rl_callback_handler_install(current_prompt_.c_str(), on_edited_line);
         line_pending = true;
       }
+      if (editing_)
+        print_queued();
     }
     if (fds[3].revents == 0)
       continue;

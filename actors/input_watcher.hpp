@@ -42,12 +42,19 @@ public:
   /// Editing mode: show `prompt` and accept the next line. Thread-safe.
   void show_prompt(std::string prompt);
 
+  /// Prints `text` (whole lines) that arrives while the user may be typing,
+  /// e.g. a node's echo: above the prompt and the half-typed line, which
+  /// are then drawn again. Without a prompt up it is written as is.
+  /// Thread-safe.
+  void print_above_prompt(std::string text);
+
   /// Stops and joins the thread (restores the terminal).
   void stop();
 
 private:
   void run();
   void read_plain(std::string& partial, bool& input_open);
+  void print_queued();
   void wake();
 
   signal_pipe& signals_;
@@ -57,6 +64,10 @@ private:
   int wake_fds_[2] = {-1, -1};
   std::mutex mtx_;
   std::optional<std::string> next_prompt_;
+  /// Text for print_above_prompt, printed by the thread.
+  std::string queued_text_;
+  /// The prompt libedit shows while a line is being typed.
+  std::string current_prompt_;
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -36,6 +36,11 @@ signal_pipe::signal_pipe() {
 signal_pipe::~signal_pipe() {
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
+  for (auto& fd : pipe_fds) {
+    if (fd >= 0)
+      ::close(fd);
+    fd = -1;
+  }
 }
 
 int signal_pipe::fd() const noexcept {
@@ -44,13 +49,22 @@ int signal_pipe::fd() const noexcept {
 
 int signal_pipe::drain() noexcept {
   unsigned char buf[16];
-  int last = 0;
+  int result = 0;
   for (;;) {
     auto n = ::read(pipe_fds[0], buf, sizeof(buf));
     if (n <= 0)
-      return last;
-    last = buf[n - 1];
+      return result;
+    for (ssize_t i = 0; i < n; ++i)
+      result = stronger_signal(result, buf[i]);
   }
+}
+
+int stronger_signal(int a, int b) noexcept {
+  // A stop request must never be downgraded to a cancel by a SIGINT that
+  // happened to arrive after it in the same poll round.
+  if (a == SIGTERM || b == SIGTERM)
+    return SIGTERM;
+  return b != 0 ? b : a;
 }
 
 } // namespace dirscope

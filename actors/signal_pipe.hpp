@@ -16,8 +16,13 @@ public:
   /// Readable once a signal arrived.
   int fd() const noexcept;
 
-  /// Consumes pending notifications; returns the last signal number or 0.
+  /// Consumes pending notifications; returns the signal that matters most
+  /// (SIGTERM over SIGINT, see stronger_signal) or 0.
   int drain() noexcept;
 };
+
+/// Of two signals that arrived in one poll round, the one to act on: SIGTERM
+/// (stop) wins over anything else, otherwise the later one; 0 means none.
+int stronger_signal(int a, int b) noexcept;
 
 } // namespace dirscope

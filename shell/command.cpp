@@ -282,8 +282,9 @@ std::vector<command_spec> make_table() {
     "wait-nodes N [--timeout S]",
     "wait until at least N nodes are connected",
     "Waits until at least N nodes are connected, or fails after S seconds\n"
-    "(default 30). S is a number of seconds, optionally with a unit: s, m\n"
-    "or h. Useful in scripts that feed commands to the server.\n"
+    "(default 30, at most 24h). S is a number of seconds, optionally with\n"
+    "a unit: s, m or h. Ctrl-C stops waiting. Useful in scripts that feed\n"
+    "commands to the server.\n"
     "\n"
     "Examples:\n"
     "  wait-nodes 2\n"
@@ -593,7 +594,41 @@ outcome<double> parse_seconds(std::string_view option, std::string_view text) {
   value *= scale;
   if (!std::isfinite(value) || value < 0)
     return fail();
+  // Beyond this a cast to nanoseconds is undefined behaviour.
+  constexpr double max_seconds = 9.2e9;
+  if (value > max_seconds)
+    return bad_request(option_name(option) + " value too large: '"
+                       + protocol::escape_name(text) + "'");
   return value;
+}
+
+std::string format_duration(std::chrono::nanoseconds d) {
+  using namespace std::chrono;
+  auto count = d.count();
+  if (count != 0 && count % nanoseconds{hours{1}}.count() == 0)
+    return std::to_string(duration_cast<hours>(d).count()) + "h";
+  if (count != 0 && count % nanoseconds{minutes{1}}.count() == 0)
+    return std::to_string(duration_cast<minutes>(d).count()) + "m";
+  if (count % nanoseconds{seconds{1}}.count() == 0)
+    return std::to_string(duration_cast<seconds>(d).count()) + "s";
+  if (count % nanoseconds{milliseconds{1}}.count() == 0)
+    return std::to_string(duration_cast<milliseconds>(d).count()) + "ms";
+  return std::to_string(count) + "ns";
+}
+
+outcome<std::chrono::nanoseconds>
+parse_duration(std::string_view option, std::string_view text,
+               std::chrono::nanoseconds max) {
+  auto seconds = parse_seconds(option, text);
+  if (!seconds)
+    return seconds.error();
+  auto max_seconds = std::chrono::duration<double>{max}.count();
+  if (*seconds > max_seconds)
+    return bad_request(option_name(option) + " must be at most "
+                       + format_duration(max) + ", got '"
+                       + protocol::escape_name(text) + "'");
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+    std::chrono::duration<double>{*seconds});
 }
 
 } // namespace dirscope::shell

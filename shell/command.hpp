@@ -3,6 +3,7 @@
 // The server shell's command language: tokenizing a line, the table of
 // commands (also the source of `help`), and checking a line against it.
 
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -67,7 +68,21 @@ outcome<std::string> help_text(std::optional<std::string_view> name);
 /// message naming the option.
 outcome<uint64_t> parse_count(std::string_view option, std::string_view text);
 
-/// Parses a duration in seconds, e.g. "30", "2.5", "30s", "5m", "1h".
+/// Parses a duration in seconds, e.g. "30", "2.5", "30s", "5m", "1h". Fails
+/// for anything that is not a finite, non-negative number of seconds that
+/// fits a nanosecond clock (about 292 years).
 outcome<double> parse_seconds(std::string_view option, std::string_view text);
+
+/// A duration as people write it: "24h", "90s", "250ms".
+std::string format_duration(std::chrono::nanoseconds d);
+
+/// Longest duration any shell option accepts.
+constexpr std::chrono::hours max_option_duration{24};
+
+/// Parses a duration as parse_seconds does and checks that it is at most
+/// `max`; the result is exact to the nanosecond and never overflows.
+outcome<std::chrono::nanoseconds>
+parse_duration(std::string_view option, std::string_view text,
+               std::chrono::nanoseconds max = max_option_duration);
 
 } // namespace dirscope::shell

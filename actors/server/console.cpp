@@ -49,18 +49,56 @@ void cmd_use(self_ptr self, const command& cmd) {
       [self](caf::error& err) { fail(self, err); });
 }
 
+/// Makes `t` the working directory.
+void enter(self_ptr self, const target& t) {
+  auto& st = self->state;
+  st.current_node = t.info.name;
+  st.cwd[t.info.name] = t.path;
+  finish(self);
+}
+
+/// cd into a symlink: ls follows one that stays inside the root, so cd
+/// does too. Whether it does is the node's call: a listing of the link
+/// either starts (the first chunk or the end says so, the rest is
+/// cancelled) or fails (outside_root, not_a_directory, ...).
+void enter_symlink(self_ptr self, const target& t) {
+  auto decided = std::make_shared<bool>(false);
+  auto conn = t.conn;
+  auto query = std::make_shared<uint64_t>(0); // known once started
+  auto accept = [self, t, decided, conn, query] {
+    if (*decided)
+      return;
+    *decided = true;
+    self->send(conn, atom::cancel_v, *query);
+    enter(self, t);
+  };
+  *query = start_listing(
+    self, t.conn, t.path, 0,
+    [accept](std::vector<protocol::entry>&) { accept(); },
+    [accept](uint64_t, bool) { accept(); },
+    [self, t, decided](const caf::error& err) {
+      if (*decided)
+        return; // the cancel after the first chunk
+      *decided = true;
+      auto why = to_failure(err);
+      if (why.code == wire_code::not_a_directory)
+        why.message = shown(t) + " is not a directory";
+      fail(self, why);
+    });
+}
+
 void cmd_cd(self_ptr self, const command& cmd) {
   with_target(self, cmd.args[0], [self](target& t) {
-    self->request(t.conn, caf::infinite, atom::stat_v, t.path)
+    self->request(t.conn, caf::infinite, atom::stat_v,
+                  cancellable_query(self, t.conn), t.path)
       .then(
         [self, t](protocol::entry& x) {
+          if (x.type == protocol::entry_type::symlink)
+            return enter_symlink(self, t);
           if (x.type != protocol::entry_type::dir)
             return fail(self, failure{wire_code::not_a_directory,
                                shown(t) + " is not a directory"});
-          auto& st = self->state;
-          st.current_node = t.info.name;
-          st.cwd[t.info.name] = t.path;
-          finish(self);
+          enter(self, t);
         },
         [self](caf::error& err) { fail(self, err); });
   });
@@ -98,17 +136,16 @@ void cmd_wait_nodes(self_ptr self, const command& cmd) {
                 failure{wire_code::bad_request,
                         "wait-nodes expects a number of nodes, got '"
                           + protocol::escape_name(cmd.args[0]) + "'"});
-  double seconds = 30;
+  caf::timespan timeout = std::chrono::seconds{30};
   if (auto text = cmd.option("timeout")) {
-    auto s = shell::parse_seconds("--timeout", *text);
-    if (!s)
-      return fail(self, s.error());
-    seconds = *s;
+    auto d = shell::parse_duration("--timeout", *text);
+    if (!d)
+      return fail(self, d.error());
+    timeout = *d;
   }
-  auto timeout = std::chrono::duration_cast<caf::timespan>(
-    std::chrono::duration<double>{seconds});
-  self->request(self->state.supervisor, caf::infinite, atom::wait_v, *count,
-                timeout)
+  auto& sup = self->state.supervisor;
+  self->request(sup, caf::infinite, atom::wait_v, cancellable_query(self, sup),
+                *count, timeout)
     .then(
       [self](uint64_t n) {
         self->state.out(std::to_string(n) + " node(s) connected\n");
@@ -215,7 +252,9 @@ console_actor::behavior_type console(console_pointer self,
     [self](atom::shutdown) { quit_now(self); },
     [self](atom::cancel) { cancel_running(self); },
     [self](atom::echo, const std::string& node, const std::string& text) {
-      self->state.out(shell::render_echo(node, text));
+      auto& st = self->state;
+      auto& out = st.options.async_out ? st.options.async_out : st.out;
+      out(shell::render_echo(node, text));
     },
     [self](atom::progress, uint64_t generation) {
       show_progress(self, generation);

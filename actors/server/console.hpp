@@ -18,6 +18,11 @@
 
 namespace dirscope {
 
+/// Anything that abandons request `id` on `cancel` (node connections, the
+/// supervisor's `wait`): where Ctrl-C sends the running command's cancels.
+using cancellable_actor
+  = caf::typed_actor<caf::reacts_to<atom::cancel, uint64_t>>;
+
 /// Writes text for people (stdout in production, a buffer in tests).
 using console_output = std::function<void(const std::string&)>;
 
@@ -34,6 +39,9 @@ struct console_options {
   std::string download_dir = "server_data";
   /// Progress line updates (empty: none).
   console_progress progress;
+  /// Writes output that arrives while the user may be typing (a node's
+  /// echo) without breaking the line being typed; empty: the normal output.
+  console_output async_out;
 };
 
 /// The operator's shell: runs one command at a time, in input order.
@@ -87,9 +95,9 @@ struct console_state {
   uint64_t transfer_generation = 0;
   bool progress_shown = false;
   uint64_t next_query = 1;
-  /// Transfers the running command started: (connection, query), for
-  /// Ctrl-C.
-  std::vector<std::pair<node_connection_actor, uint64_t>> running;
+  /// Requests the running command has started, as (receiver, query): each
+  /// gets a cancel on Ctrl-C.
+  std::vector<std::pair<cancellable_actor, uint64_t>> running;
   /// Ctrl-C arrived while the running command was still preparing.
   bool cancel_requested = false;
   std::unordered_map<uint64_t, listing_sink> sinks;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
+
 #include "actors/server/console.hpp"
 #include "actors/server/transfer.hpp"
 #include "protocol/outcome.hpp"
@@ -39,6 +41,20 @@ struct target {
 
 void prompt(self_ptr self);
 
+/// A query id for a request of the running command; Ctrl-C sends `cancel`
+/// with it to `dest`.
+template <class Handle>
+uint64_t cancellable_query(self_ptr self, const Handle& dest) {
+  auto& st = self->state;
+  auto query = st.next_query++;
+  st.running.emplace_back(caf::actor_cast<cancellable_actor>(dest), query);
+  return query;
+}
+
+/// Fails the running command with `cancelled` if Ctrl-C arrived while it
+/// was between two steps; call before starting the next step.
+bool stop_if_cancelled(self_ptr self);
+
 void quit_now(self_ptr self);
 
 void finish(self_ptr self);
@@ -54,7 +70,7 @@ void with_target(self_ptr self, const std::optional<std::string>& arg,
 
 std::string shown(const target& t);
 
-void start_listing(self_ptr self, const node_connection_actor& conn,
+uint64_t start_listing(self_ptr self, const node_connection_actor& conn,
                    const std::string& path, uint8_t flags,
                    std::function<void(std::vector<protocol::entry>&)> on_entries,
                    std::function<void(uint64_t, bool)> on_end,

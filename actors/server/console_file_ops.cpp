@@ -20,7 +20,8 @@ namespace dirscope::console_impl {
 
 void cmd_du(self_ptr self, const command& cmd) {
   with_target(self, cmd.args[0], [self](target& t) {
-    self->request(t.conn, caf::infinite, atom::du_v, t.path)
+    self->request(t.conn, caf::infinite, atom::du_v,
+                  cancellable_query(self, t.conn), t.path)
       .then(
         [self, t](protocol::du_reply& x) {
           self->state.out(shell::render_du(shown(t), x));
@@ -93,8 +94,14 @@ void cmd_rm(self_ptr self, const command& cmd) {
       return fail(self, failure{wire_code::bad_request,
                                 "refusing to delete the root of "
                                   + t.info.name});
+    // The node announced its policy in its hello: a refusal comes at once,
+    // not after the question (the node still checks for itself).
+    if ((t.info.capabilities & protocol::capability::remove) == 0)
+      return fail(self, failure{wire_code::not_permitted,
+                                "not permitted by node policy"});
     // Say what the target is before anything is deleted.
-    self->request(t.conn, caf::infinite, atom::du_v, t.path)
+    self->request(t.conn, caf::infinite, atom::du_v,
+                  cancellable_query(self, t.conn), t.path)
       .then(
         [self, t, recursive, yes](protocol::du_reply& x) {
           self->state.out(shell::render_remove_target(shown(t), x, recursive));
@@ -103,8 +110,10 @@ void cmd_rm(self_ptr self, const command& cmd) {
                                       shown(t) + " is a directory: deleting "
                                                  "it needs -r"});
           auto run = [self, t, recursive] {
-            self->request(t.conn, caf::infinite, atom::remove_v, t.path,
-                          recursive)
+            if (stop_if_cancelled(self))
+              return;
+            self->request(t.conn, caf::infinite, atom::remove_v,
+                          cancellable_query(self, t.conn), t.path, recursive)
               .then(
                 [self, t](uint64_t n) {
                   self->state.out(shell::render_removed(shown(t), n));

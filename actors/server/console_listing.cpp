@@ -17,7 +17,10 @@
 namespace dirscope::console_impl {
 
 void cmd_stat_print(self_ptr self, const target& t, bool json) {
-  self->request(t.conn, caf::infinite, atom::stat_v, t.path)
+  if (stop_if_cancelled(self))
+    return;
+  self->request(t.conn, caf::infinite, atom::stat_v,
+                cancellable_query(self, t.conn), t.path)
     .then(
       [self, t, json](protocol::entry& x) {
         if (json)
@@ -71,6 +74,10 @@ void tree_step(self_ptr self);
 
 void tree_descend(self_ptr self, const std::string& path) {
   auto& walk = self->state.tree;
+  if (self->state.cancel_requested) {
+    walk.stack.clear();
+    return fail(self, cancelled_failure());
+  }
   walk.stack.push_back(console_state::tree_frame{path, {}, 0});
   auto frame_index = walk.stack.size() - 1;
   start_listing(
@@ -85,7 +92,10 @@ void tree_descend(self_ptr self, const std::string& path) {
     [self](const caf::error& err) {
       auto& walk = self->state.tree;
       auto why = to_failure(err);
-      if (why.code == wire_code::io_error || why.code == wire_code::timeout) {
+      // Ctrl-C ends the walk; a lost node or connection cannot go on.
+      if (why.code == wire_code::cancelled || why.code == wire_code::io_error
+          || why.code == wire_code::timeout || why.code == wire_code::shutdown
+          || self->state.cancel_requested) {
         walk.stack.clear();
         return fail(self, why);
       }

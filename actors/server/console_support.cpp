@@ -81,6 +81,13 @@ void fail(self_ptr self, const caf::error& err) {
   fail(self, to_failure(err));
 }
 
+bool stop_if_cancelled(self_ptr self) {
+  if (!self->state.cancel_requested)
+    return false;
+  fail(self, cancelled_failure());
+  return true;
+}
+
 // -- naming nodes and paths ---------------------------------------------------
 
 outcome<target_spec> parse_target(const std::optional<std::string>& arg) {
@@ -121,6 +128,8 @@ void with_target(self_ptr self, const std::optional<std::string>& arg,
   self->request(st.supervisor, caf::infinite, atom::resolve_v, node)
     .then(
       [self, path, then](node_info& info, node_connection_actor& conn) {
+        if (stop_if_cancelled(self))
+          return;
         auto& cwd = self->state.cwd[info.name];
         if (cwd.empty())
           cwd = "/";
@@ -140,14 +149,14 @@ std::string shown(const target& t) {
 // -- listing ------------------------------------------------------------------
 
 /// Starts a listing of `path` on `conn`; entries go to `on_entries`, then
-/// `on_end(total, sorted)` or `on_error`.
-void start_listing(self_ptr self, const node_connection_actor& conn,
+/// `on_end(total, sorted)` or `on_error`. Returns the query id.
+uint64_t start_listing(self_ptr self, const node_connection_actor& conn,
                    const std::string& path, uint8_t flags,
                    std::function<void(std::vector<protocol::entry>&)> on_entries,
                    std::function<void(uint64_t, bool)> on_end,
                    std::function<void(const caf::error&)> on_error) {
   auto& st = self->state;
-  auto query = st.next_query++;
+  auto query = cancellable_query(self, conn);
   st.sinks.emplace(query, console_state::listing_sink{conn, on_entries});
   auto sink = caf::actor_cast<listing_sink_actor>(self);
   self->request(conn, caf::infinite, atom::list_v, query, path, flags, sink)
@@ -160,6 +169,7 @@ void start_listing(self_ptr self, const node_connection_actor& conn,
         self->state.sinks.erase(query);
         on_error(err);
       });
+  return query;
 }
 
 void print_entry(self_ptr self, bool json, const std::string& node,

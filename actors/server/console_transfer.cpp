@@ -100,11 +100,10 @@ void cancel_running(self_ptr self) {
     give_answer(self, ""); // no answer is no
     return;
   }
+  // Sent again on a second Ctrl-C: a cancel for a finished query is a no-op.
   st.cancel_requested = true;
-  for (auto& [conn, query] : st.running)
-    self->send(conn, atom::cancel_v, query);
-  for (auto& [query, sink] : st.sinks)
-    self->send(sink.conn, atom::cancel_v, query);
+  for (auto& [dest, query] : st.running)
+    self->send(dest, atom::cancel_v, query);
 }
 
 failure cancelled_failure() {
@@ -116,7 +115,7 @@ void run_download(self_ptr self, const target& t, download_job job) {
     stop_progress(self);
     return fail(self, cancelled_failure());
   }
-  self->state.running.emplace_back(job.conn, job.query);
+  job.query = cancellable_query(self, job.conn);
   auto hdl = self->spawn<caf::detached>(download, std::move(job));
   self->request(hdl, caf::infinite, atom::get_v)
     .then(
@@ -151,7 +150,6 @@ void cmd_get(self_ptr self, const command& cmd) {
     auto& st = self->state;
     download_job job;
     job.conn = t.conn;
-    job.query = st.next_query++;
     job.node = t.info.name;
     job.path = t.path;
     job.local = local;
@@ -161,7 +159,8 @@ void cmd_get(self_ptr self, const command& cmd) {
     // What PATH is (a directory travels as tar.gz) and the size for the
     // progress line (du reads no data). Should du fail, the get itself
     // reports why.
-    self->request(t.conn, caf::infinite, atom::du_v, t.path)
+    self->request(t.conn, caf::infinite, atom::du_v,
+                  cancellable_query(self, t.conn), t.path)
       .then(
         [self, t, job](protocol::du_reply& x) mutable {
           if (x.type == protocol::entry_type::file)
@@ -199,16 +198,16 @@ void start_upload(self_ptr self, const node_connection_actor& conn,
   auto& st = self->state;
   if (st.cancel_requested)
     return bad(to_error(cancelled_failure()));
-  upload_job job{conn,  st.next_query++,      local,
-                 path,  start_progress(self), tree};
-  st.running.emplace_back(job.conn, job.query);
+  upload_job job{conn,  cancellable_query(self, conn), local,
+                 path,  start_progress(self),           tree};
   auto hdl = self->spawn<caf::detached>(upload, std::move(job));
   self->request(hdl, caf::infinite, atom::put_v)
     .then([ok](uint64_t n) { ok(n); },
           [bad](caf::error& err) { bad(err); });
 }
 
-/// put --all: one upload per connected node, one line per node.
+/// put --all: one upload per connected node, one line per node; only the
+/// nodes that got the file hear about it.
 void put_all(self_ptr self, const std::string& local, const std::string& arg,
              bool tree) {
   auto spec = parse_target(arg);
@@ -227,11 +226,12 @@ void put_all(self_ptr self, const std::string& local, const std::string& arg,
         struct tally {
           std::map<std::string, std::string> lines;
           size_t waiting = 0;
-          size_t ok = 0;
+          size_t total = 0;
+          std::vector<node_connection_actor> got_it;
           std::string path;
         };
         auto t = std::make_shared<tally>();
-        t->waiting = nodes.size();
+        t->waiting = t->total = nodes.size();
         auto resolved = protocol::resolve_path("/", typed);
         if (!resolved)
           return fail(self, resolved.error());
@@ -242,48 +242,48 @@ void put_all(self_ptr self, const std::string& local, const std::string& arg,
         auto one_done = [self, t, local] {
           if (--t->waiting > 0)
             return;
+          auto& st = self->state;
           stop_progress(self);
           for (auto& [name, line] : t->lines)
-            self->state.out(line);
+            st.out(line);
+          if (st.cancel_requested && t->got_it.size() < t->total)
+            return fail(self, cancelled_failure());
           auto shown_path = protocol::escape_name(t->path);
-          self->state.out("put " + protocol::escape_name(local) + " -> "
-                          + shown_path + " on " + std::to_string(t->ok)
-                          + " of " + std::to_string(t->lines.size())
-                          + " nodes\n");
-          if (t->ok == 0)
-            return finish(self);
-          self->request(self->state.supervisor, caf::infinite,
-                        atom::broadcast_v,
-                        "new file available: " + shown_path)
-            .then([self](uint64_t) { finish(self); },
-                  [self](caf::error& err) { fail(self, err); });
+          st.out("put " + protocol::escape_name(local) + " -> " + shown_path
+                 + " on " + std::to_string(t->got_it.size()) + " of "
+                 + std::to_string(t->total) + " nodes\n");
+          for (auto& conn : t->got_it)
+            self->send(conn, atom::notice_v,
+                       "new file available: " + shown_path);
+          finish(self);
+        };
+        auto failed = [self, t, one_done](const std::string& name,
+                                          const caf::error& err) {
+          auto why = to_failure(err);
+          // After Ctrl-C one "cancelled" says it for every node.
+          if (why.code != wire_code::cancelled
+              || !self->state.cancel_requested)
+            t->lines[name] = name + ": " + shell::render_failure(why);
+          one_done();
         };
         for (auto& info : nodes) {
           auto name = info.name;
           self->request(self->state.supervisor, caf::infinite,
                         atom::resolve_v, name)
             .then(
-              [self, t, local, name, one_done,
+              [self, t, local, name, one_done, failed,
                tree](node_info&, node_connection_actor& conn) {
                 start_upload(
                   self, conn, local, t->path, tree,
-                  [t, name, one_done](uint64_t n) {
-                    ++t->ok;
+                  [t, name, one_done, conn](uint64_t n) {
+                    t->got_it.push_back(conn);
                     t->lines[name] = name + ": ok (" + std::to_string(n)
                                      + " bytes)\n";
                     one_done();
                   },
-                  [t, name, one_done](const caf::error& err) {
-                    t->lines[name] = name + ": "
-                                     + shell::render_failure(to_failure(err));
-                    one_done();
-                  });
+                  [name, failed](const caf::error& err) { failed(name, err); });
               },
-              [t, name, one_done](caf::error& err) {
-                t->lines[name] = name + ": "
-                                 + shell::render_failure(to_failure(err));
-                one_done();
-              });
+              [name, failed](caf::error& err) { failed(name, err); });
         }
       },
       [self](caf::error& err) { fail(self, err); });

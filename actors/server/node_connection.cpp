@@ -293,6 +293,33 @@ void start_op(self_ptr self, uint32_t id, state::pending_op op,
   arm_request_timer(self, id);
 }
 
+/// Cancels the stat, du or rm of console query `query`, if one is pending.
+void cancel_single_reply(self_ptr self, uint64_t query) {
+  auto& st = self->state;
+  failure why{wire_code::cancelled, "cancelled"};
+  for (auto i = st.stats.begin(); i != st.stats.end(); ++i) {
+    if (i->second.query != query)
+      continue;
+    auto id = i->first;
+    report(st, "stat", i->second.path, &why);
+    i->second.promise.deliver(to_error(why));
+    st.stats.erase(i);
+    send_frame(self, st.hdl, st.chan, protocol::cancel{id});
+    return;
+  }
+  for (auto i = st.ops.begin(); i != st.ops.end(); ++i) {
+    if (i->second.query != query)
+      continue;
+    auto id = i->first;
+    auto op = std::move(i->second);
+    st.ops.erase(i);
+    report(st, op.command, op.path, &why);
+    op.on_error(to_error(why));
+    send_frame(self, st.hdl, st.chan, protocol::cancel{id});
+    return;
+  }
+}
+
 void on_request_failed(self_ptr self, const protocol::request_failed& msg) {
   auto& st = self->state;
   failure why{msg.code, protocol::escape_name(msg.message)};
@@ -674,7 +701,7 @@ caf::behavior node_connection(node_connection_broker self,
       auto& st = self->state;
       auto i = st.queries.find(query);
       if (i == st.queries.end())
-        return;
+        return cancel_single_reply(self, query);
       auto id = i->second;
       st.queries.erase(i);
       if (auto j = st.lists.find(id); j != st.lists.end()) {
@@ -697,25 +724,28 @@ caf::behavior node_connection(node_connection_broker self,
       cancel(st.downloads, "get");
       cancel(st.uploads, "put");
     },
-    [self](atom::stat, std::string& path) -> caf::result<protocol::entry> {
+    [self](atom::stat, uint64_t query,
+           std::string& path) -> caf::result<protocol::entry> {
       auto& st = self->state;
       if (auto err = admit_request(self, path))
         return err;
       auto id = st.next_request++;
       auto promise = self->make_response_promise<protocol::entry>();
-      st.stats.emplace(id, state::pending_stat{path, promise,
+      st.stats.emplace(id, state::pending_stat{query, path, promise,
                                                request_deadline(self)});
       send_frame(self, st.hdl, st.chan, protocol::stat_request{id, std::move(path)});
       arm_request_timer(self, id);
       return promise;
     },
-    [self](atom::du, std::string& path) -> caf::result<protocol::du_reply> {
+    [self](atom::du, uint64_t query,
+           std::string& path) -> caf::result<protocol::du_reply> {
       auto& st = self->state;
       if (auto err = admit_request(self, path))
         return err;
       auto id = st.next_request++;
       auto promise = self->make_response_promise<protocol::du_reply>();
       state::pending_op op;
+      op.query = query;
       op.command = "du";
       op.path = path;
       op.on_reply = [promise](protocol::message& msg) mutable {
@@ -731,7 +761,7 @@ caf::behavior node_connection(node_connection_broker self,
       start_op(self, id, std::move(op), protocol::du_request{id, path});
       return promise;
     },
-    [self](atom::remove, std::string& path,
+    [self](atom::remove, uint64_t query, std::string& path,
            bool recursive) -> caf::result<uint64_t> {
       auto& st = self->state;
       if (auto err = admit_request(self, path))
@@ -739,6 +769,7 @@ caf::behavior node_connection(node_connection_broker self,
       auto id = st.next_request++;
       auto promise = self->make_response_promise<uint64_t>();
       state::pending_op op;
+      op.query = query;
       op.command = recursive ? "rm -r" : "rm";
       op.path = path;
       op.on_reply = [promise](protocol::message& msg) mutable {

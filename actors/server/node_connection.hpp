@@ -33,6 +33,7 @@ struct node_connection_state {
   };
 
   struct pending_stat {
+    uint64_t query = 0;
     std::string path;
     caf::typed_response_promise<protocol::entry> promise;
     caf::actor_clock::time_point deadline;
@@ -41,6 +42,7 @@ struct node_connection_state {
   /// A request answered by one final frame (du, rm): `on_reply` gets that
   /// frame (false: it was not the expected kind), `on_error` a failure.
   struct pending_op {
+    uint64_t query = 0;
     const char* command = "";
     std::string path;
     std::function<bool(protocol::message&)> on_reply;
@@ -90,7 +92,8 @@ struct node_connection_state {
   std::unordered_map<uint32_t, pending_op> ops;
   std::unordered_map<uint32_t, pending_download> downloads;
   std::unordered_map<uint32_t, pending_upload> uploads;
-  /// Console query id -> wire request id, for acks and cancels.
+  /// Console query id -> wire request id of lists and transfers, for acks
+  /// and cancels (stats and ops carry theirs; a cancel looks there too).
   std::unordered_map<uint64_t, uint32_t> queries;
 
   size_t in_flight() const {

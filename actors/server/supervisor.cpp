@@ -155,14 +155,22 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       self->state.kicks.emplace(rec->info.id, promise);
       return promise;
     },
-    [self](atom::wait, uint64_t count,
+    [self](atom::wait, uint64_t query, uint64_t count,
            caf::timespan timeout) -> caf::result<uint64_t> {
       auto& st = self->state;
       if (st.nodes.size() >= count)
         return uint64_t{st.nodes.size()};
+      if (count > st.settings.max_clients)
+        return make_error(wire_code::bad_request,
+                          "cannot wait for " + std::to_string(count)
+                            + " nodes: at most "
+                            + std::to_string(st.settings.max_clients)
+                            + " may connect (--max-clients)");
+      if (timeout < caf::timespan::zero())
+        return make_error(wire_code::bad_request, "negative wait timeout");
       auto id = st.next_waiter++;
       auto promise = self->make_response_promise<uint64_t>();
-      st.waiters.emplace(id, supervisor_state::waiter{count, promise});
+      st.waiters.emplace(id, supervisor_state::waiter{query, count, promise});
       self->delayed_send(self, timeout, atom::timeout_v, id);
       return promise;
     },
@@ -180,6 +188,17 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
     },
     [self](atom::subscribe, echo_sink_actor& sink) {
       self->state.echo_sink = std::move(sink);
+    },
+    [self](atom::cancel, uint64_t query) {
+      auto& st = self->state;
+      for (auto i = st.waiters.begin(); i != st.waiters.end(); ++i) {
+        if (i->second.query == query) {
+          i->second.promise.deliver(
+            make_error(wire_code::cancelled, "cancelled"));
+          st.waiters.erase(i);
+          return;
+        }
+      }
     },
     [self](atom::timeout, uint64_t waiter_id) {
       auto& st = self->state;

@@ -23,6 +23,8 @@ struct supervisor_state {
   };
 
   struct waiter {
+    /// The requester's query id, for cancel.
+    uint64_t query;
     uint64_t count;
     caf::typed_response_promise<uint64_t> promise;
   };

@@ -139,12 +139,83 @@ TEST_CASE("an INI file sets options and the command line wins", "[config]") {
   CHECK(cfg.settings().request_timeout == std::chrono::milliseconds{5000});
 }
 
-TEST_CASE("the max frame setting is clamped to what the protocol allows",
-          "[config]") {
+TEST_CASE("a max frame the protocol does not allow is refused", "[config]") {
   server_config cfg;
   args a{{"--max-frame=10"}};
-  REQUIRE(!cfg.parse_args(a.argc(), a.argv()));
-  CHECK(cfg.settings().max_frame == protocol::min_frame_limit);
+  auto err = cfg.parse_args(a.argc(), a.argv());
+  REQUIRE(err);
+  CHECK(to_failure(err).message
+        == "--max-frame must be between 65536 and 16777216, got 10");
+  server_config ok;
+  args b{{"--max-frame=65536"}};
+  REQUIRE(!ok.parse_args(b.argc(), b.argv()));
+  CHECK(ok.settings().max_frame == protocol::min_frame_limit);
+}
+
+namespace {
+
+/// The message of the error parse_args gives for `xs` (empty: none).
+template <class Config>
+std::string refusal(std::vector<std::string> xs) {
+  Config cfg;
+  args a{std::move(xs)};
+  auto err = cfg.parse_args(a.argc(), a.argv());
+  if (!err)
+    return {};
+  CHECK(to_failure(err).code == wire_code::bad_request);
+  return to_failure(err).message;
+}
+
+} // namespace
+
+TEST_CASE("zero and out-of-range server settings are refused at start",
+          "[config]") {
+  CHECK(refusal<server_config>({"--heartbeat-interval=0s"})
+        == "--heartbeat-interval must be between 100ms and 1h, got 0s");
+  CHECK(refusal<server_config>({"--heartbeat-interval=-5s"})
+        == "--heartbeat-interval must be between 100ms and 1h, got -5s");
+  CHECK(refusal<server_config>({"--heartbeat-interval=2h"})
+        == "--heartbeat-interval must be between 100ms and 1h, got 2h");
+  CHECK(refusal<server_config>({"--request-timeout=0s"})
+        == "--request-timeout must be between 100ms and 24h, got 0s");
+  CHECK(refusal<server_config>({"--handshake-timeout=0s"})
+        == "--handshake-timeout must be between 100ms and 1h, got 0s");
+  CHECK(refusal<server_config>({"--heartbeat-misses=0"})
+        == "--heartbeat-misses must be between 1 and 1000, got 0");
+  CHECK(refusal<server_config>({"--max-clients=0"})
+        == "--max-clients must be between 1 and 100000, got 0");
+  CHECK(refusal<server_config>({"--max-in-flight=0"})
+        == "--max-in-flight must be between 1 and 100000, got 0");
+  CHECK(refusal<server_config>({"--max-path=0"})
+        == "--max-path must be between 1 and 65535, got 0");
+  // The same from an INI file.
+  ini_file ini{"[global]\nheartbeat-interval=0s\n"};
+  CHECK(refusal<server_config>({"--config-file=" + ini.path})
+        == "--heartbeat-interval must be between 100ms and 1h, got 0s");
+  // Values at the limits and the defaults pass.
+  CHECK(refusal<server_config>({}).empty());
+  CHECK(refusal<server_config>({"--heartbeat-interval=100ms",
+                                "--request-timeout=24h",
+                                "--handshake-timeout=1h",
+                                "--heartbeat-misses=1", "--max-clients=1"})
+          .empty());
+}
+
+TEST_CASE("zero and out-of-range client settings are refused at start",
+          "[config]") {
+  CHECK(refusal<client_config>({"--reconnect-min=0s"})
+        == "--reconnect-min must be between 10ms and 1h, got 0s");
+  CHECK(refusal<client_config>({"--reconnect-max=0s"})
+        == "--reconnect-max must be between 10ms and 24h, got 0s");
+  CHECK(refusal<client_config>({"--reconnect-min=2s", "--reconnect-max=1s"})
+        == "--reconnect-max (1s) must not be shorter than --reconnect-min "
+           "(2s)");
+  CHECK(refusal<client_config>({"--workers=100000"})
+        == "--workers must be between 0 and 1024, got 100000");
+  CHECK(refusal<client_config>({}).empty());
+  CHECK(refusal<client_config>({"--reconnect-min=200ms",
+                                "--reconnect-max=500ms"})
+          .empty());
 }
 
 TEST_CASE("the client needs a root and a usable name", "[config]") {

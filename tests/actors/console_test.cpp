@@ -64,8 +64,9 @@ struct console_fixture : fixture {
     return printed();
   }
 
-  /// A fake node "name" with "/" = {a, sub/} and "/sub" = {b}.
-  node add_node(const std::string& name) {
+  /// A fake node "name" with "/" = {a, sub/} and "/sub" = {b}, announcing
+  /// the policy bits `capabilities` in its hello.
+  node add_node(const std::string& name, uint32_t capabilities = 0) {
     auto log = std::make_shared<fake_node_log>();
     log->dirs["/"] = {file_entry("a", 10), dir_entry("sub", 1)};
     log->dirs["/sub"] = {file_entry("b", 20)};
@@ -73,7 +74,9 @@ struct console_fixture : fixture {
     log->files["/sub/b"] = file_entry("b", 20);
     auto hdl = track(spawn_fake_node(sys, log));
     caf::anon_send(sup, atom::connected_v, hdl);
-    auto r = request<uint64_t>(sup, atom::join_v, make_info(name), hdl);
+    auto info = make_info(name);
+    info.capabilities = capabilities;
+    auto r = request<uint64_t>(sup, atom::join_v, info, hdl);
     run();
     REQUIRE(r->value);
     return {hdl, log};
@@ -368,4 +371,179 @@ TEST_CASE_METHOD(console_fixture,
   REQUIRE(alpha.log->goodbyes.size() == 1);
   CHECK(code_of(alpha.log->goodbyes[0]) == wire_code::shutdown);
   CHECK(printed().empty()); // the queued `nodes` never ran
+}
+
+// -- Ctrl-C -------------------------------------------------------------------
+
+TEST_CASE_METHOD(console_fixture,
+                 "console: Ctrl-C cancels every command that waits, once, "
+                 "and on the node too",
+                 "[console][cancel]") {
+  start_console(true);
+  auto alpha = add_node("alpha", protocol::capability::remove);
+  alpha.log->silent = true;
+  auto cancel_and_check = [&](const std::string& line) {
+    INFO(line);
+    CHECK(type(line).empty()); // waiting for the node
+    REQUIRE(alpha.log->pending.size() == 1);
+    auto query = alpha.log->pending.begin()->first;
+    prompts->clear();
+    caf::anon_send(con, atom::cancel_v);
+    run();
+    CHECK(printed() == "cancelled\n");
+    CHECK(alpha.log->cancels == std::vector<uint64_t>{query});
+    CHECK(alpha.log->pending.empty());
+    CHECK(prompts->size() == 1); // the shell is ready for the next command
+    alpha.log->cancels.clear();
+  };
+  for (auto line : {"ls alpha:/", "stat alpha:/a", "du alpha:/", "rm -y alpha:/a",
+                    "cd alpha:/sub", "get alpha:/a"}) {
+    alpha.log->requests.clear();
+    cancel_and_check(line);
+  }
+  SECTION("tree stops walking") {
+    alpha.log->requests.clear();
+    CHECK(type("tree alpha:/") == "alpha:/\n");
+    caf::anon_send(con, atom::cancel_v);
+    run();
+    // Not "(unreadable) [error: cancelled]" and a footer.
+    CHECK(printed() == "cancelled\n");
+    CHECK(alpha.log->requests == std::vector<std::string>{"ls /"});
+  }
+  SECTION("a cancelled command leaves the shell usable") {
+    alpha.log->silent = false;
+    CHECK(type("pwd") == error_line(wire_code::bad_request,
+                                    "no node selected: 'use NODE' first"));
+    CHECK(type("stat alpha:/a")
+          == shell::render_stat("alpha", "/a", alpha.log->files["/a"]));
+  }
+}
+
+TEST_CASE_METHOD(console_fixture,
+                 "console: Ctrl-C cancels wait-nodes in the supervisor too",
+                 "[console][cancel]") {
+  start_console(true);
+  add_node("alpha");
+  CHECK(type("wait-nodes 2 --timeout 1h").empty());
+  using sup_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+  CHECK(deref<sup_ptr>(sup)->state.waiters.size() == 1);
+  caf::anon_send(con, atom::cancel_v);
+  run();
+  CHECK(printed() == "cancelled\n");
+  CHECK(deref<sup_ptr>(sup)->state.waiters.empty());
+  // The old timer finds nothing to do; a new node changes nothing.
+  advance(std::chrono::hours{1});
+  add_node("beta");
+  CHECK(printed().empty());
+  CHECK(type("wait-nodes 2") == "2 node(s) connected\n");
+}
+
+TEST_CASE_METHOD(console_fixture,
+                 "console: a second Ctrl-C or one at the question",
+                 "[console][cancel]") {
+  start_console(true);
+  auto alpha = add_node("alpha", protocol::capability::remove);
+  SECTION("two Ctrl-C print cancelled once") {
+    alpha.log->silent = true;
+    type("du alpha:/");
+    caf::anon_send(con, atom::cancel_v);
+    caf::anon_send(con, atom::cancel_v);
+    run();
+    auto text = printed();
+    CHECK(starts_with(text, "cancelled\n"));
+    CHECK(text.find("cancelled", 1) == std::string::npos);
+  }
+  SECTION("Ctrl-C at rm's question answers no") {
+    auto text = type("rm alpha:/a");
+    CHECK(contains(*prompts->rbegin(), "delete alpha:/a? [y/N]"));
+    caf::anon_send(con, atom::cancel_v);
+    run();
+    CHECK(printed() == "not deleted\n");
+    CHECK(alpha.log->requests == std::vector<std::string>{"du /a"});
+  }
+}
+
+// -- what the user types ------------------------------------------------------
+
+TEST_CASE_METHOD(console_fixture,
+                 "console: wait-nodes refuses durations and counts that make "
+                 "no sense",
+                 "[console]") {
+  start_console();
+  add_node("alpha");
+  // 1e12 s overflowed the nanosecond cast and timed out at once.
+  auto text = type("wait-nodes 2 --timeout 1e12");
+  CHECK(text
+        == error_line(wire_code::bad_request,
+                      "--timeout value too large: '1e12'"));
+  CHECK(type("wait-nodes 2 --timeout 25h")
+        == error_line(wire_code::bad_request,
+                      "--timeout must be at most 24h, got '25h'"));
+  CHECK(type("wait-nodes 2 --timeout -1")
+        == error_line(wire_code::bad_request,
+                      "--timeout expects a non-negative number of seconds "
+                      "(e.g. 30, 2.5, 30s, 5m, 1h), got '-1'"));
+  CHECK(type("wait-nodes 101")
+        == error_line(wire_code::bad_request,
+                      "cannot wait for 101 nodes: at most 100 may connect "
+                      "(--max-clients)"));
+  CHECK(starts_with(type("wait-nodes 99999999999999999999999"), "error: "));
+  using sup_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+  CHECK(deref<sup_ptr>(sup)->state.waiters.empty());
+  // A long but valid timeout waits.
+  CHECK(type("wait-nodes 2 --timeout 24h").empty());
+  advance(std::chrono::hours{23});
+  CHECK(printed().empty());
+  add_node("beta");
+  CHECK(printed() == "2 node(s) connected\n");
+}
+
+// -- policies and symlinks ----------------------------------------------------
+
+TEST_CASE_METHOD(console_fixture,
+                 "console: rm refuses at once when the node's policy does",
+                 "[console]") {
+  start_console(true);
+  auto alpha = add_node("alpha"); // read-only
+  prompts->clear();
+  CHECK(type("rm alpha:/a")
+        == error_line(wire_code::not_permitted,
+                      "not permitted by node policy"));
+  CHECK(alpha.log->requests.empty()); // nothing asked of the node
+  // No question: the next prompt is the command prompt.
+  CHECK(*prompts == std::vector<std::string>{"dirscope> "});
+  auto beta = add_node("beta", protocol::capability::remove);
+  type("rm beta:/a");
+  CHECK(contains(prompts->back(), "delete beta:/a? [y/N]"));
+  CHECK(type("y") == shell::render_removed("beta:/a", 1));
+  CHECK(beta.log->requests == std::vector<std::string>{"du /a", "rm /a"});
+}
+
+TEST_CASE_METHOD(console_fixture,
+                 "console: cd follows a symlink to a directory as ls does",
+                 "[console]") {
+  start_console();
+  auto alpha = add_node("alpha");
+  protocol::entry link;
+  link.name = "link";
+  link.type = protocol::entry_type::symlink;
+  link.target = "sub";
+  alpha.log->files["/link"] = link;
+  alpha.log->dirs["/link"] = alpha.log->dirs["/sub"];
+  alpha.log->files["/link/b"] = alpha.log->files["/sub/b"];
+  auto to_file = link;
+  to_file.name = "flink";
+  to_file.target = "a";
+  alpha.log->files["/flink"] = to_file;
+  type("use alpha");
+  CHECK(contains(type("ls link"),
+                 shell::render_entry_line(alpha.log->files["/sub/b"])));
+  CHECK(type("cd link").empty());
+  CHECK(type("pwd") == "alpha:/link\n");
+  CHECK(type("stat b")
+        == shell::render_stat("alpha", "/link/b", alpha.log->files["/sub/b"]));
+  CHECK(type("cd /flink")
+        == error_line(wire_code::not_a_directory,
+                      "alpha:/flink is not a directory"));
+  CHECK(type("pwd") == "alpha:/link\n");
 }

@@ -7,6 +7,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <spdlog/spdlog.h>
 
 namespace dirscope::test {
@@ -122,6 +123,18 @@ namespace dirscope::test {
 
 namespace {
 
+/// A request a silent fake node leaves pending until it is cancelled.
+template <class... Ts>
+caf::typed_response_promise<Ts...>
+keep_pending(node_connection_actor::pointer self,
+             const std::shared_ptr<fake_node_log>& log, uint64_t query) {
+  auto promise = self->make_response_promise<Ts...>();
+  log->pending.emplace(query, [promise](caf::error err) mutable {
+    promise.deliver(std::move(err));
+  });
+  return promise;
+}
+
 node_connection_actor::behavior_type
 fake_node(node_connection_actor::pointer self,
           std::shared_ptr<fake_node_log> log) {
@@ -130,10 +143,10 @@ fake_node(node_connection_actor::pointer self,
                 listing_sink_actor& sink) -> caf::result<uint64_t, bool> {
       log->requests.push_back("ls " + path);
       if (log->silent)
-        return self->make_response_promise<uint64_t, bool>();
-      if (log->files.count(path) != 0)
-        return make_error(wire_code::not_a_directory, "not a directory");
+        return keep_pending<uint64_t, bool>(self, log, query);
       auto i = log->dirs.find(path);
+      if (i == log->dirs.end() && log->files.count(path) != 0)
+        return make_error(wire_code::not_a_directory, "not a directory");
       if (i == log->dirs.end())
         return make_error(wire_code::not_found, "no such directory: " + path);
       if (!i->second.empty())
@@ -141,12 +154,19 @@ fake_node(node_connection_actor::pointer self,
       return {uint64_t{i->second.size()}, true};
     },
     [log](atom::ack, uint64_t query) { log->acks.push_back(query); },
-    [log](atom::cancel, uint64_t query) { log->cancels.push_back(query); },
-    [self, log](atom::stat,
+    [log](atom::cancel, uint64_t query) {
+      log->cancels.push_back(query);
+      if (auto i = log->pending.find(query); i != log->pending.end()) {
+        auto fail = std::move(i->second);
+        log->pending.erase(i);
+        fail(make_error(wire_code::cancelled, "cancelled"));
+      }
+    },
+    [self, log](atom::stat, uint64_t query,
                 std::string& path) -> caf::result<protocol::entry> {
       log->requests.push_back("stat " + path);
       if (log->silent)
-        return self->make_response_promise<protocol::entry>();
+        return keep_pending<protocol::entry>(self, log, query);
       if (path == "/")
         return dir_entry("/", log->dirs["/"].size());
       if (auto i = log->files.find(path); i != log->files.end())
@@ -155,8 +175,11 @@ fake_node(node_connection_actor::pointer self,
         return dir_entry(path.substr(path.rfind('/') + 1), i->second.size());
       return make_error(wire_code::not_found, "no such entry: " + path);
     },
-    [log](atom::du, std::string& path) -> caf::result<protocol::du_reply> {
+    [self, log](atom::du, uint64_t query,
+                std::string& path) -> caf::result<protocol::du_reply> {
       log->requests.push_back("du " + path);
+      if (log->silent)
+        return keep_pending<protocol::du_reply>(self, log, query);
       if (auto i = log->files.find(path); i != log->files.end())
         return protocol::du_reply{0, protocol::entry_type::file,
                                   i->second.size, 1, 0};
@@ -165,9 +188,11 @@ fake_node(node_connection_actor::pointer self,
                                   i->second.size(), 0};
       return make_error(wire_code::not_found, "no such entry: " + path);
     },
-    [log](atom::remove, std::string& path,
-          bool recursive) -> caf::result<uint64_t> {
+    [self, log](atom::remove, uint64_t query, std::string& path,
+                bool recursive) -> caf::result<uint64_t> {
       log->requests.push_back((recursive ? "rm -r " : "rm ") + path);
+      if (log->silent)
+        return keep_pending<uint64_t>(self, log, query);
       return uint64_t{1};
     },
     [log](atom::get, uint64_t, std::string& path, uint64_t, bool,

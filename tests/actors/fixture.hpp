@@ -4,6 +4,7 @@
 // thread, virtual clock) and the io test multiplexer (brokers without
 // sockets). See STACK-NOTES.md, "Deterministic tests under Catch2".
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -180,13 +181,17 @@ struct fake_node_log {
   std::vector<uint64_t> acks;
   /// Queries cancelled.
   std::vector<uint64_t> cancels;
-  /// Directory contents by path (one chunk each); listing a path in `files`
-  /// fails with not_a_directory, others with not_found.
+  /// Directory contents by path (one chunk each); listing a path only in
+  /// `files` fails with not_a_directory, others with not_found. A symlink
+  /// to a directory is in both.
   std::map<std::string, std::vector<protocol::entry>> dirs;
   /// Entries by path for stat; others fail not_found.
   std::map<std::string, protocol::entry> files;
-  /// Answer no request at all (they stay pending).
+  /// Answer no request at all (they stay pending until cancelled).
   bool silent = false;
+  /// Pending requests of a silent node by query: a cancel fails them with
+  /// cancelled, as the real connection does.
+  std::map<uint64_t, std::function<void(caf::error)>> pending;
 };
 
 /// Spawns (non-detached) an actor speaking node_connection_actor's interface

@@ -165,7 +165,7 @@ struct server_fixture : fixture {
 
   std::shared_ptr<reply<protocol::entry>> stat(const node_connection_actor& c,
                                                std::string path) {
-    auto r = request<protocol::entry>(c, atom::stat_v, std::move(path));
+    auto r = request<protocol::entry>(c, atom::stat_v, uint64_t{1}, std::move(path));
     run();
     return r;
   }
@@ -533,6 +533,62 @@ TEST_CASE_METHOD(server_fixture, "server: stat requests", "[server]") {
           == wire_code::protocol_error);
     CHECK(closed(ch));
   }
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: stat, du and rm are cancelled on the node too",
+                 "[server][cancel]") {
+  auto ch = join("alpha");
+  auto conn = resolve("alpha");
+  uint32_t id = 0;
+  std::shared_ptr<reply<protocol::entry>> r_stat;
+  std::shared_ptr<reply<protocol::du_reply>> r_du;
+  std::shared_ptr<reply<uint64_t>> r_rm;
+  auto error = [&]() -> caf::error {
+    if (r_stat)
+      return r_stat->error;
+    if (r_du)
+      return r_du->error;
+    return r_rm->error;
+  };
+  protocol::message late;
+  SECTION("stat") {
+    r_stat = request<protocol::entry>(conn, atom::stat_v, uint64_t{9},
+                                      std::string{"/x"});
+    run();
+    id = single<protocol::stat_request>(sent(ch)).id;
+    late = protocol::stat_reply{id, file_entry("x")};
+  }
+  SECTION("du") {
+    r_du = request<protocol::du_reply>(conn, atom::du_v, uint64_t{9},
+                                       std::string{"/x"});
+    run();
+    id = single<protocol::du_request>(sent(ch)).id;
+    late = protocol::du_reply{id, protocol::entry_type::file, 1, 1, 0};
+  }
+  SECTION("rm") {
+    r_rm = request<uint64_t>(conn, atom::remove_v, uint64_t{9},
+                             std::string{"/x"}, true);
+    run();
+    id = single<protocol::remove_request>(sent(ch)).id;
+    late = protocol::remove_reply{id, 1};
+  }
+  // A cancel for another query changes nothing.
+  caf::anon_send(conn, atom::cancel_v, uint64_t{8});
+  run();
+  CHECK(sent(ch).empty());
+  CHECK_FALSE(error());
+  caf::anon_send(conn, atom::cancel_v, uint64_t{9});
+  run();
+  CHECK(single<protocol::cancel>(sent(ch)).id == id);
+  REQUIRE(error());
+  CHECK(code_of(error()) == wire_code::cancelled);
+  // The answer racing the cancel is ignored; the node stays.
+  send(ch, late);
+  send(ch, protocol::request_failed{id, wire_code::cancelled, "cancelled"});
+  CHECK(sent(ch).empty());
+  CHECK_FALSE(closed(ch));
+  check_alive(ch, "alpha");
 }
 
 TEST_CASE_METHOD(server_fixture,

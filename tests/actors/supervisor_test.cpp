@@ -254,9 +254,9 @@ TEST_CASE_METHOD(supervisor_fixture,
                  "[supervisor]") {
   SECTION("enough nodes already") {
     joined("alpha");
-    auto r0 = request<uint64_t>(sup, atom::wait_v, uint64_t{0},
+    auto r0 = request<uint64_t>(sup, atom::wait_v, uint64_t{0}, uint64_t{0},
                                 caf::timespan{1s});
-    auto r1 = request<uint64_t>(sup, atom::wait_v, uint64_t{1},
+    auto r1 = request<uint64_t>(sup, atom::wait_v, uint64_t{0}, uint64_t{1},
                                 caf::timespan{1s});
     run();
     REQUIRE(r0->value);
@@ -265,7 +265,7 @@ TEST_CASE_METHOD(supervisor_fixture,
     CHECK(r1->get() == 1u);
   }
   SECTION("more nodes arrive before the timeout") {
-    auto r = request<uint64_t>(sup, atom::wait_v, uint64_t{2},
+    auto r = request<uint64_t>(sup, atom::wait_v, uint64_t{0}, uint64_t{2},
                                caf::timespan{10s});
     run();
     joined("alpha");
@@ -282,7 +282,7 @@ TEST_CASE_METHOD(supervisor_fixture,
   }
   SECTION("too few nodes: timeout") {
     joined("alpha");
-    auto r = request<uint64_t>(sup, atom::wait_v, uint64_t{3},
+    auto r = request<uint64_t>(sup, atom::wait_v, uint64_t{0}, uint64_t{3},
                                caf::timespan{10s});
     run();
     joined("beta");
@@ -296,7 +296,7 @@ TEST_CASE_METHOD(supervisor_fixture,
     CHECK_FALSE(r->value);
   }
   SECTION("a node that joins and leaves again does not count") {
-    auto r = request<uint64_t>(sup, atom::wait_v, uint64_t{2},
+    auto r = request<uint64_t>(sup, atom::wait_v, uint64_t{0}, uint64_t{2},
                                caf::timespan{10s});
     run();
     auto alpha = joined("alpha");

@@ -37,7 +37,7 @@ def everything(top):
 class PtyServer:
     """dirscope-server with its stdin and stdout on a pty."""
 
-    def __init__(self, test, workdir, args):
+    def __init__(self, test, workdir, args, env=None, stderr_to_pty=False):
         port = harness.free_port()
         self.port = port
         self.host = "127.0.0.1"
@@ -50,8 +50,12 @@ class PtyServer:
                 "--log-file=" + self.log_path] + list(args)
         self.master, slave = pty.openpty()
         self._err = open(self.stderr_path, "wb")
+        if env is None:
+            # Never the user's real ~/.dirscope_history.
+            env = dict(os.environ, HOME=workdir)
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave,
-                                     stderr=self._err,
+                                     stderr=slave if stderr_to_pty
+                                     else self._err, env=env,
                                      start_new_session=True)
         os.close(slave)
         test.addCleanup(self.kill)
@@ -81,6 +85,10 @@ class PtyServer:
     def type(self, line):
         os.write(self.master, (line + "\r").encode())
 
+    def write(self, text):
+        """Keys without Enter."""
+        os.write(self.master, text.encode())
+
     def wait_output(self, what, since=0, timeout=20):
         harness.wait_for(lambda: what in self.output()[since:], timeout,
                          what=repr(what) + " in " + repr(self.output()[-500:]))
@@ -88,6 +96,7 @@ class PtyServer:
     client_args = harness.Server.client_args
     ca_file = harness.Server.ca_file
     token_file = harness.Server.token_file
+    token = harness.Server.token
 
     def kill(self):
         if self.proc.poll() is None:

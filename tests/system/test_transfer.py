@@ -268,10 +268,17 @@ class TransferTest(harness.SystemTest):
             self.assertEqual(read(os.path.join(root, "motd.txt")),
                              b"hello nodes\n")
         self.assertEqual(all_files(nodes["n3"][1]), [])
-        for name in ("n1", "n2", "n3"):
+        for name in ("n1", "n2"):
             client = nodes[name][0]
             harness.wait_for(lambda: "new file available: /motd.txt"
                              in client.stderr_text(), 5, what="notice")
+        # Only the nodes that got the file hear about it (issue 11); notices
+        # arrive in order, so after "marker" n3 would have that one too.
+        server.command("broadcast marker")
+        n3 = nodes["n3"][0]
+        harness.wait_for(lambda: "marker" in n3.stderr_text(), 5,
+                         what="marker on n3")
+        self.assertNotIn("new file available", n3.stderr_text())
 
     def test_server_killed_mid_put_leaves_nothing_on_the_node(self):
         server, nodes = self.start([("n1", ["--allow-upload"])])

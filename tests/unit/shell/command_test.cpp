@@ -388,3 +388,53 @@ TEST_CASE("parse_seconds rejects everything else") {
                Catch::EndsWith("got '" + std::string{text} + "'"));
   }
 }
+
+TEST_CASE("parse_seconds refuses durations no clock can hold") {
+  // 1e12 s used to overflow the nanosecond cast (INT64_MIN: an instant
+  // timeout, and undefined behaviour).
+  for (auto text : {"1e12", "1e10", "1e300", "3e6h"}) {
+    INFO(text);
+    auto result = parse_seconds("timeout", text);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().code == wire_code::bad_request);
+    CHECK(result.error().message
+          == "--timeout value too large: '" + std::string{text} + "'");
+  }
+  CHECK(parse_seconds("timeout", "9e9").ok());
+}
+
+TEST_CASE("parse_duration checks the range and converts exactly") {
+  using namespace std::chrono;
+  auto d = parse_duration("timeout", "2.5");
+  REQUIRE(d.ok());
+  CHECK(*d == milliseconds{2500});
+  d = parse_duration("timeout", "24h");
+  REQUIRE(d.ok());
+  CHECK(*d == hours{24});
+  d = parse_duration("timeout", "0");
+  REQUIRE(d.ok());
+  CHECK(d->count() == 0);
+  for (auto text : {"24.01h", "86401", "1e12", "1e7"}) {
+    INFO(text);
+    auto bad = parse_duration("timeout", text);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().code == wire_code::bad_request);
+    CHECK_THAT(bad.error().message, Catch::StartsWith("--timeout "));
+  }
+  CHECK(parse_duration("timeout", "86401").error().message
+        == "--timeout must be at most 24h, got '86401'");
+  CHECK(parse_duration("timeout", "-1").error().message
+        == "--timeout expects a non-negative number of seconds (e.g. 30, "
+           "2.5, 30s, 5m, 1h), got '-1'");
+  CHECK(parse_duration("timeout", "61", seconds{60}).error().message
+        == "--timeout must be at most 1m, got '61'");
+}
+
+TEST_CASE("format_duration") {
+  using namespace std::chrono;
+  CHECK(format_duration(hours{24}) == "24h");
+  CHECK(format_duration(minutes{5}) == "5m");
+  CHECK(format_duration(seconds{90}) == "90s");
+  CHECK(format_duration(milliseconds{250}) == "250ms");
+  CHECK(format_duration(nanoseconds{0}) == "0s");
+}
