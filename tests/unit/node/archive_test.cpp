@@ -81,10 +81,12 @@ struct fake_entry {
 };
 
 /// A tar.gz made by hand, for entries a packer never produces.
-std::string make_archive(const std::vector<fake_entry>& entries) {
+std::string make_archive(const std::vector<fake_entry>& entries,
+                         bool gzip = true) {
   std::string out;
   auto a = archive_write_new();
-  archive_write_add_filter_gzip(a);
+  if (gzip)
+    archive_write_add_filter_gzip(a);
   archive_write_set_format_pax_restricted(a);
   archive_write_open(
     a, &out, nullptr,
@@ -448,4 +450,43 @@ TEST_CASE("the umask is read from /proc/self/status", "[archive]") {
   CHECK(process_umask() == current_umask());
   CHECK(extracted_mode(06755, 022) == 0755);
   CHECK(extracted_mode(01777, 002) == 0775);
+}
+
+TEST_CASE("extract_tree survives corrupted archives and stays inside",
+          "[archive]") {
+  temp_tree t;
+  make_dir(t.outside("victim"));
+  std::vector<fake_entry> entries = {{".", AE_IFDIR, "", 0755},
+                                     {"d", AE_IFDIR, "", 0700},
+                                     {"d/f", AE_IFREG, "hello", 0644},
+                                     {"l", AE_IFLNK, "d/f"},
+                                     {"big", AE_IFREG, std::string(3000, 'b')}};
+  std::mt19937_64 rng{7};
+  int n = 0;
+  for (auto gzip : {false, true}) {
+    auto seed = make_archive(entries, gzip);
+    for (int i = 0; i < 200; ++i) {
+      auto s = seed;
+      auto flips = 1 + rng() % 8;
+      for (size_t k = 0; k < flips; ++k) {
+        auto pos = rng() % s.size();
+        switch (rng() % 3) {
+          case 0: s[pos] = static_cast<char>(rng()); break;
+          case 1: s[pos] = "/.\0"[rng() % 3]; break;
+          default: s.resize(pos); break;
+        }
+        if (s.empty())
+          break;
+      }
+      auto dir = t.at("/x" + std::to_string(n++));
+      make_dir(dir);
+      auto r = extract_tree(open_dir(dir).get(), s, 022);
+      if (!r)
+        CHECK_FALSE(r.error().message.empty());
+    }
+  }
+  // Only the x directories in the root, nothing next to it.
+  CHECK(count_entries(t.root()) == static_cast<size_t>(n));
+  CHECK(count_entries(t.outside("victim")) == 0);
+  CHECK(count_entries(t.base()) == 2);
 }
