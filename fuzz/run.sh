@@ -17,9 +17,11 @@ harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 
 work=$build/fuzz-work
-rm -rf "$work/seeds"
+# Seeds of this run only: runs of different harnesses may overlap.
+seeds=$work/seeds-$$
+trap 'rm -rf "$seeds"' EXIT
 mkdir -p "$work/logs"
-"$build/fuzz/make_seeds" "$work/seeds" || { echo "make_seeds failed" >&2; exit 1; }
+"$build/fuzz/make_seeds" "$seeds" || { echo "make_seeds failed" >&2; exit 1; }
 
 printf '%-13s %6s %11s %8s %8s %7s  %s\n' harness secs execs exec/s corpus cov result
 failed=0
@@ -29,11 +31,11 @@ for h in "${harnesses[@]}"; do
   corpus=$work/corpus/$h
   artifacts=$work/artifacts/$h
   log=$work/logs/$h.log
-  mkdir -p "$corpus" "$artifacts" "$work/seeds/$h"
+  mkdir -p "$corpus" "$artifacts" "$seeds/$h"
   start=$(date +%s)
   "$exe" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2560 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" \
-    "$corpus" "$work/seeds/$h" >"$log" 2>&1
+    "$corpus" "$seeds/$h" >"$log" 2>&1
   rc=$?
   took=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
