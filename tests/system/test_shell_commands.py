@@ -58,6 +58,8 @@ class ShellCommandTests(harness.SystemTest):
     def start(self, env=None):
         self.srv = PtyServer(self, self.workdir, SERVER_ARGS, env=env,
                              stderr_to_pty=True)
+        # Keys typed before libedit takes the terminal may be dropped.
+        self.srv.wait_output("dirscope> ")
         return self.srv
 
     def run_line(self, line, expect, timeout=20):
