@@ -62,8 +62,7 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   spdlog::info("serving {} as '{}' to {}:{}", settings->root, settings->name,
                settings->server_host, settings->server_port);
-  auto agent = sys.spawn<caf::detached>(node_agent, *settings, root_fd,
-                                        *tls);
+  auto agent = sys.spawn(node_agent, *settings, root_fd, *tls);
   caf::error reason;
   {
     input_watcher watcher{signals, false};

@@ -1,6 +1,9 @@
 #include "actors/client/client_connection.hpp"
 
+#include <algorithm>
+
 #include <caf/io/system_messages.hpp>
+#include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/client/lister.hpp"
@@ -24,6 +27,10 @@ void close(self_ptr self, caf::error reason) {
   if (st.stage == state::phase::closing)
     return;
   st.stage = state::phase::closing;
+  // A TLS peer learns that nothing was cut off (close_notify); quit()
+  // flushes it before the socket closes.
+  st.chan.close();
+  flush_channel(self, st.hdl, st.chan);
   for (auto& [id, hdl] : st.listers)
     self->send_exit(hdl, caf::exit_reason::user_shutdown);
   st.listers.clear();
@@ -35,6 +42,22 @@ void close(self_ptr self, caf::error reason) {
   st.senders.clear();
   st.receivers.clear();
   self->quit(std::move(reason));
+}
+
+/// Checks the server's liveness at least once a second.
+///
+/// The tick is sent anonymously: in CAF 0.17 a delayed message from the
+/// broker to itself that arrives after the broker quit stays in its mailbox
+/// and, naming the broker as its sender, keeps the broker alive for ever:
+/// one leaked connection per reconnect. An anonymous tick frees the dead
+/// broker when it fires, and ticking at least once a second keeps that wait
+/// (and so the dead connections held at once) short.
+void schedule_tick(self_ptr self) {
+  auto& st = self->state;
+  auto period = std::min(st.heartbeat_interval,
+                         std::chrono::milliseconds{1'000});
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), period,
+                         atom::tick_v, st.tick_generation);
 }
 
 void protocol_violation(self_ptr self, const std::string& what) {
@@ -260,11 +283,13 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   if (st.stage == state::phase::awaiting_welcome) {
     if (auto x = std::get_if<protocol::welcome>(&msg)) {
       st.stage = state::phase::serving;
+      st.server_max_frame = std::clamp(x->max_frame, protocol::min_frame_limit,
+                                       protocol::absolute_max_frame);
       if (x->heartbeat_ms > 0) {
         // Restart the liveness checks at the server's pace.
         st.heartbeat_interval = std::chrono::milliseconds{x->heartbeat_ms};
-        self->delayed_send(self, st.heartbeat_interval, atom::tick_v,
-                           ++st.tick_generation);
+        ++st.tick_generation;
+        schedule_tick(self);
       }
       spdlog::info("connected to {}:{} as '{}' (session {}, server time {})",
                    st.settings.server_host, st.settings.server_port,
@@ -273,16 +298,18 @@ bool on_frame(self_ptr self, protocol::message& msg) {
       self->send(st.agent, atom::welcomed_v);
       return true;
     }
+    // Text from the server is shown escaped, like node text on the server.
     if (auto x = std::get_if<protocol::reject>(&msg)) {
-      spdlog::error("the server rejected this node: {} ({})", x->reason,
+      auto why = protocol::escape_name(x->reason);
+      spdlog::error("the server rejected this node: {} ({})", why,
                     to_string(x->code));
-      close(self, make_error(x->code, x->reason));
+      close(self, make_error(x->code, why));
       return false;
     }
     if (auto x = std::get_if<protocol::goodbye>(&msg)) {
-      spdlog::info("the server said goodbye before the welcome: {}",
-                   x->reason);
-      close(self, make_error(wire_code::io_error, x->reason));
+      auto why = protocol::escape_name(x->reason);
+      spdlog::info("the server said goodbye before the welcome: {}", why);
+      close(self, make_error(wire_code::io_error, why));
       return false;
     }
     protocol_violation(self, std::string{"expected welcome, got "}
@@ -292,8 +319,8 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   if (st.stage == state::phase::closing)
     return false;
   if (auto x = std::get_if<protocol::heartbeat>(&msg)) {
-    spdlog::info("heartbeat {}: server time {}", x->seq,
-                 shell::format_rfc3339(x->server_time_ns));
+    spdlog::debug("heartbeat {}: server time {}", x->seq,
+                  shell::format_rfc3339(x->server_time_ns));
     send_frame(self, st.hdl, st.chan, protocol::heartbeat_ack{x->seq});
   } else if (auto x = std::get_if<protocol::list_request>(&msg)) {
     on_list(self, *x);
@@ -321,14 +348,14 @@ bool on_frame(self_ptr self, protocol::message& msg) {
     if (auto i = st.receivers.find(x->id); i != st.receivers.end())
       self->send(i->second, atom::commit_v, x->size, x->sha256);
   } else if (auto x = std::get_if<protocol::notice>(&msg)) {
-    spdlog::info("notice from server: {}", x->text);
-    print_for_operator("notice from server: " + protocol::escape_name(x->text)
-                       + "\n");
+    auto text = protocol::escape_name(x->text);
+    spdlog::info("notice from server: {}", text);
+    print_for_operator("notice from server: " + text + "\n");
   } else if (auto x = std::get_if<protocol::echo_reply>(&msg)) {
     print_for_operator(protocol::escape_name(x->text) + "\n");
   } else if (auto x = std::get_if<protocol::goodbye>(&msg)) {
-    spdlog::info("the server closed the session: {} ({})", x->reason,
-                 to_string(x->code));
+    spdlog::info("the server closed the session: {} ({})",
+                 protocol::escape_name(x->reason), to_string(x->code));
     close(self, caf::exit_reason::normal);
   } else {
     protocol_violation(self, std::string{"unexpected "}
@@ -376,8 +403,7 @@ caf::behavior client_connection(client_connection_broker self,
              protocol::hello{protocol::version, st.settings.name,
                              st.settings.hostname, st.settings.root, caps,
                              st.settings.token});
-  self->delayed_send(self, st.heartbeat_interval, atom::tick_v,
-                     st.tick_generation);
+  schedule_tick(self);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     close(self, msg.reason);
   });
@@ -425,8 +451,7 @@ caf::behavior client_connection(client_connection_broker self,
         close(self, make_error(wire_code::timeout, "server silent"));
         return;
       }
-      self->delayed_send(self, st.heartbeat_interval, atom::tick_v,
-                         st.tick_generation);
+      schedule_tick(self);
     },
     // -- from listers ---------------------------------------------------------
     [self](atom::chunk, uint32_t id, std::vector<protocol::entry>& xs) {
@@ -492,8 +517,22 @@ caf::behavior client_connection(client_connection_broker self,
     },
     [self](atom::echo, std::string& line) {
       auto& st = self->state;
-      if (st.stage == state::phase::serving)
-        send_frame(self, st.hdl, st.chan, protocol::echo{std::move(line)});
+      if (st.stage != state::phase::serving) {
+        spdlog::warn("not connected to the server: line not sent");
+        return;
+      }
+      // The reply is as long as the line: both frames must fit the
+      // server's limit and ours, else the server or we would drop the
+      // connection.
+      static const size_t overhead = protocol::encode(protocol::echo{}).size()
+                                     - protocol::frame_header_size;
+      auto limit = std::min(st.server_max_frame, st.settings.max_frame);
+      if (line.size() > limit - overhead) {
+        spdlog::warn("line not sent: {} bytes is too long (at most {})",
+                     line.size(), limit - overhead);
+        return;
+      }
+      send_frame(self, st.hdl, st.chan, protocol::echo{std::move(line)});
     },
   };
 }

@@ -29,6 +29,8 @@ struct client_connection_state {
   enum class phase { awaiting_welcome, serving, closing } stage
     = phase::awaiting_welcome;
   std::chrono::milliseconds heartbeat_interval{10'000};
+  /// Largest frame the server accepts (from its welcome).
+  uint32_t server_max_frame = protocol::default_max_frame;
   /// Liveness ticks of older generations are ignored (the welcome restarts
   /// them at the server's interval).
   uint64_t tick_generation = 0;

@@ -1,9 +1,13 @@
 #include "actors/client/node_agent.hpp"
 
+#include <unistd.h>
+
 #include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/client/client_connection.hpp"
+#include "actors/client/connector.hpp"
 #include "actors/client/fs_worker.hpp"
 #include "actors/error.hpp"
 
@@ -29,6 +33,16 @@ namespace {
 
 using self_ptr = node_agent_actor::stateful_pointer<node_agent_state>;
 
+/// The node's connection over a socket that a connector connected.
+caf::behavior adopted_connection(client_connection_broker self, int fd,
+                                 client_settings settings, worker_pool pool,
+                                 node_agent_actor agent,
+                                 std::shared_ptr<tls::context> tls) {
+  auto hdl = self->add_scribe(fd);
+  return client_connection(self, hdl, std::move(settings), std::move(pool),
+                           std::move(agent), std::move(tls));
+}
+
 void retry_or_quit(self_ptr self, const caf::error& reason) {
   auto& st = self->state;
   if (st.stopping)
@@ -39,26 +53,62 @@ void retry_or_quit(self_ptr self, const caf::error& reason) {
                  ? st.settings.reconnect_min
                  : std::min(st.backoff * 2, st.settings.reconnect_max);
   spdlog::info("reconnecting in {} ms", st.backoff.count());
-  self->delayed_send(self, st.backoff, atom::connect_v);
+  // Anonymous: a self-sent delayed message that outlives the actor keeps it
+  // in memory for ever (see client_connection's tick).
+  caf::delayed_anon_send(caf::actor_cast<node_agent_actor>(self), st.backoff,
+                         atom::connect_v);
+}
+
+void on_connected(self_ptr self, int fd) {
+  auto& st = self->state;
+  st.conn = self->home_system().middleman().spawn_broker(
+    adopted_connection, fd, st.settings, st.pool,
+    caf::actor_cast<node_agent_actor>(self), st.tls);
+  self->monitor(st.conn);
+}
+
+/// Ends the connection attempt in progress, if any (its answer is dropped).
+void end_connector(self_ptr self) {
+  auto& st = self->state;
+  if (!st.connector)
+    return;
+  self->unlink_from(st.connector);
+  self->send_exit(st.connector, caf::exit_reason::user_shutdown);
+  st.connector = nullptr;
 }
 
 void connect(self_ptr self) {
   auto& st = self->state;
-  if (st.stopping)
+  if (st.stopping || st.conn || st.connector)
     return;
-  auto conn = self->home_system().middleman().spawn_client(
-    client_connection, st.settings.server_host, st.settings.server_port,
-    st.settings, st.pool, caf::actor_cast<node_agent_actor>(self), st.tls);
-  if (!conn) {
-    auto why = self->home_system().render(conn.error());
-    spdlog::warn("cannot connect to {}:{}: {}", st.settings.server_host,
-                 st.settings.server_port, why);
-    return retry_or_quit(self, make_error(wire_code::io_error,
-                                          "cannot connect to the server: "
-                                            + why));
-  }
-  st.conn = *conn;
-  self->monitor(st.conn);
+  spdlog::debug("connecting to {}:{}", st.settings.server_host,
+                st.settings.server_port);
+  st.connector = self->spawn<caf::detached + caf::linked>(connector,
+                                                          st.abandon);
+  self
+    ->request(st.connector, caf::infinite, atom::connect_v,
+              st.settings.server_host, st.settings.server_port)
+    .then(
+      [self](int fd) {
+        end_connector(self);
+        if (self->state.stopping) {
+          ::close(fd);
+          return;
+        }
+        on_connected(self, fd);
+      },
+      [self](caf::error& err) {
+        end_connector(self);
+        auto& st = self->state;
+        if (st.stopping)
+          return;
+        auto why = to_failure(err).message;
+        spdlog::warn("cannot connect to {}:{}: {}", st.settings.server_host,
+                     st.settings.server_port, why);
+        retry_or_quit(self, make_error(wire_code::io_error,
+                                       "cannot connect to the server: "
+                                         + why));
+      });
 }
 
 } // namespace
@@ -95,14 +145,19 @@ node_agent(node_agent_actor::stateful_pointer<node_agent_state> self,
     },
     [self](atom::echo, std::string& line) {
       auto& st = self->state;
-      if (st.conn)
-        self->send(caf::actor_cast<client_connection_actor>(st.conn),
-                   atom::echo_v, std::move(line));
+      if (!st.conn) {
+        spdlog::warn("not connected to the server: line not sent");
+        return;
+      }
+      self->send(caf::actor_cast<client_connection_actor>(st.conn),
+                 atom::echo_v, std::move(line));
     },
     [self](atom::shutdown) {
       auto& st = self->state;
       st.stopping = true;
       *st.abandon = true;
+      // Connecting: the connector notices `abandon` within one poll slice.
+      end_connector(self);
       if (!st.conn)
         return self->quit();
       spdlog::info("stopping: saying goodbye to the server");

@@ -6,6 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/client/connector.hpp"
 #include "actors/client/worker_pool.hpp"
 #include "actors/settings.hpp"
 #include "node/unique_fd.hpp"
@@ -17,8 +18,8 @@ namespace dirscope {
 /// and after a lost connection reconnects with exponential backoff. Quits
 /// normally when the server ends the session or the process is asked to
 /// stop, and with the error when the server rejects the node or (with
-/// reconnect off) the connection fails. Spawn it detached: connecting
-/// blocks.
+/// reconnect off) the connection fails. Never blocks (a connector does the
+/// connecting), so a shutdown is handled at once in every state.
 struct node_agent_state {
   static inline const char* name = "node_agent";
 
@@ -26,10 +27,14 @@ struct node_agent_state {
   /// nullptr: plain TCP.
   std::shared_ptr<tls::context> tls;
   worker_pool pool;
+  /// The connection broker, once connected.
   caf::actor conn;
+  /// The attempt to connect in progress, if any.
+  connector_actor connector;
   std::chrono::milliseconds backoff{0};
   bool stopping = false;
-  /// Tells the workers to abandon hashing once the agent is gone.
+  /// Tells the workers to abandon hashing and the connector to give up once
+  /// the node stops or the agent is gone.
   std::shared_ptr<std::atomic<bool>> abandon
     = std::make_shared<std::atomic<bool>>(false);
 

@@ -417,6 +417,84 @@ TEST_CASE_METHOD(client_fixture, "client: closing", "[client]") {
   }
 }
 
+TEST_CASE_METHOD(client_fixture, "client: echo lines are capped by the frame "
+                 "limits", "[client]") {
+  start();
+  sent();
+  auto conn_down = watch(conn);
+  auto echo = [this](std::string line) {
+    caf::anon_send(caf::actor_cast<client_connection_actor>(conn),
+                   atom::echo_v, std::move(line));
+    run();
+    return only<protocol::echo>(sent());
+  };
+  // The frame body of an echo: tag, text length, text.
+  constexpr size_t overhead = 1 + 4;
+  // A refused line is no reason to leave.
+  auto still_serving = [&] {
+    send(protocol::heartbeat{1, 1});
+    CHECK(single<protocol::heartbeat_ack>(sent()).seq == 1u);
+    CHECK_FALSE(conn_down->down);
+    CHECK_FALSE(closed());
+  };
+  SECTION("the server's limit, from its welcome") {
+    send(protocol::welcome{1, 1, 10'000, protocol::min_frame_limit});
+    auto fits = std::string(protocol::min_frame_limit - overhead, 'x');
+    auto sent_lines = echo(fits);
+    REQUIRE(sent_lines.size() == 1);
+    CHECK(sent_lines[0].text == fits);
+    CHECK(echo(fits + "y").empty());
+    still_serving();
+  }
+  SECTION("ours, when the server takes more: the reply must fit") {
+    send(protocol::welcome{1, 1, 10'000, protocol::absolute_max_frame});
+    auto fits = std::string(settings.max_frame - overhead, 'x');
+    CHECK(echo(fits).size() == 1);
+    CHECK(echo(fits + "y").empty());
+    still_serving();
+  }
+  SECTION("none before the welcome") {
+    CHECK(echo("early").empty());
+    send(protocol::welcome{1, 1, 10'000, protocol::default_max_frame});
+    CHECK(echo("now").size() == 1);
+    still_serving();
+  }
+}
+
+TEST_CASE_METHOD(client_fixture, "client: a closed connection leaves no actor "
+                 "behind", "[client]") {
+  start(); // the workers and a first connection, which stays
+  auto baseline = sys.registry().running();
+  for (int i = 0; i < 20; ++i) {
+    auto hdl = connection_handle::from_int(100 + i);
+    mpx.provide_scribe(settings.server_host, port, hdl);
+    caf::actor_addr addr;
+    {
+      auto c = sys.middleman().spawn_client(client_connection,
+                                            settings.server_host, port,
+                                            settings, pool, agent,
+                                            std::shared_ptr<tls::context>{});
+      REQUIRE(c);
+      addr = c->address();
+    }
+    run();
+    CHECK(sys.registry().running() == baseline + 1);
+    if (i % 2 == 1) {
+      mpx.virtual_send(hdl, frame(protocol::welcome{
+                              1, 1, 10'000, protocol::default_max_frame}));
+      run();
+    }
+    mpx.impl_ptr(hdl)->io_failure(&mpx, caf::io::network::operation::read);
+    run();
+    CHECK(sys.registry().running() == baseline);
+    // Once its last liveness tick (at most a second away) has fired,
+    // nothing holds the dead connection: its memory is gone, not only its
+    // thread of control. (It used to stay forever.)
+    advance(1s);
+    CHECK(caf::actor_cast<caf::actor>(addr) == nullptr);
+  }
+}
+
 // -- end to end ---------------------------------------------------------------
 
 namespace {
