@@ -524,12 +524,11 @@ caf::behavior client_connection(client_connection_broker self,
       // The reply is as long as the line: both frames must fit the
       // server's limit and ours, else the server or we would drop the
       // connection.
-      static const size_t overhead = protocol::encode(protocol::echo{}).size()
-                                     - protocol::frame_header_size;
-      auto limit = std::min(st.server_max_frame, st.settings.max_frame);
-      if (line.size() > limit - overhead) {
+      auto most = protocol::max_text_size(
+        std::min(st.server_max_frame, st.settings.max_frame));
+      if (line.size() > most) {
         spdlog::warn("line not sent: {} bytes is too long (at most {})",
-                     line.size(), limit - overhead);
+                     line.size(), most);
         return;
       }
       send_frame(self, st.hdl, st.chan, protocol::echo{std::move(line)});
