@@ -14,6 +14,8 @@ PACKAGES := cmake g++ make pkg-config libcaf-dev libspdlog-dev \
 ASAN_DIR ?= build-asan
 # Unit and actor tests, and the system tests of hostile peers.
 ASAN_TESTS ?= ^(protocol|node|shell|tls|actors): |^system: test_(security|robustness|raw_node)$$
+# LeakSanitizer at every exit (1) or not (0).
+ASAN_DETECT_LEAKS ?= 1
 FUZZ_DIR ?= build-fuzz
 FUZZ_CXX ?= clang++-14
 FUZZ_PACKAGES := clang-14 libfuzzer-14-dev libclang-rt-14-dev zlib1g-dev
@@ -51,7 +53,8 @@ test-asan: deps
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DDIRSCOPE_SANITIZE=ON
 	cmake --build $(ASAN_DIR) -j $(JOBS) --target dirscope-server \
 	  dirscope-client protocol_tests node_tests shell_tests tls_tests actor_tests
-	scripts/sanitized-ctest.sh $(ASAN_DIR) '$(ASAN_TESTS)' $(JOBS)
+	DETECT_LEAKS=$(ASAN_DETECT_LEAKS) \
+	  scripts/sanitized-ctest.sh $(ASAN_DIR) '$(ASAN_TESTS)' $(JOBS)
 
 ## fuzz-build: the libFuzzer harnesses of fuzz/ (clang-14, in build-fuzz/)
 fuzz-build: deps

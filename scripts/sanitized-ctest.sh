@@ -5,6 +5,7 @@
 # system test kills at the end) still fails the run.
 #
 # Usage: scripts/sanitized-ctest.sh BUILD_DIR TEST_REGEX JOBS
+# DETECT_LEAKS=0 turns LeakSanitizer off (default on).
 set -uo pipefail
 build=$(cd "${1:?usage: sanitized-ctest.sh BUILD_DIR TEST_REGEX JOBS}" && pwd)
 regex=${2:?usage: sanitized-ctest.sh BUILD_DIR TEST_REGEX JOBS}
@@ -12,7 +13,7 @@ jobs=${3:-2}
 logs=$build/sanitizer-logs
 rm -rf "$logs"
 mkdir -p "$logs"
-export ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1"
+export ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=${DETECT_LEAKS:-1}"
 export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="log_path=$logs/lsan"
 cd "$build" || exit 1
