@@ -1,5 +1,7 @@
 #include "actors/client/node_agent.hpp"
 
+#include <cerrno>
+
 #include <caf/io/middleman.hpp>
 #include <spdlog/spdlog.h>
 
@@ -50,12 +52,10 @@ void connect(self_ptr self) {
     client_connection, st.settings.server_host, st.settings.server_port,
     st.settings, st.pool, caf::actor_cast<node_agent_actor>(self), st.tls);
   if (!conn) {
-    auto why = self->home_system().render(conn.error());
-    spdlog::warn("cannot connect to {}:{}: {}", st.settings.server_host,
-                 st.settings.server_port, why);
-    return retry_or_quit(self, make_error(wire_code::io_error,
-                                          "cannot connect to the server: "
-                                            + why));
+    // spawn_client connects on this thread: errno still says why.
+    auto why = connect_failure(conn.error(), errno);
+    spdlog::warn("{}", why.message);
+    return retry_or_quit(self, to_error(why));
   }
   st.conn = *conn;
   self->monitor(st.conn);
