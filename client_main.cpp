@@ -24,8 +24,7 @@ using namespace dirscope;
 int main(int argc, char** argv) {
   client_config cfg;
   if (auto err = cfg.parse_args(argc, argv)) {
-    std::cerr << "dirscope-client: " << cfg.render(err)
-              << "\n(try dirscope-client --help)\n";
+    std::cerr << "dirscope-client: " << to_failure(err).message << "\n";
     return 2;
   }
   if (!cfg.help_text.empty()) {

@@ -34,6 +34,57 @@ bool wants_help(const std::vector<std::string>& args) {
   });
 }
 
+/// CAF's own options, described by dirscope itself: --long-help shows the
+/// same as --help, --dump-config prints dirscope's options only.
+bool is_caf_option(caf::string_view name) {
+  return name == "help" || name == "long-help" || name == "dump-config"
+         || name == "config-file";
+}
+
+/// The option list of --help: dirscope's options as CAF formats them,
+/// after CAF's own options described as they behave here.
+std::string option_list(const caf::config_option_set& xs) {
+  caf::config_option_set ours;
+  for (auto& opt : xs)
+    if (!is_caf_option(opt.long_name()))
+      ours.add(opt);
+  auto text = ours.help_text(true);
+  // CAF's heading ("global options:") says nothing to users.
+  if (auto nl = text.find('\n'); nl != std::string::npos)
+    text.erase(0, nl + 1);
+  auto width = std::min<size_t>(text.find(" : "), 40);
+  std::string result;
+  auto line = [&](std::string left, const char* right) {
+    left.resize(std::max(width, left.size()), ' ');
+    result += left + " : " + right + "\n";
+  };
+  line("  (-h|--help)", "print this help on stdout and exit");
+  line("  --config-file=<string>", "read options from this INI file");
+  line("  --dump-config",
+       "print the options in effect as an INI file and exit");
+  return result + text;
+}
+
+/// `name=value` lines under [global]: a config file with the values in
+/// effect (strings quoted, durations with their unit).
+std::string dump_options(const caf::config_option_set& xs) {
+  std::string result = "[global]\n";
+  for (auto& opt : xs) {
+    if (is_caf_option(opt.long_name()) || opt.long_name() == "config-file")
+      continue;
+    auto value = opt.get();
+    if (!value)
+      continue;
+    result.append(opt.long_name().data(), opt.long_name().size());
+    result += '=';
+    result += caf::holds_alternative<std::string>(*value)
+                ? "\"" + caf::get<std::string>(*value) + "\""
+                : to_string(*value);
+    result += '\n';
+  }
+  return result;
+}
+
 } // namespace
 
 dirscope_config::dirscope_config() {
@@ -86,13 +137,19 @@ caf::error dirscope_config::parse_args(int argc, char** argv) {
     help_text = usage()
                 + "\nOptions (also settable in the INI file given by "
                   "--config-file, under [global]):\n"
-                + custom_options_.help_text(true);
+                + option_list(custom_options_);
     return caf::none;
   }
+  auto dump = std::find(args.begin(), args.end(), "--dump-config");
+  auto wants_dump = dump != args.end();
+  if (wants_dump)
+    args.erase(dump);
   if (auto err = parse(std::move(args)))
     return err;
   for (auto& [opt, value] : switches)
     opt->store(caf::config_value{value});
+  if (wants_dump)
+    help_text = dump_options(custom_options_);
   return check();
 }
 
@@ -219,10 +276,17 @@ std::string server_config::usage() const {
          "[--bind ADDR] [options]\n"
          "\n"
          "Nodes (dirscope-client) connect to this server. Commands are read\n"
-         "from standard input (type 'help' at the prompt); results go to\n"
-         "stdout, diagnostics to stderr and the log file. The server runs\n"
-         "until 'quit', end of input, SIGINT or SIGTERM, and then says\n"
-         "goodbye to every node.\n"
+         "from standard input, typed at a terminal (type 'help' at the\n"
+         "prompt) or piped in by a script, one per line. Results go to\n"
+         "stdout; the error line of a failed command goes to stderr when\n"
+         "the input is piped (to the terminal in an interactive shell); the\n"
+         "log goes to stderr and the log file. The server runs until 'quit',\n"
+         "end of input, SIGINT or SIGTERM, and then says goodbye to every\n"
+         "node.\n"
+         "\n"
+         "Exit status: 0 when all went well; 1 when a piped command failed\n"
+         "or the server could not start; 2 for a bad command line or\n"
+         "configuration.\n"
          "\n"
          "Connections use TLS 1.3. On first start the server creates a\n"
          "private CA, its certificate and an enrollment token in --state-dir\n"

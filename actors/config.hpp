@@ -19,11 +19,12 @@ class dirscope_config : public caf::actor_system_config {
 public:
   dirscope_config();
 
-  /// Parses the command line; for --help fills `help_text` instead (the
-  /// main prints it). Returns an error for unknown options or bad values.
+  /// Parses the command line; for --help and --dump-config fills
+  /// `help_text` instead (the main prints it on stdout and exits 0).
+  /// Returns an error for unknown options or bad values.
   caf::error parse_args(int argc, char** argv);
 
-  /// Non-empty after --help: what to print.
+  /// Non-empty after --help or --dump-config: what to print.
   std::string help_text;
   std::string log_file;
   std::string log_level = "info";
