@@ -63,8 +63,9 @@ using echo_sink_actor = caf::typed_actor<
   reacts_to<atom::echo, std::string, std::string>>;
 
 /// The server's side of one node's TCP connection (a forked io broker).
-/// Besides these it handles io events and its own timers (tick, deadline,
-/// timeout), which only it sends to itself.
+/// Besides these it handles io events, its own timers (tick, timeout), which
+/// only it sends to itself, and `deadline` from the supervisor (the
+/// handshake deadline passed: go unless the hello came).
 using node_connection_actor = caf::typed_actor<
   /// Lists directory `path`, streaming chunks to `sink` under query `id`;
   /// replies with (total entries, sorted) when the listing is complete.
@@ -132,7 +133,9 @@ using supervisor_actor = caf::typed_actor<
   /// Timer: waiter `id` of a `wait` ran out of time.
   reacts_to<atom::timeout, uint64_t>,
   /// Timer: the shutdown grace period is over.
-  reacts_to<atom::deadline>>;
+  reacts_to<atom::deadline>,
+  /// Timer: connections past their handshake deadline are told to go.
+  reacts_to<atom::tick>>;
 
 /// Reads commands and renders every result for people.
 using console_actor = listing_sink_actor::extend<

@@ -35,6 +35,8 @@ outcome<bool> channel::receive(const char* data, size_t size,
 }
 
 outcome<bool> channel::send(const std::vector<uint8_t>& plain) {
+  if (closed_)
+    return make_failure(wire_code::io_error, "send on a closed channel");
   if (!session_) {
     pending_.insert(pending_.end(), plain.begin(), plain.end());
     return true;
@@ -52,6 +54,7 @@ void channel::drain(std::vector<char>& out) {
 }
 
 void channel::close() {
+  closed_ = true;
   if (session_)
     session_->close();
 }

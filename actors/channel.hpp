@@ -37,8 +37,23 @@ public:
   /// Appends everything there is to write to the socket.
   void drain(std::vector<char>& out);
 
-  /// Ends the session (TLS close_notify); drain afterwards.
+  /// Ends our side of the stream: a TLS session queues its close_notify
+  /// (after everything sent before), plain TCP has nothing to say. Sends
+  /// fail afterwards; calling it again does nothing. Drain afterwards, or
+  /// call wire_io's close_channel(), which does both.
   void close();
+
+  /// True after close().
+  bool closed() const noexcept {
+    return closed_;
+  }
+
+  /// The peer ended its side of a TLS session (close_notify): nothing more
+  /// will come, close the connection. (Plain TCP shows its end as a closed
+  /// socket instead.)
+  bool peer_closed() const noexcept {
+    return session_ && session_->peer_closed();
+  }
 
   bool secure() const noexcept {
     return session_ != nullptr;
@@ -65,6 +80,7 @@ private:
   std::vector<uint8_t> pending_;
   bool seen_bytes_ = false;
   bool wrong_transport_ = false;
+  bool closed_ = false;
 };
 
 } // namespace dirscope

@@ -29,6 +29,12 @@ std::optional<failure> send_frame(caf::io::abstract_broker* self,
   return std::nullopt;
 }
 
+void close_channel(caf::io::abstract_broker* self,
+                   caf::io::connection_handle hdl, channel& chan) {
+  chan.close();
+  flush_channel(self, hdl, chan);
+}
+
 std::optional<failure>
 consume_bytes(channel& chan, protocol::frame_decoder& decoder,
               const std::vector<char>& bytes,

@@ -25,6 +25,12 @@ std::optional<failure> send_frame(caf::io::abstract_broker* self,
                                   caf::io::connection_handle hdl,
                                   channel& chan, const protocol::message& msg);
 
+/// Ends our side of the channel (TLS close_notify, after everything sent
+/// so far) and flushes: call it after the last frame, e.g. a goodbye,
+/// before closing the connection.
+void close_channel(caf::io::abstract_broker* self,
+                   caf::io::connection_handle hdl, channel& chan);
+
 /// Passes received `bytes` through `chan` into `decoder` and calls
 /// `on_message` for each complete message while it returns true. Returns
 /// the channel's or the decoder's failure, if any. Flush the channel

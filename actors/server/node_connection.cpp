@@ -1,7 +1,10 @@
 #include "actors/server/node_connection.hpp"
 
+#include <limits>
+
 #include <caf/io/doorman.hpp>
 #include <caf/io/system_messages.hpp>
+#include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/error.hpp"
@@ -12,59 +15,184 @@
 
 namespace dirscope {
 
+const char* command_of(const pending_request& req) {
+  switch (req.kind) {
+    case request_kind::list:
+      return "ls";
+    case request_kind::stat:
+      return "stat";
+    case request_kind::du:
+      return "du";
+    case request_kind::remove:
+      return req.recursive ? "rm -r" : "rm";
+    case request_kind::get:
+      return "get";
+    case request_kind::put:
+      return "put";
+  }
+  return "?";
+}
+
+node_connection_state::~node_connection_state() {
+  auto err = make_error(wire_code::io_error, "the node connection closed");
+  for (auto& [id, req] : requests)
+    req.reply.deliver(err);
+}
+
+std::map<uint32_t, pending_request>::iterator
+node_connection_state::find_query(uint64_t query) {
+  // Linear: at most max_in_flight entries, and no second index to keep in
+  // step with the table.
+  for (auto i = requests.begin(); i != requests.end(); ++i)
+    if (i->second.query == query)
+      return i;
+  return requests.end();
+}
+
+std::string node_connection_state::who() const {
+  return info.name.empty() ? std::string{"no hello yet"}
+                           : protocol::escape_name(info.name);
+}
+
 namespace {
 
 using self_ptr = node_connection_broker;
 using state = node_connection_state;
+using request_iter = std::map<uint32_t, pending_request>::iterator;
+
+/// Sends `xs` to `self` after `delay`. Anonymous on purpose: a delayed
+/// message whose sender is the broker itself kept every broker that quit
+/// before it fired alive for good (a closed connection leaked its actor,
+/// ~2 KB, on every disconnect).
+template <class... Ts>
+void after(self_ptr self, caf::timespan delay, Ts... xs) {
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, xs...);
+}
 
 /// The request report of seed 001: one line per request to a node.
-void report(const state& st, const char* command, const std::string& path,
-            const failure* err, uint64_t count = 0,
-            const char* unit = "items") {
-  auto shown = protocol::escape_name(path);
+void report(const state& st, const pending_request& req, const failure* err,
+            uint64_t count = 0, const char* unit = "items") {
+  auto shown = protocol::escape_name(req.path);
   if (err == nullptr)
     spdlog::info("request node={} addr={} cmd={} path={} status=ok {}={}",
-                 st.info.name, st.info.endpoint(), command, shown, unit,
+                 st.who(), st.info.endpoint(), command_of(req), shown, unit,
                  count);
   else
     spdlog::warn("request node={} addr={} cmd={} path={} status=failed "
                  "error={} message=\"{}\"",
-                 st.info.name, st.info.endpoint(), command, shown,
+                 st.who(), st.info.endpoint(), command_of(req), shown,
                  to_string(err->code), err->message);
+}
+
+// -- the request table --------------------------------------------------------
+
+/// Ends request `i` with `why`; with `tell_node` the node is told to stop
+/// (cancel). Late frames for its id are ignored from now on.
+void fail_request(self_ptr self, request_iter i, const failure& why,
+                  bool tell_node) {
+  auto& st = self->state;
+  auto id = i->first;
+  report(st, i->second, &why);
+  i->second.reply.deliver(to_error(why));
+  st.requests.erase(i);
+  if (tell_node)
+    send_frame(self, st.hdl, st.chan, protocol::cancel{id});
+}
+
+/// Ends request `i` successfully; its reply was delivered by the caller.
+void finish_request(self_ptr self, request_iter i, uint64_t count,
+                    const char* unit = "items") {
+  auto& st = self->state;
+  report(st, i->second, nullptr, count, unit);
+  st.requests.erase(i);
 }
 
 void fail_all(self_ptr self, const failure& why) {
   auto& st = self->state;
-  for (auto& [id, req] : st.lists) {
-    report(st, "ls", req.path, &why);
-    req.promise.deliver(to_error(why));
-  }
-  for (auto& [id, req] : st.stats) {
-    report(st, "stat", req.path, &why);
-    req.promise.deliver(to_error(why));
-  }
-  for (auto& [id, req] : st.ops) {
-    report(st, req.command, req.path, &why);
-    req.on_error(to_error(why));
-  }
-  for (auto& [id, req] : st.downloads) {
-    report(st, "get", req.path, &why);
-    req.promise.deliver(to_error(why));
-  }
-  for (auto& [id, req] : st.uploads) {
-    report(st, "put", req.path, &why);
-    req.promise.deliver(to_error(why));
-  }
-  st.lists.clear();
-  st.stats.clear();
-  st.ops.clear();
-  st.downloads.clear();
-  st.uploads.clear();
-  st.queries.clear();
+  while (!st.requests.empty())
+    fail_request(self, st.requests.begin(), why, false);
 }
 
-/// Ends the connection: fails what is in flight, optionally says goodbye
-/// (`code` != ok means something went wrong on our side of the story).
+/// Request `id` saw no frame in time: fails it and cancels it on the node.
+void expire_request(self_ptr self, uint32_t id) {
+  auto& st = self->state;
+  auto i = st.requests.find(id);
+  if (i == st.requests.end())
+    return;
+  auto now = self->clock().now();
+  if (i->second.deadline > now) {
+    after(self, i->second.deadline - now, atom::timeout_v, id);
+    return;
+  }
+  failure why{wire_code::timeout,
+              "the node did not answer within "
+                + std::to_string(st.settings.request_timeout.count() / 1000)
+                + " s"};
+  fail_request(self, i, why, true);
+}
+
+/// The console gave up on query `query` (Ctrl-C, a failed write).
+void cancel_query(self_ptr self, uint64_t query) {
+  auto& st = self->state;
+  auto i = st.find_query(query);
+  if (i != st.requests.end())
+    fail_request(self, i, {wire_code::cancelled, "cancelled"}, true);
+}
+
+/// A request id not in flight: ids grow monotonically and, after wrapping,
+/// skip 0 and ids still in flight.
+uint32_t next_request_id(state& st) {
+  for (;;) {
+    auto id = st.next_request++;
+    if (st.next_request == 0)
+      st.next_request = 1;
+    if (id != 0 && st.requests.count(id) == 0)
+      return id;
+  }
+}
+
+/// Checks that a new request for `path` may go out now.
+caf::error admit_request(self_ptr self, const std::string& path) {
+  auto& st = self->state;
+  if (st.stage != state::phase::joined)
+    return make_error(wire_code::io_error, "the node is disconnecting");
+  if (st.in_flight() >= st.settings.max_in_flight)
+    return make_error(wire_code::too_many_requests,
+                      "too many requests in flight for this node");
+  if (auto checked = protocol::split_node_path(path, st.settings.max_path);
+      !checked)
+    return to_error(checked.error());
+  return caf::none;
+}
+
+/// Enters `req` in the table under a fresh id, sends the request frame
+/// `make(id)` builds and arms the request timer. Returns the reply promise.
+template <class MakeFrame>
+caf::response_promise start_request(self_ptr self, pending_request req,
+                                    MakeFrame make) {
+  auto& st = self->state;
+  auto id = next_request_id(st);
+  req.reply = self->make_response_promise();
+  req.deadline = self->clock().now() + st.settings.request_timeout;
+  auto promise = req.reply;
+  st.requests.emplace(id, std::move(req));
+  send_frame(self, st.hdl, st.chan, make(id));
+  after(self, st.settings.request_timeout, atom::timeout_v, id);
+  return promise;
+}
+
+/// The request `id` of kind `kind`, if it is in flight.
+request_iter find_request(state& st, uint32_t id, request_kind kind) {
+  auto i = st.requests.find(id);
+  if (i == st.requests.end() || i->second.kind != kind)
+    return st.requests.end();
+  return i;
+}
+
+// -- closing ------------------------------------------------------------------
+
+/// Ends the connection: fails what is in flight, optionally says goodbye,
+/// ends the TLS session (close_notify) and closes.
 void close(self_ptr self, const failure& why, bool say_goodbye,
            caf::error exit_reason) {
   auto& st = self->state;
@@ -73,18 +201,42 @@ void close(self_ptr self, const failure& why, bool say_goodbye,
   fail_all(self, why);
   if (say_goodbye)
     send_frame(self, st.hdl, st.chan, protocol::goodbye{why.code, why.message});
+  close_channel(self, st.hdl, st.chan);
+  st.stage = state::phase::closing;
+  self->quit(std::move(exit_reason));
+}
+
+/// Turns the node away before it joined (reject, then close).
+void reject(self_ptr self, wire_code code, const std::string& reason,
+            caf::error exit_reason) {
+  auto& st = self->state;
+  send_frame(self, st.hdl, st.chan, protocol::reject{code, reason});
+  close_channel(self, st.hdl, st.chan);
   st.stage = state::phase::closing;
   self->quit(std::move(exit_reason));
 }
 
 void protocol_violation(self_ptr self, const std::string& what) {
+  auto& st = self->state;
   spdlog::warn("closing connection {} ({}): protocol error: {}",
-               self->state.info.endpoint(),
-               self->state.info.name.empty() ? "no hello yet"
-                                             : self->state.info.name,
-               what);
+               st.info.endpoint(), st.who(), what);
   failure why{wire_code::protocol_error, what};
   close(self, why, true, to_error(why));
+}
+
+/// The request frame `msg` answers: end() for an id not in flight (late
+/// frames of a cancelled or timed-out request are expected and ignored),
+/// and end() after a protocol error if the id belongs to another kind of
+/// request.
+request_iter expect_request(self_ptr self, uint32_t id, request_kind kind,
+                            const char* frame) {
+  auto& st = self->state;
+  auto i = st.requests.find(id);
+  if (i == st.requests.end() || i->second.kind == kind)
+    return i;
+  protocol_violation(self, std::string{"unexpected "} + frame + " for a "
+                             + command_of(i->second) + " request");
+  return st.requests.end();
 }
 
 /// A failure below the frames: wrong transport, TLS, or undecodable bytes.
@@ -102,7 +254,7 @@ void on_transport_error(self_ptr self, const failure& err) {
         "this server accepts TLS connections only (the node runs with "
         "--tls=false)"});
       auto& buf = self->wr_buf(st.hdl);
-      buf.insert(buf.end(), frame->begin(), frame->end());
+      buf.insert(buf.end(), frame.begin(), frame.end());
       self->flush(st.hdl);
     }
     fail_all(self, err);
@@ -111,37 +263,13 @@ void on_transport_error(self_ptr self, const failure& err) {
     return;
   }
   if (auto session = st.chan.session(); session && session->failed()) {
-    spdlog::warn("TLS with {} ({}) failed: {}", st.info.endpoint(),
-                 st.info.name.empty() ? "no hello yet" : st.info.name,
+    spdlog::warn("TLS with {} ({}) failed: {}", st.info.endpoint(), st.who(),
                  err.message);
     failure why{wire_code::tls_failure, err.message};
     close(self, why, false, to_error(why));
     return;
   }
   protocol_violation(self, err.message);
-}
-
-/// Checks that a new request for `path` may go out now.
-caf::error admit_request(self_ptr self, const std::string& path) {
-  auto& st = self->state;
-  if (st.stage != state::phase::joined)
-    return make_error(wire_code::io_error, "the node is disconnecting");
-  if (st.in_flight() >= st.settings.max_in_flight)
-    return make_error(wire_code::too_many_requests,
-                      "too many requests in flight for this node");
-  if (auto checked = protocol::split_node_path(path, st.settings.max_path);
-      !checked)
-    return to_error(checked.error());
-  return caf::none;
-}
-
-caf::actor_clock::time_point request_deadline(self_ptr self) {
-  return self->clock().now() + self->state.settings.request_timeout;
-}
-
-void arm_request_timer(self_ptr self, uint32_t id) {
-  self->delayed_send(self, self->state.settings.request_timeout,
-                     atom::timeout_v, id);
 }
 
 // -- handshake ----------------------------------------------------------------
@@ -154,10 +282,8 @@ void on_hello(self_ptr self, protocol::hello& hello) {
                   + std::to_string(hello.version);
     spdlog::warn("rejecting {} ({}): {}", st.info.endpoint(),
                  protocol::escape_name(hello.node_name), reason);
-    send_frame(self, st.hdl, st.chan,
-               protocol::reject{wire_code::version_mismatch, reason});
-    st.stage = state::phase::closing;
-    self->quit(make_error(wire_code::version_mismatch, reason));
+    reject(self, wire_code::version_mismatch, reason,
+           make_error(wire_code::version_mismatch, reason));
     return;
   }
   if (!st.settings.enrollment_token.empty()
@@ -165,11 +291,8 @@ void on_hello(self_ptr self, protocol::hello& hello) {
     // Never log the token itself.
     spdlog::warn("rejecting {} ({}): wrong or missing enrollment token",
                  st.info.endpoint(), protocol::escape_name(hello.node_name));
-    send_frame(self, st.hdl, st.chan,
-               protocol::reject{wire_code::unauthorized,
-                                "enrollment token refused"});
-    st.stage = state::phase::closing;
-    self->quit(make_error(wire_code::unauthorized, "bad enrollment token"));
+    reject(self, wire_code::unauthorized, "enrollment token refused",
+           make_error(wire_code::unauthorized, "bad enrollment token"));
     return;
   }
   st.info.name = hello.node_name;
@@ -194,18 +317,16 @@ void on_hello(self_ptr self, protocol::hello& hello) {
                      static_cast<uint32_t>(
                        st.settings.heartbeat_interval.count()),
                      st.settings.max_frame});
-        self->delayed_send(self, st.settings.heartbeat_interval,
-                           atom::tick_v);
+        after(self, st.settings.heartbeat_interval, atom::tick_v);
       },
       [self](caf::error& err) {
         auto& st = self->state;
+        if (st.stage != state::phase::joining)
+          return;
         auto why = to_failure(err);
-        spdlog::warn("rejecting node {} from {}: {}",
-                     protocol::escape_name(st.info.name), st.info.endpoint(),
-                     why.message);
-        send_frame(self, st.hdl, st.chan, protocol::reject{why.code, why.message});
-        st.stage = state::phase::closing;
-        self->quit(std::move(err));
+        spdlog::warn("rejecting node {} from {}: {}", st.who(),
+                     st.info.endpoint(), why.message);
+        reject(self, why.code, why.message, std::move(err));
       });
 }
 
@@ -224,190 +345,125 @@ void sanitize(protocol::entry& x) {
 
 void on_chunk(self_ptr self, protocol::entries_chunk& msg) {
   auto& st = self->state;
-  auto i = st.lists.find(msg.id);
-  if (i == st.lists.end())
+  auto i = expect_request(self, msg.id, request_kind::list, "entries_chunk");
+  if (i == st.requests.end())
     return; // cancelled or timed out: late frames are expected
+  auto& req = i->second;
+  if (req.unacked >= protocol::chunk_window)
+    return protocol_violation(self,
+                              "entries_chunk beyond the window of "
+                                + std::to_string(protocol::chunk_window)
+                                + " unacknowledged chunks");
   for (auto& x : msg.entries) {
     if (!valid_entry(x))
       return protocol_violation(self, "entry with an invalid name");
     sanitize(x);
   }
-  i->second.received += msg.entries.size();
-  i->second.deadline = request_deadline(self);
-  self->send(i->second.sink, atom::chunk_v, i->second.query,
+  ++req.unacked;
+  req.count += msg.entries.size();
+  req.deadline = self->clock().now() + st.settings.request_timeout;
+  self->send(req.entries_sink, atom::chunk_v, *req.query,
              std::move(msg.entries));
 }
 
 void on_list_end(self_ptr self, const protocol::list_end& msg) {
   auto& st = self->state;
-  auto i = st.lists.find(msg.id);
-  if (i == st.lists.end())
+  auto i = expect_request(self, msg.id, request_kind::list, "list_end");
+  if (i == st.requests.end())
     return;
-  if (msg.total != i->second.received)
+  if (msg.total != i->second.count)
     return protocol_violation(self, "list_end count does not match entries");
-  report(st, "ls", i->second.path, nullptr, msg.total);
-  i->second.promise.deliver(msg.total, msg.sorted);
-  st.queries.erase(i->second.query);
-  st.lists.erase(i);
+  i->second.reply.deliver(msg.total, msg.sorted);
+  finish_request(self, i, msg.total);
 }
 
 void on_stat_reply(self_ptr self, protocol::stat_reply& msg) {
   auto& st = self->state;
-  auto i = st.stats.find(msg.id);
-  if (i == st.stats.end())
+  auto i = expect_request(self, msg.id, request_kind::stat, "stat_reply");
+  if (i == st.requests.end())
     return;
   if (msg.item.name != "/" && !valid_entry(msg.item))
     return protocol_violation(self, "stat reply with an invalid name");
   sanitize(msg.item);
-  report(st, "stat", i->second.path, nullptr, 1);
-  i->second.promise.deliver(std::move(msg.item));
-  st.stats.erase(i);
+  i->second.reply.deliver(std::move(msg.item));
+  finish_request(self, i, 1);
 }
 
-/// The final frame of a pending_op (du_reply, remove_reply).
-void on_op_reply(self_ptr self, uint32_t id, protocol::message& msg) {
+void on_du_reply(self_ptr self, const protocol::du_reply& msg) {
   auto& st = self->state;
-  auto i = st.ops.find(id);
-  if (i == st.ops.end())
+  auto i = expect_request(self, msg.id, request_kind::du, "du_reply");
+  if (i == st.requests.end())
     return;
-  auto op = std::move(i->second);
-  st.ops.erase(i);
-  if (!op.on_reply(msg)) {
-    failure why{wire_code::protocol_error,
-                std::string{"unexpected "} + protocol::name_of(msg)
-                  + " for a " + op.command + " request"};
-    report(st, op.command, op.path, &why);
-    op.on_error(to_error(why));
-    return protocol_violation(self, why.message);
-  }
-  report(st, op.command, op.path, nullptr, 1);
+  // files + dirs + 1 (the target) is what rm would delete: no real tree
+  // comes near 2^64 entries, so a sum that overflows is a lie.
+  constexpr auto max = std::numeric_limits<uint64_t>::max();
+  if (msg.files >= max - msg.dirs)
+    return protocol_violation(self, "du_reply counts overflow");
+  i->second.reply.deliver(msg);
+  finish_request(self, i, 1);
 }
 
-/// Sends `msg` as request `id` and keeps `op` until its final frame.
-void start_op(self_ptr self, uint32_t id, state::pending_op op,
-              protocol::message msg) {
+void on_remove_reply(self_ptr self, const protocol::remove_reply& msg) {
   auto& st = self->state;
-  op.deadline = request_deadline(self);
-  st.ops.emplace(id, std::move(op));
-  send_frame(self, st.hdl, st.chan, msg);
-  arm_request_timer(self, id);
-}
-
-/// Cancels the stat, du or rm of console query `query`, if one is pending.
-void cancel_single_reply(self_ptr self, uint64_t query) {
-  auto& st = self->state;
-  failure why{wire_code::cancelled, "cancelled"};
-  for (auto i = st.stats.begin(); i != st.stats.end(); ++i) {
-    if (i->second.query != query)
-      continue;
-    auto id = i->first;
-    report(st, "stat", i->second.path, &why);
-    i->second.promise.deliver(to_error(why));
-    st.stats.erase(i);
-    send_frame(self, st.hdl, st.chan, protocol::cancel{id});
+  auto i = expect_request(self, msg.id, request_kind::remove, "remove_reply");
+  if (i == st.requests.end())
     return;
-  }
-  for (auto i = st.ops.begin(); i != st.ops.end(); ++i) {
-    if (i->second.query != query)
-      continue;
-    auto id = i->first;
-    auto op = std::move(i->second);
-    st.ops.erase(i);
-    report(st, op.command, op.path, &why);
-    op.on_error(to_error(why));
-    send_frame(self, st.hdl, st.chan, protocol::cancel{id});
-    return;
-  }
+  i->second.reply.deliver(msg.removed);
+  finish_request(self, i, msg.removed);
 }
 
 void on_request_failed(self_ptr self, const protocol::request_failed& msg) {
   auto& st = self->state;
-  failure why{msg.code, protocol::escape_name(msg.message)};
-  if (auto k = st.ops.find(msg.id); k != st.ops.end()) {
-    auto op = std::move(k->second);
-    st.ops.erase(k);
-    report(st, op.command, op.path, &why);
-    op.on_error(to_error(why));
+  auto i = st.requests.find(msg.id);
+  if (i == st.requests.end())
     return;
-  }
-  if (auto i = st.downloads.find(msg.id); i != st.downloads.end()) {
-    report(st, "get", i->second.path, &why);
-    i->second.promise.deliver(to_error(why));
-    st.queries.erase(i->second.query);
-    st.downloads.erase(i);
-    return;
-  }
-  if (auto i = st.uploads.find(msg.id); i != st.uploads.end()) {
-    report(st, "put", i->second.path, &why);
-    i->second.promise.deliver(to_error(why));
-    st.queries.erase(i->second.query);
-    st.uploads.erase(i);
-    return;
-  }
-  if (auto i = st.lists.find(msg.id); i != st.lists.end()) {
-    report(st, "ls", i->second.path, &why);
-    i->second.promise.deliver(to_error(why));
-    st.queries.erase(i->second.query);
-    st.lists.erase(i);
-  } else if (auto j = st.stats.find(msg.id); j != st.stats.end()) {
-    report(st, "stat", j->second.path, &why);
-    j->second.promise.deliver(to_error(why));
-    st.stats.erase(j);
-  }
+  fail_request(self, i, {msg.code, protocol::escape_name(msg.message)},
+               false);
 }
 
 // -- transfers ----------------------------------------------------------------
 
 void on_data_chunk(self_ptr self, protocol::data_chunk& msg) {
   auto& st = self->state;
-  auto i = st.downloads.find(msg.id);
-  if (i == st.downloads.end())
+  auto i = expect_request(self, msg.id, request_kind::get, "data_chunk");
+  if (i == st.requests.end())
     return; // cancelled or timed out: late frames are expected
   auto& req = i->second;
-  if (msg.offset != req.next_offset)
+  if (req.unacked >= protocol::data_window)
+    return protocol_violation(self,
+                              "data_chunk beyond the window of "
+                                + std::to_string(protocol::data_window)
+                                + " unacknowledged chunks");
+  if (msg.offset != req.count)
     return protocol_violation(self, "data_chunk at offset "
                                       + std::to_string(msg.offset)
                                       + ", expected "
-                                      + std::to_string(req.next_offset));
-  req.next_offset += msg.data.size();
-  req.deadline = request_deadline(self);
-  self->send(req.sink, atom::data_v, req.query, msg.offset,
+                                      + std::to_string(req.count));
+  ++req.unacked;
+  req.count += msg.data.size();
+  req.deadline = self->clock().now() + st.settings.request_timeout;
+  self->send(req.data_sink, atom::data_v, *req.query, msg.offset,
              std::move(msg.data));
 }
 
 void on_download_end(self_ptr self, const protocol::download_end& msg) {
   auto& st = self->state;
-  auto i = st.downloads.find(msg.id);
-  if (i == st.downloads.end())
+  auto i = expect_request(self, msg.id, request_kind::get, "download_end");
+  if (i == st.requests.end())
     return;
-  if (msg.size != i->second.next_offset)
+  if (msg.size != i->second.count)
     return protocol_violation(self, "download_end size does not match the "
                                     "data sent");
-  report(st, "get", i->second.path, nullptr, msg.size, "bytes");
-  i->second.promise.deliver(msg.size, msg.sha256);
-  st.queries.erase(i->second.query);
-  st.downloads.erase(i);
-}
-
-/// Ends upload `id` with `why` and tells the node to drop it.
-void fail_upload(self_ptr self, uint32_t id, const failure& why) {
-  auto& st = self->state;
-  auto i = st.uploads.find(id);
-  if (i == st.uploads.end())
-    return;
-  report(st, "put", i->second.path, &why);
-  i->second.promise.deliver(to_error(why));
-  st.queries.erase(i->second.query);
-  st.uploads.erase(i);
-  send_frame(self, st.hdl, st.chan, protocol::cancel{id});
+  i->second.reply.deliver(msg.size, msg.sha256);
+  finish_request(self, i, msg.size, "bytes");
 }
 
 /// Pulls the next chunk of upload `id` from its source while the window
 /// has room; the last one becomes upload_end.
 void pump_upload(self_ptr self, uint32_t id) {
   auto& st = self->state;
-  auto i = st.uploads.find(id);
-  if (i == st.uploads.end())
+  auto i = find_request(st, id, request_kind::put);
+  if (i == st.requests.end())
     return;
   auto& req = i->second;
   if (req.reading || req.ended || req.unacked >= protocol::data_window)
@@ -417,15 +473,15 @@ void pump_upload(self_ptr self, uint32_t id) {
     .then(
       [self, id](node::file_chunk& x) {
         auto& st = self->state;
-        auto i = st.uploads.find(id);
-        if (i == st.uploads.end() || st.stage != state::phase::joined)
+        auto i = find_request(st, id, request_kind::put);
+        if (i == st.requests.end() || st.stage != state::phase::joined)
           return;
         auto& req = i->second;
         req.reading = false;
         if (x.end) {
           req.ended = true;
           if (req.tree)
-            req.size = x.size; // known only now
+            req.count = x.size; // known only now
           send_frame(self, st.hdl, st.chan,
                      protocol::upload_end{id, x.size, x.sha256});
           return;
@@ -435,34 +491,52 @@ void pump_upload(self_ptr self, uint32_t id) {
                    protocol::data_chunk{id, x.offset, std::move(x.data)});
         pump_upload(self, id);
       },
-      [self, id](caf::error& err) { fail_upload(self, id, to_failure(err)); });
+      [self, id](caf::error& err) {
+        auto& st = self->state;
+        auto i = find_request(st, id, request_kind::put);
+        if (i != st.requests.end())
+          fail_request(self, i, to_failure(err), true);
+      });
 }
 
-void on_upload_ack(self_ptr self, uint32_t id) {
+/// A chunk_ack: the node wrote a chunk of an upload.
+void on_chunk_ack(self_ptr self, uint32_t id) {
   auto& st = self->state;
-  auto i = st.uploads.find(id);
-  if (i == st.uploads.end())
+  auto i = expect_request(self, id, request_kind::put, "chunk_ack");
+  if (i == st.requests.end())
     return;
   if (i->second.unacked == 0)
     return protocol_violation(self, "chunk_ack for no data_chunk");
   --i->second.unacked;
-  i->second.deadline = request_deadline(self);
+  i->second.deadline = self->clock().now() + st.settings.request_timeout;
   pump_upload(self, id);
 }
 
 void on_upload_reply(self_ptr self, const protocol::upload_reply& msg) {
   auto& st = self->state;
-  auto i = st.uploads.find(msg.id);
-  if (i == st.uploads.end())
+  auto i = expect_request(self, msg.id, request_kind::put, "upload_reply");
+  if (i == st.requests.end())
     return;
-  if (!i->second.ended || msg.size != i->second.size)
+  if (!i->second.ended || msg.size != i->second.count)
     return protocol_violation(self, "upload_reply before the upload ended "
                                     "or with the wrong size");
-  report(st, "put", i->second.path, nullptr, msg.size, "bytes");
-  i->second.promise.deliver(msg.size);
-  st.queries.erase(i->second.query);
-  st.uploads.erase(i);
+  i->second.reply.deliver(msg.size);
+  finish_request(self, i, msg.size, "bytes");
 }
+
+/// The consumer of list or get query `query` took one chunk: the node may
+/// send another.
+void on_consumer_ack(self_ptr self, uint64_t query) {
+  auto& st = self->state;
+  auto i = st.find_query(query);
+  if (i == st.requests.end() || i->second.kind == request_kind::put
+      || i->second.unacked == 0)
+    return;
+  --i->second.unacked;
+  send_frame(self, st.hdl, st.chan, protocol::chunk_ack{i->first});
+}
+
+// -- frames -------------------------------------------------------------------
 
 /// Dispatches one decoded frame; returns false once the connection closes.
 bool on_frame(self_ptr self, protocol::message& msg) {
@@ -481,7 +555,7 @@ bool on_frame(self_ptr self, protocol::message& msg) {
     if (auto x = std::get_if<protocol::goodbye>(&msg)) {
       // A node may stop while it waits for the welcome (e.g. SIGINT).
       spdlog::info("{} ({}) said goodbye before the welcome: {}",
-                   st.info.endpoint(), protocol::escape_name(st.info.name),
+                   st.info.endpoint(), st.who(),
                    protocol::escape_name(x->reason));
       close(self,
             {wire_code::io_error,
@@ -505,15 +579,15 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   } else if (auto x = std::get_if<protocol::request_failed>(&msg)) {
     on_request_failed(self, *x);
   } else if (auto x = std::get_if<protocol::du_reply>(&msg)) {
-    on_op_reply(self, x->id, msg);
+    on_du_reply(self, *x);
   } else if (auto x = std::get_if<protocol::remove_reply>(&msg)) {
-    on_op_reply(self, x->id, msg);
+    on_remove_reply(self, *x);
   } else if (auto x = std::get_if<protocol::data_chunk>(&msg)) {
     on_data_chunk(self, *x);
   } else if (auto x = std::get_if<protocol::download_end>(&msg)) {
     on_download_end(self, *x);
   } else if (auto x = std::get_if<protocol::chunk_ack>(&msg)) {
-    on_upload_ack(self, x->id);
+    on_chunk_ack(self, x->id);
   } else if (auto x = std::get_if<protocol::upload_reply>(&msg)) {
     on_upload_reply(self, *x);
   } else if (auto x = std::get_if<protocol::echo>(&msg)) {
@@ -522,7 +596,7 @@ bool on_frame(self_ptr self, protocol::message& msg) {
     send_frame(self, st.hdl, st.chan,
                protocol::echo_reply{protocol::reverse_text(x->text)});
   } else if (auto x = std::get_if<protocol::goodbye>(&msg)) {
-    spdlog::info("node {} ({}) said goodbye: {}", st.info.name,
+    spdlog::info("node {} ({}) said goodbye: {}", st.who(),
                  st.info.endpoint(), protocol::escape_name(x->reason));
     close(self,
           {wire_code::io_error,
@@ -535,24 +609,54 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   return st.stage != state::phase::closing;
 }
 
-/// Checks liveness and request deadlines, sends the heartbeat.
+// -- back-pressure on the node ------------------------------------------------
+
+/// Stops reading from a node that does not read what we write: its echo
+/// replies and acks then wait in its own socket, not in our memory.
+void check_backlog(self_ptr self) {
+  auto& st = self->state;
+  if (st.reading_paused || st.stage == state::phase::closing
+      || self->wr_buf(st.hdl).size() <= output_backlog_limit)
+    return;
+  spdlog::debug("pausing reads from {} ({}): {} bytes wait for it",
+                st.info.endpoint(), st.who(), self->wr_buf(st.hdl).size());
+  st.reading_paused = true;
+  self->halt(st.hdl);
+  self->ack_writes(st.hdl, true);
+}
+
+/// Resumes reading once the backlog (`remaining` bytes) has halved.
+void resume_reading(self_ptr self, size_t remaining) {
+  auto& st = self->state;
+  if (!st.reading_paused || st.stage == state::phase::closing
+      || remaining > output_backlog_limit / 2)
+    return;
+  st.reading_paused = false;
+  self->ack_writes(st.hdl, false);
+  self->trigger(st.hdl);
+}
+
+/// Checks liveness, sends the heartbeat.
 void on_tick(self_ptr self) {
   auto& st = self->state;
   if (st.stage == state::phase::closing)
     return;
-  auto now = self->clock().now();
-  auto silence = now - st.last_rx;
+  resume_reading(self, self->wr_buf(st.hdl).size());
+  auto silence = self->clock().now() - st.last_rx;
   if (silence > st.settings.heartbeat_interval * st.settings.heartbeat_misses) {
-    spdlog::warn("node {} ({}) missed {} heartbeats: disconnecting",
-                 st.info.name, st.info.endpoint(),
-                 st.settings.heartbeat_misses);
     failure why{wire_code::timeout, "the node stopped answering heartbeats"};
+    if (st.reading_paused)
+      why.message = "the node stopped reading (" + std::to_string(
+                      self->wr_buf(st.hdl).size())
+                    + " bytes wait for it)";
+    spdlog::warn("node {} ({}): {}: disconnecting", st.who(),
+                 st.info.endpoint(), why.message);
     close(self, why, true, to_error(why));
     return;
   }
   send_frame(self, st.hdl, st.chan,
              protocol::heartbeat{++st.heartbeat_seq, wall_clock_ns()});
-  self->delayed_send(self, st.settings.heartbeat_interval, atom::tick_v);
+  after(self, st.settings.heartbeat_interval, atom::tick_v);
 }
 
 } // namespace
@@ -579,11 +683,11 @@ caf::behavior node_connection(node_connection_broker self,
   st.info.address = self->remote_addr(hdl);
   st.info.port = self->remote_port(hdl);
   st.last_rx = self->clock().now();
-  self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+  self->configure_read(hdl, caf::io::receive_policy::at_most(read_size));
   spdlog::debug("connection from {}", st.info.endpoint());
-  self->delayed_send(self, settings.handshake_timeout, atom::deadline_v);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
-    fail_all(self, {wire_code::shutdown, "the server is shutting down"});
+    close(self, {wire_code::shutdown, "the server is shutting down"}, false,
+          msg.reason);
     self->quit(msg.reason);
   });
   return {
@@ -596,7 +700,18 @@ caf::behavior node_connection(node_connection_broker self,
                                });
       flush_channel(self, st.hdl, st.chan);
       if (err)
-        on_transport_error(self, *err);
+        return on_transport_error(self, *err);
+      if (st.chan.peer_closed() && st.stage != state::phase::closing) {
+        spdlog::debug("{} ({}) ended TLS (close_notify)", st.info.endpoint(),
+                      st.who());
+        close(self, {wire_code::io_error, "the node disconnected"}, false,
+              make_error(wire_code::io_error, "the node disconnected"));
+        return;
+      }
+      check_backlog(self);
+    },
+    [self](const caf::io::data_transferred_msg& msg) {
+      resume_reading(self, msg.remaining);
     },
     [self](const caf::io::connection_closed_msg&) {
       auto& st = self->state;
@@ -613,222 +728,99 @@ caf::behavior node_connection(node_connection_broker self,
         return;
       spdlog::warn("dropping connection {}: no hello within {} ms",
                    st.info.endpoint(), st.settings.handshake_timeout.count());
-      st.stage = state::phase::closing;
-      self->quit(make_error(wire_code::timeout, "no hello in time"));
+      close(self, {wire_code::timeout, "no hello in time"}, false,
+            make_error(wire_code::timeout, "no hello in time"));
     },
     [self](atom::tick) { on_tick(self); },
-    [self](atom::timeout, uint32_t id) {
-      auto& st = self->state;
-      auto now = self->clock().now();
-      auto expire = [&](auto& map, const char* command) {
-        auto i = map.find(id);
-        if (i == map.end())
-          return;
-        if (i->second.deadline > now) {
-          self->delayed_send(self, i->second.deadline - now, atom::timeout_v,
-                             id);
-          return;
-        }
-        failure why{wire_code::timeout,
-                    "the node did not answer within "
-                      + std::to_string(st.settings.request_timeout.count()
-                                       / 1000)
-                      + " s"};
-        report(st, command, i->second.path, &why);
-        send_frame(self, st.hdl, st.chan, protocol::cancel{id});
-        i->second.promise.deliver(to_error(why));
-        map.erase(i);
-      };
-      if (auto i = st.lists.find(id); i != st.lists.end()) {
-        auto query = i->second.query;
-        expire(st.lists, "ls");
-        if (st.lists.count(id) == 0)
-          st.queries.erase(query);
-      }
-      expire(st.stats, "stat");
-      if (auto i = st.downloads.find(id); i != st.downloads.end()) {
-        auto query = i->second.query;
-        expire(st.downloads, "get");
-        if (st.downloads.count(id) == 0)
-          st.queries.erase(query);
-      }
-      if (auto i = st.uploads.find(id); i != st.uploads.end()) {
-        auto query = i->second.query;
-        expire(st.uploads, "put");
-        if (st.uploads.count(id) == 0)
-          st.queries.erase(query);
-      }
-      if (auto k = st.ops.find(id); k != st.ops.end()) {
-        if (k->second.deadline > now) {
-          self->delayed_send(self, k->second.deadline - now, atom::timeout_v,
-                             id);
-          return;
-        }
-        auto op = std::move(k->second);
-        st.ops.erase(k);
-        failure why{wire_code::timeout,
-                    "the node did not answer within "
-                      + std::to_string(st.settings.request_timeout.count()
-                                       / 1000)
-                      + " s"};
-        report(st, op.command, op.path, &why);
-        send_frame(self, st.hdl, st.chan, protocol::cancel{id});
-        op.on_error(to_error(why));
-      }
-    },
+    [self](atom::timeout, uint32_t id) { expire_request(self, id); },
     // -- requests from the console --------------------------------------------
     [self](atom::list, uint64_t query, std::string& path, uint8_t flags,
            listing_sink_actor& sink) -> caf::result<uint64_t, bool> {
-      auto& st = self->state;
       if (auto err = admit_request(self, path))
         return err;
-      auto id = st.next_request++;
-      auto promise = self->make_response_promise<uint64_t, bool>();
-      st.lists.emplace(id, state::pending_list{query, path, std::move(sink),
-                                               promise, 0,
-                                               request_deadline(self)});
-      st.queries[query] = id;
-      send_frame(self, st.hdl, st.chan, protocol::list_request{id, path, flags});
-      arm_request_timer(self, id);
-      return promise;
+      pending_request req;
+      req.kind = request_kind::list;
+      req.path = path;
+      req.query = query;
+      req.entries_sink = std::move(sink);
+      return start_request(self, std::move(req), [&path, flags](uint32_t id) {
+        return protocol::list_request{id, path, flags};
+      });
     },
-    [self](atom::ack, uint64_t query) {
-      auto& st = self->state;
-      if (auto i = st.queries.find(query); i != st.queries.end())
-        send_frame(self, st.hdl, st.chan, protocol::chunk_ack{i->second});
-    },
-    [self](atom::cancel, uint64_t query) {
-      auto& st = self->state;
-      auto i = st.queries.find(query);
-      if (i == st.queries.end())
-        return cancel_single_reply(self, query);
-      auto id = i->second;
-      st.queries.erase(i);
-      if (auto j = st.lists.find(id); j != st.lists.end()) {
-        failure why{wire_code::cancelled, "cancelled"};
-        report(st, "ls", j->second.path, &why);
-        j->second.promise.deliver(to_error(why));
-        st.lists.erase(j);
-        send_frame(self, st.hdl, st.chan, protocol::cancel{id});
-      }
-      auto cancel = [&](auto& map, const char* command) {
-        auto j = map.find(id);
-        if (j == map.end())
-          return;
-        failure why{wire_code::cancelled, "cancelled"};
-        report(st, command, j->second.path, &why);
-        j->second.promise.deliver(to_error(why));
-        map.erase(j);
-        send_frame(self, st.hdl, st.chan, protocol::cancel{id});
-      };
-      cancel(st.downloads, "get");
-      cancel(st.uploads, "put");
-    },
+    [self](atom::ack, uint64_t query) { on_consumer_ack(self, query); },
+    [self](atom::cancel, uint64_t query) { cancel_query(self, query); },
     [self](atom::stat, uint64_t query,
            std::string& path) -> caf::result<protocol::entry> {
-      auto& st = self->state;
       if (auto err = admit_request(self, path))
         return err;
-      auto id = st.next_request++;
-      auto promise = self->make_response_promise<protocol::entry>();
-      st.stats.emplace(id, state::pending_stat{query, path, promise,
-                                               request_deadline(self)});
-      send_frame(self, st.hdl, st.chan, protocol::stat_request{id, std::move(path)});
-      arm_request_timer(self, id);
-      return promise;
+      pending_request req;
+      req.kind = request_kind::stat;
+      req.path = path;
+      req.query = query;
+      return start_request(self, std::move(req), [&path](uint32_t id) {
+        return protocol::stat_request{id, path};
+      });
     },
     [self](atom::du, uint64_t query,
            std::string& path) -> caf::result<protocol::du_reply> {
-      auto& st = self->state;
       if (auto err = admit_request(self, path))
         return err;
-      auto id = st.next_request++;
-      auto promise = self->make_response_promise<protocol::du_reply>();
-      state::pending_op op;
-      op.query = query;
-      op.command = "du";
-      op.path = path;
-      op.on_reply = [promise](protocol::message& msg) mutable {
-        auto x = std::get_if<protocol::du_reply>(&msg);
-        if (x == nullptr)
-          return false;
-        promise.deliver(*x);
-        return true;
-      };
-      op.on_error = [promise](const caf::error& err) mutable {
-        promise.deliver(err);
-      };
-      start_op(self, id, std::move(op), protocol::du_request{id, path});
-      return promise;
+      pending_request req;
+      req.kind = request_kind::du;
+      req.path = path;
+      req.query = query;
+      return start_request(self, std::move(req), [&path](uint32_t id) {
+        return protocol::du_request{id, path};
+      });
     },
     [self](atom::remove, uint64_t query, std::string& path,
            bool recursive) -> caf::result<uint64_t> {
-      auto& st = self->state;
       if (auto err = admit_request(self, path))
         return err;
-      auto id = st.next_request++;
-      auto promise = self->make_response_promise<uint64_t>();
-      state::pending_op op;
-      op.query = query;
-      op.command = recursive ? "rm -r" : "rm";
-      op.path = path;
-      op.on_reply = [promise](protocol::message& msg) mutable {
-        auto x = std::get_if<protocol::remove_reply>(&msg);
-        if (x == nullptr)
-          return false;
-        promise.deliver(x->removed);
-        return true;
-      };
-      op.on_error = [promise](const caf::error& err) mutable {
-        promise.deliver(err);
-      };
-      start_op(self, id, std::move(op),
-               protocol::remove_request{id, path, recursive});
-      return promise;
+      pending_request req;
+      req.kind = request_kind::remove;
+      req.recursive = recursive;
+      req.path = path;
+      req.query = query;
+      return start_request(self, std::move(req), [&path, recursive](uint32_t id) {
+        return protocol::remove_request{id, path, recursive};
+      });
     },
     [self](atom::get, uint64_t query, std::string& path, uint64_t offset,
            bool tree, transfer_sink_actor& sink)
       -> caf::result<uint64_t, protocol::sha256_digest> {
-      auto& st = self->state;
       if (auto err = admit_request(self, path))
         return err;
-      auto id = st.next_request++;
-      auto promise
-        = self->make_response_promise<uint64_t, protocol::sha256_digest>();
-      st.downloads.emplace(id, state::pending_download{
-                                 query, path, std::move(sink), promise,
-                                 offset, request_deadline(self)});
-      st.queries[query] = id;
-      send_frame(self, st.hdl, st.chan,
-                 protocol::download_request{
-                   id, path, offset,
-                   tree ? protocol::transfer_tree : uint8_t{0}});
-      arm_request_timer(self, id);
-      return promise;
+      pending_request req;
+      req.kind = request_kind::get;
+      req.tree = tree;
+      req.path = path;
+      req.query = query;
+      req.data_sink = std::move(sink);
+      req.count = offset;
+      return start_request(self, std::move(req), [&path, offset, tree](uint32_t id) {
+        return protocol::download_request{
+          id, path, offset, tree ? protocol::transfer_tree : uint8_t{0}};
+      });
     },
     [self](atom::put, uint64_t query, std::string& path, uint64_t size,
            bool tree, upload_source_actor& source) -> caf::result<uint64_t> {
-      auto& st = self->state;
       if (auto err = admit_request(self, path))
         return err;
-      auto id = st.next_request++;
-      auto promise = self->make_response_promise<uint64_t>();
-      state::pending_upload req;
-      req.query = query;
-      req.path = path;
-      req.source = std::move(source);
-      req.promise = promise;
-      req.size = size;
+      pending_request req;
+      req.kind = request_kind::put;
       req.tree = tree;
-      req.deadline = request_deadline(self);
-      st.uploads.emplace(id, std::move(req));
-      st.queries[query] = id;
-      send_frame(self, st.hdl, st.chan,
-                 protocol::upload_request{
-                   id, path, size,
-                   tree ? protocol::transfer_tree : uint8_t{0}});
-      arm_request_timer(self, id);
-      pump_upload(self, id);
+      req.path = path;
+      req.query = query;
+      req.source = std::move(source);
+      req.count = size;
+      uint32_t wire_id = 0;
+      auto promise = start_request(self, std::move(req), [&wire_id, &path, size, tree](uint32_t id) {
+        wire_id = id;
+        return protocol::upload_request{
+          id, path, size, tree ? protocol::transfer_tree : uint8_t{0}};
+      });
+      pump_upload(self, wire_id);
       return promise;
     },
     [self](atom::notice, std::string& text) {
@@ -836,7 +828,7 @@ caf::behavior node_connection(node_connection_broker self,
       if (st.stage != state::phase::joined)
         return;
       spdlog::info("request node={} addr={} cmd=notice status=ok bytes={}",
-                   st.info.name, st.info.endpoint(), text.size());
+                   st.who(), st.info.endpoint(), text.size());
       send_frame(self, st.hdl, st.chan, protocol::notice{std::move(text)});
     },
     [self](atom::goodbye, const caf::error& reason) {

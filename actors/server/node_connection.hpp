@@ -3,10 +3,11 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <unordered_map>
+#include <map>
+#include <optional>
 
 #include <caf/io/broker.hpp>
-#include <caf/typed_response_promise.hpp>
+#include <caf/response_promise.hpp>
 
 #include "actors/actors.hpp"
 #include "actors/channel.hpp"
@@ -16,63 +17,52 @@
 
 namespace dirscope {
 
+/// What a request to a node asks for: its final frame and the type of its
+/// reply differ.
+enum class request_kind : uint8_t { list, stat, du, remove, get, put };
+
+/// One request in flight on a node connection: the single table entry
+/// that failing, timing out, cancelling and finishing work on.
+struct pending_request {
+  request_kind kind = request_kind::stat;
+  /// remove: a directory with everything beneath it.
+  bool recursive = false;
+  /// get, put: a directory as a tar.gz stream.
+  bool tree = false;
+  std::string path;
+  /// The console's query id: its acks (list, get) and cancels name it.
+  std::optional<uint64_t> query;
+  /// Gets the reply (its types depend on `kind`, see actors.hpp) or the
+  /// error.
+  caf::response_promise reply;
+  /// No frame for the request after this: it times out.
+  caf::actor_clock::time_point deadline;
+  /// list: where entries go; get: where bytes go; put: where they come from.
+  listing_sink_actor entries_sink;
+  transfer_sink_actor data_sink;
+  upload_source_actor source;
+  /// The flow-control window in use: chunks received and not yet acked
+  /// (list, get), or data_chunks sent and not yet acked by the node (put).
+  uint32_t unacked = 0;
+  /// list: entries received; get: the next expected offset; put: the size.
+  uint64_t count = 0;
+  /// put: a read from `source` is on its way.
+  bool reading = false;
+  /// put: upload_end was sent.
+  bool ended = false;
+};
+
+/// The name of a request kind in logs ("ls", "rm -r", ...).
+const char* command_of(const pending_request& req);
+
 /// The server's end of one node's TCP connection: speaks the wire protocol
 /// and turns frames into typed messages. One per accepted connection.
 struct node_connection_state {
   static inline const char* name = "node_connection";
 
-  using clock = std::chrono::steady_clock;
-
-  struct pending_list {
-    uint64_t query = 0;
-    std::string path;
-    listing_sink_actor sink;
-    caf::typed_response_promise<uint64_t, bool> promise;
-    uint64_t received = 0;
-    caf::actor_clock::time_point deadline;
-  };
-
-  struct pending_stat {
-    uint64_t query = 0;
-    std::string path;
-    caf::typed_response_promise<protocol::entry> promise;
-    caf::actor_clock::time_point deadline;
-  };
-
-  /// A request answered by one final frame (du, rm): `on_reply` gets that
-  /// frame (false: it was not the expected kind), `on_error` a failure.
-  struct pending_op {
-    uint64_t query = 0;
-    const char* command = "";
-    std::string path;
-    std::function<bool(protocol::message&)> on_reply;
-    std::function<void(const caf::error&)> on_error;
-    caf::actor_clock::time_point deadline;
-  };
-
-  /// A download: bytes go to `sink`, download_end delivers size and hash.
-  struct pending_download {
-    uint64_t query = 0;
-    std::string path;
-    transfer_sink_actor sink;
-    caf::typed_response_promise<uint64_t, protocol::sha256_digest> promise;
-    uint64_t next_offset = 0;
-    caf::actor_clock::time_point deadline;
-  };
-
-  /// An upload: chunks are pulled from `source` while the window has room.
-  struct pending_upload {
-    uint64_t query = 0;
-    std::string path;
-    upload_source_actor source;
-    caf::typed_response_promise<uint64_t> promise;
-    uint64_t size = 0;
-    uint32_t unacked = 0;
-    bool reading = false;
-    bool ended = false;
-    bool tree = false; ///< a tar.gz stream: `size` is known at its end
-    caf::actor_clock::time_point deadline;
-  };
+  /// Fails whatever is still pending, whichever way the actor ended (a kill
+  /// skips every handler): nobody waits for a reply forever.
+  ~node_connection_state();
 
   caf::io::connection_handle hdl;
   /// Plain TCP or TLS: frames are read and written through it.
@@ -84,23 +74,33 @@ struct node_connection_state {
   node_info info;
   enum class phase { awaiting_hello, joining, joined, closing } stage
     = phase::awaiting_hello;
+  /// The next request id: ids are never reused on a connection (a late
+  /// frame of an old request can never land in a new one).
   uint32_t next_request = 1;
   uint64_t heartbeat_seq = 0;
   caf::actor_clock::time_point last_rx;
-  std::unordered_map<uint32_t, pending_list> lists;
-  std::unordered_map<uint32_t, pending_stat> stats;
-  std::unordered_map<uint32_t, pending_op> ops;
-  std::unordered_map<uint32_t, pending_download> downloads;
-  std::unordered_map<uint32_t, pending_upload> uploads;
-  /// Console query id -> wire request id of lists and transfers, for acks
-  /// and cancels (stats and ops carry theirs; a cancel looks there too).
-  std::unordered_map<uint64_t, uint32_t> queries;
+  /// Every request in flight, by wire id.
+  std::map<uint32_t, pending_request> requests;
+  /// Reading from the node is paused: it does not read what we write.
+  bool reading_paused = false;
 
   size_t in_flight() const {
-    return lists.size() + stats.size() + ops.size() + downloads.size()
-           + uploads.size();
+    return requests.size();
   }
+
+  /// The request for console query `query`, if any.
+  std::map<uint32_t, pending_request>::iterator find_query(uint64_t query);
+
+  /// The node's name as logs may show it (escaped), or "no hello yet".
+  std::string who() const;
 };
+
+/// Bytes the server may have waiting for one node's socket before it stops
+/// reading from that node (an upload window is 1 MiB of data).
+constexpr size_t output_backlog_limit = 2 * 1024 * 1024;
+
+/// Bytes read from a node's socket at a time.
+constexpr size_t read_size = 64 * 1024;
 
 using node_connection_broker
   = caf::io::stateful_broker<node_connection_state>*;

@@ -1,9 +1,11 @@
 #include "actors/server/supervisor.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/error.hpp"
@@ -45,6 +47,40 @@ void release_waiters(self_ptr self) {
   }
 }
 
+void schedule_sweep(self_ptr self, caf::timespan delay) {
+  auto& st = self->state;
+  if (st.sweep_pending)
+    return;
+  st.sweep_pending = true;
+  self->delayed_send(self, delay, atom::tick_v);
+}
+
+/// Tells every connection past its handshake deadline without a welcome
+/// to go (the connection itself decides: its hello may be on the way), and
+/// schedules the next sweep for the earliest deadline still to come.
+void sweep(self_ptr self) {
+  auto& st = self->state;
+  st.sweep_pending = false;
+  auto now = self->clock().now();
+  auto timeout = st.settings.handshake_timeout;
+  std::optional<caf::actor_clock::time_point> next;
+  for (auto& [addr, rec] : st.connections) {
+    if (rec.id != 0)
+      continue;
+    auto due = rec.accepted + timeout;
+    if (due <= now) {
+      // The deadline is the connection's own timer, sent here so that no
+      // pending timer keeps a closed connection alive.
+      if (auto hdl = caf::actor_cast<caf::actor>(addr))
+        caf::anon_send(hdl, atom::deadline_v);
+    } else if (!next || due < *next) {
+      next = due;
+    }
+  }
+  if (next)
+    schedule_sweep(self, *next - now);
+}
+
 void finish_shutdown(self_ptr self) {
   auto& st = self->state;
   st.shutdown_done = true;
@@ -64,7 +100,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
     auto i = st.connections.find(msg.source);
     if (i == st.connections.end())
       return;
-    auto id = i->second;
+    auto id = i->second.id;
     st.connections.erase(i);
     auto n = st.nodes.find(id);
     if (n != st.nodes.end()) {
@@ -83,7 +119,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
   });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     // Tear down every connection: forked brokers outlive the acceptor.
-    for (auto& [addr, id] : self->state.connections)
+    for (auto& [addr, rec] : self->state.connections)
       if (auto hdl = caf::actor_cast<caf::actor>(addr))
         self->send_exit(hdl, msg.reason);
     self->quit(msg.reason);
@@ -91,11 +127,17 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
   return {
     // -- connections ----------------------------------------------------------
     [self](atom::connected, node_connection_actor conn) {
+      auto& st = self->state;
       self->monitor(conn);
-      self->state.connections.emplace(conn->address(), 0);
-      if (self->state.shutting_down)
+      st.connections.emplace(conn->address(),
+                             supervisor_state::connection_record{
+                               0, self->clock().now()});
+      if (st.shutting_down)
         self->send_exit(conn, caf::exit_reason::user_shutdown);
+      else
+        schedule_sweep(self, st.settings.handshake_timeout);
     },
+    [self](atom::tick) { sweep(self); },
     [self](atom::join, node_info info,
            node_connection_actor conn) -> caf::result<uint64_t> {
       auto& st = self->state;
@@ -114,7 +156,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
                             + " nodes connected (max-clients)");
       info.id = st.next_id++;
       info.connected_ns = wall_clock_ns();
-      st.connections[conn->address()] = info.id;
+      st.connections[conn->address()].id = info.id;
       spdlog::info("node {} joined from {} (id {}, host {})", info.name,
                    info.endpoint(), info.id,
                    protocol::escape_name(info.hostname));
@@ -227,8 +269,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       for (auto& [id, rec] : st.nodes)
         self->send(rec.conn, atom::goodbye_v,
                    make_error(wire_code::shutdown, "server shutting down"));
-      for (auto& [addr, id] : st.connections)
-        if (id == 0)
+      for (auto& [addr, rec] : st.connections)
+        if (rec.id == 0)
           if (auto hdl = caf::actor_cast<caf::actor>(addr))
             self->send_exit(hdl, caf::exit_reason::user_shutdown);
       if (st.connections.empty())
@@ -240,7 +282,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
     },
     [self](atom::deadline) {
       // Grace period over: nodes that did not leave are cut off.
-      for (auto& [addr, id] : self->state.connections)
+      for (auto& [addr, rec] : self->state.connections)
         if (auto hdl = caf::actor_cast<caf::actor>(addr))
           self->send_exit(hdl, caf::exit_reason::kill);
       finish_shutdown(self);

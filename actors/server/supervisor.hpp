@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
@@ -33,8 +34,19 @@ struct supervisor_state {
   uint64_t next_id = 1;
   /// Joined nodes by session id.
   std::map<uint64_t, node_record> nodes;
-  /// Every live connection (joined or not) to the session id (0: not yet).
-  std::unordered_map<caf::actor_addr, uint64_t> connections;
+  /// A live connection: its session id (0: no welcome yet) and when it was
+  /// accepted (for the handshake deadline).
+  struct connection_record {
+    uint64_t id = 0;
+    caf::actor_clock::time_point accepted;
+  };
+
+  /// Every live connection, joined or not. Only here (weakly, until its
+  /// down message) does the server remember a connection that has not said
+  /// hello: no timer holds one alive after it closed.
+  std::unordered_map<caf::actor_addr, connection_record> connections;
+  /// A handshake sweep (tick) is scheduled.
+  bool sweep_pending = false;
   /// Pending `kick` replies by session id.
   std::unordered_multimap<uint64_t, caf::typed_response_promise<node_info>>
     kicks;

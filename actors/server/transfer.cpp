@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <caf/exit_reason.hpp>
+
 #include "actors/error.hpp"
 #include "node/confine.hpp"
 #include "protocol/names.hpp"
@@ -104,6 +106,26 @@ outcome<node::file_writer_ptr> prepare(download_state& st) {
 
 } // namespace
 
+namespace {
+
+/// A transfer ends with its connection, whichever way that goes: the
+/// detached actor must never outlive it waiting for an answer (a quit would
+/// hang in ~actor_system).
+template <class Self>
+void end_with_connection(Self* self, const node_connection_actor& conn) {
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto err = msg.reason && msg.reason != caf::exit_reason::normal
+                 ? msg.reason
+                 : make_error(wire_code::io_error,
+                              "the node connection closed");
+    self->state.promise.deliver(err);
+    self->quit();
+  });
+  self->monitor(conn);
+}
+
+} // namespace
+
 download_actor::behavior_type
 download(download_actor::stateful_pointer<download_state> self,
          download_job job) {
@@ -131,32 +153,32 @@ download(download_actor::stateful_pointer<download_state> self,
         return to_error(w.error());
       }
       st.writer = std::move(*w);
-      auto promise = self->make_response_promise<uint64_t, std::string>();
+      st.promise = self->make_response_promise<uint64_t, std::string>();
+      end_with_connection(self, st.job.conn);
       auto sink = caf::actor_cast<transfer_sink_actor>(self);
       self->request(st.job.conn, caf::infinite, atom::get_v, st.job.query,
                     st.job.path, uint64_t{0}, st.job.tree, sink)
         .then(
-          [self, promise](uint64_t size,
-                          protocol::sha256_digest& sha256) mutable {
+          [self](uint64_t size, protocol::sha256_digest& sha256) {
             auto& st = self->state;
             if (st.write_error) {
-              promise.deliver(to_error(*st.write_error));
+              st.promise.deliver(to_error(*st.write_error));
             } else if (auto n = st.writer->commit(size, sha256); !n) {
-              promise.deliver(to_error(n.error()));
+              st.promise.deliver(to_error(n.error()));
             } else {
-              promise.deliver(*n, protocol::escape_name(st.target));
+              st.promise.deliver(*n, protocol::escape_name(st.target));
             }
             st.writer.reset(); // removes the temporary file, if any
             self->quit();
           },
-          [self, promise](caf::error& err) mutable {
+          [self](caf::error& err) {
             auto& st = self->state;
-            promise.deliver(st.write_error ? to_error(*st.write_error)
-                                           : std::move(err));
+            st.promise.deliver(st.write_error ? to_error(*st.write_error)
+                                              : std::move(err));
             st.writer.reset();
             self->quit();
           });
-      return promise;
+      return st.promise;
     },
   };
 }
@@ -185,20 +207,21 @@ upload(upload_actor::stateful_pointer<upload_state> self, upload_job job) {
       }
       st.reader = std::move(*r);
       st.job.progress->total += st.reader->size();
-      auto promise = self->make_response_promise<uint64_t>();
+      st.promise = self->make_response_promise<uint64_t>();
+      end_with_connection(self, st.job.conn);
       auto source = caf::actor_cast<upload_source_actor>(self);
       self->request(st.job.conn, caf::infinite, atom::put_v, st.job.query,
                     st.job.path, st.reader->size(), st.job.tree, source)
         .then(
-          [self, promise](uint64_t n) mutable {
-            promise.deliver(n);
+          [self](uint64_t n) {
+            self->state.promise.deliver(n);
             self->quit();
           },
-          [self, promise](caf::error& err) mutable {
-            promise.deliver(std::move(err));
+          [self](caf::error& err) {
+            self->state.promise.deliver(std::move(err));
             self->quit();
           });
-      return promise;
+      return self->state.promise;
     },
   };
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/actors.hpp"
 #include "node/transfer.hpp"
@@ -43,6 +44,8 @@ struct download_state {
   node::file_writer_ptr writer;
   std::string target; ///< the local path as shown
   std::optional<failure> write_error;
+  /// The console's `get`, answered exactly once.
+  caf::typed_response_promise<uint64_t, std::string> promise;
 };
 
 download_actor::behavior_type
@@ -63,6 +66,8 @@ struct upload_state {
   static inline const char* name = "upload";
   upload_job job;
   node::file_reader_ptr reader;
+  /// The console's `put`, answered exactly once.
+  caf::typed_response_promise<uint64_t> promise;
 };
 
 upload_actor::behavior_type
