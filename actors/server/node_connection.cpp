@@ -254,7 +254,7 @@ void on_transport_error(self_ptr self, const failure& err) {
         "this server accepts TLS connections only (the node runs with "
         "--tls=false)"});
       auto& buf = self->wr_buf(st.hdl);
-      buf.insert(buf.end(), frame.begin(), frame.end());
+      buf.insert(buf.end(), frame->begin(), frame->end());
       self->flush(st.hdl);
     }
     fail_all(self, err);
