@@ -17,7 +17,10 @@ namespace {
 using self_ptr = node_connection_broker;
 using state = node_connection_state;
 
-/// The request report of seed 001: one line per request to a node.
+/// The request report of seed 001: one line per request to a node. A
+/// failed request is the operator's news, shown by the shell: the report
+/// logs it at info, so that a terminal (warnings only) does not show it
+/// twice.
 void report(const state& st, const char* command, const std::string& path,
             const failure* err, uint64_t count = 0,
             const char* unit = "items") {
@@ -26,8 +29,15 @@ void report(const state& st, const char* command, const std::string& path,
     spdlog::info("request node={} addr={} cmd={} path={} status=ok {}={}",
                  st.info.name, st.info.endpoint(), command, shown, unit,
                  count);
+  else if (err->code == wire_code::not_a_directory
+           && std::string_view{command} == "ls")
+    // `ls FILE` asks for a listing first; the shell then shows the file
+    // with a stat, whose report follows.
+    spdlog::debug("request node={} addr={} cmd=ls path={} is not a "
+                  "directory: the shell stats it",
+                  st.info.name, st.info.endpoint(), shown);
   else
-    spdlog::warn("request node={} addr={} cmd={} path={} status=failed "
+    spdlog::info("request node={} addr={} cmd={} path={} status=failed "
                  "error={} message=\"{}\"",
                  st.info.name, st.info.endpoint(), command, shown,
                  to_string(err->code), err->message);
