@@ -34,6 +34,13 @@ struct console_options {
   std::string download_dir = "server_data";
   /// Progress line updates (empty: none).
   console_progress progress;
+  /// Where a failed command's error line goes (empty: `out`). Without a
+  /// terminal server_main sends it to stderr, so that stdout holds results
+  /// only.
+  console_output err;
+  /// Told of every command that failed, except those that the server's
+  /// own shutdown ended (server_main's exit status).
+  std::function<void(const failure&)> failed;
 };
 
 /// The operator's shell: runs one command at a time, in input order.
