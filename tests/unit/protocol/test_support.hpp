@@ -226,7 +226,7 @@ inline std::vector<message> sample_messages() {
     hello{version, "node-1", "host.example", std::string("/srv/\xff\0data", 11),
           capability::list | capability::stat | capability::hash,
           "0123456789abcdef"});
-  result.emplace_back(hello{0xfffe, "", "", "", 0});
+  result.emplace_back(hello{0xfffe, "", "", "", 0, ""});
   result.emplace_back(
     welcome{0xdeadbeefcafebabe, -1'000'000'000, 10'000, default_max_frame});
   result.emplace_back(reject{wire_code::name_taken, "node-1 is taken"});
