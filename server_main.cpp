@@ -1,8 +1,10 @@
 // dirscope-server: reads configuration, spawns the supervisor, the acceptor
 // and the console, and waits for the console to finish.
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <iostream>
 
 #include <caf/actor_system.hpp>
@@ -27,8 +29,7 @@ using namespace dirscope;
 int main(int argc, char** argv) {
   server_config cfg;
   if (auto err = cfg.parse_args(argc, argv)) {
-    std::cerr << "dirscope-server: " << cfg.render(err)
-              << "\n(try dirscope-server --help)\n";
+    std::cerr << "dirscope-server: " << to_failure(err).message << "\n";
     return 2;
   }
   if (!cfg.help_text.empty()) {
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
   }
   auto security = prepare_server_security(cfg);
   if (!security) {
-    spdlog::error("cannot set up TLS / enrollment: {}",
+    spdlog::error("cannot set up TLS and enrollment: {}",
                   security.error().message);
     return 1;
   }
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
                                               true);
   if (!doorman) {
     spdlog::error("cannot listen on {}:{}: {}", cfg.bind, cfg.port,
-                  sys.render(doorman.error()));
+                  to_failure(doorman.error()).message);
     caf::anon_send_exit(supervisor_hdl, caf::exit_reason::user_shutdown);
     return 1;
   }
@@ -100,10 +101,26 @@ int main(int argc, char** argv) {
                                       security->tls);
   spdlog::info("dirscope-server listening on {}:{} (protocol {})", cfg.bind,
                port, protocol::version);
-  auto out = [](const std::string& text) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+  if (interactive) {
+    // The log reaches a terminal from warnings up only: say here what the
+    // operator needs to connect nodes.
+    std::cerr << "dirscope-server listening on " << cfg.bind << ":" << port
+              << "\n";
+    if (security->tls)
+      std::cerr << "TLS 1.3, certificate fingerprint (SHA-256) "
+                << security->fingerprint << "\n";
+    if (!security->token_file.empty())
+      std::cerr << "nodes present the enrollment token in "
+                << security->token_file << "\n";
+    std::cerr << "type 'help' for the commands\n";
+  }
+  auto write_to = [](FILE* stream) {
+    return [stream](const std::string& text) {
+      std::fwrite(text.data(), 1, text.size(), stream);
+      std::fflush(stream);
+    };
   };
+  auto out = write_to(stdout);
   input_watcher input{signals, interactive};
   console_prompt prompt;
   if (interactive)
@@ -114,6 +131,16 @@ int main(int argc, char** argv) {
     options.async_out = [&input](const std::string& text) {
       input.print_above_prompt(text);
     };
+  // Piped input: stdout holds results only, error lines go to stderr, and
+  // the exit status says whether any command failed. An interactive shell
+  // shows both on the terminal, in order.
+  auto command_failed = std::make_shared<std::atomic<bool>>(false);
+  if (!interactive) {
+    options.err = write_to(stderr);
+    options.failed = [command_failed](const failure&) {
+      *command_failed = true;
+    };
+  }
   if (::isatty(STDERR_FILENO) == 1)
     options.progress = [](const std::string& line) {
       // One updating line on the terminal; nothing when stderr is piped.
@@ -145,5 +172,5 @@ int main(int argc, char** argv) {
   caf::anon_send_exit(acceptor_hdl, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(supervisor_hdl, caf::exit_reason::user_shutdown);
   spdlog::info("dirscope-server stopped");
-  return 0;
+  return *command_failed ? 1 : 0;
 }

@@ -102,8 +102,9 @@ std::vector<command_spec> make_table() {
     "file or the error for an entry that could not be read, and the name\n"
     "last (symlinks as name -> target).\n"
     "With --json, prints one JSON object per entry and line, with keys\n"
-    "node, path, name, type, mtime (RFC 3339), size and items, sha256 or\n"
-    "target, plus error and error_code when the entry could not be read.\n"
+    "node, path (the directory holding the entry), name, type, mtime\n"
+    "(RFC 3339), size and items, sha256 or target, plus error and\n"
+    "error_code when the entry could not be read.\n"
     "\n"
     "Examples:\n"
     "  ls\n"
@@ -122,7 +123,8 @@ std::vector<command_spec> make_table() {
     "describe one entry",
     "Describes the single entry at PATH: type, size, modification time and\n"
     "the item count, SHA-256 or symlink target. Symlinks are not followed.\n"
-    "With --json, prints one JSON object with the same keys as ls --json.\n"
+    "With --json, prints one JSON object with the keys of ls --json, but\n"
+    "path is the entry's own path, as in the text form.\n"
     "\n"
     "Examples:\n"
     "  stat a.txt\n"
@@ -289,6 +291,22 @@ std::vector<command_spec> make_table() {
     "Examples:\n"
     "  wait-nodes 2\n"
     "  wait-nodes 5 --timeout 2m\n",
+  });
+  result.push_back(command_spec{
+    "echo",
+    {},
+    0,
+    std::numeric_limits<size_t>::max(),
+    {},
+    {},
+    "echo [TEXT...]",
+    "print TEXT (marks a place in a script's output)",
+    "Prints its words, separated by one space, on standard output. Scripts\n"
+    "that pipe commands into the server use it to mark where one command's\n"
+    "results end and the next begin.\n"
+    "\n"
+    "Examples:\n"
+    "  echo \"== listing of n1 ==\"\n",
   });
   result.push_back(command_spec{
     "help",

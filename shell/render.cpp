@@ -139,12 +139,15 @@ std::string format_rfc3339(int64_t ns_since_epoch) {
       return std::to_string(secs);
     offset = 0;
   }
-  auto sign = offset < 0 ? '-' : '+';
-  auto abs_minutes = (offset < 0 ? -offset : offset) / 60;
-  std::array<char, 16> buf;
-  std::snprintf(buf.data(), buf.size(), "%c%02ld:%02ld", sign,
-                abs_minutes / 60, abs_minutes % 60);
-  return format_tm(tm) + buf.data();
+  // Real offsets are within +-26 h: two digits each, no snprintf needed.
+  auto minutes = static_cast<unsigned long>(offset < 0 ? -offset : offset)
+                 / 60;
+  auto two = [](unsigned long n) {
+    return std::string{static_cast<char>('0' + n / 10 % 10),
+                       static_cast<char>('0' + n % 10)};
+  };
+  return format_tm(tm) + (offset < 0 ? '-' : '+') + two(minutes / 60) + ":"
+         + two(minutes % 60);
 }
 
 // -- entries ------------------------------------------------------------------

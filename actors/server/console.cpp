@@ -164,6 +164,17 @@ void cmd_help(self_ptr self, const command& cmd) {
   finish(self);
 }
 
+void cmd_echo(self_ptr self, const command& cmd) {
+  std::string text;
+  for (auto& word : cmd.args) {
+    if (!text.empty())
+      text += ' ';
+    text += protocol::escape_name(word);
+  }
+  self->state.out(text + "\n");
+  finish(self);
+}
+
 void run_line(self_ptr self, const std::string& line) {
   auto& st = self->state;
   auto parsed = shell::parse_command(line);
@@ -204,6 +215,8 @@ void run_line(self_ptr self, const std::string& line) {
     cmd_wait_nodes(self, cmd);
   else if (name == "help")
     cmd_help(self, cmd);
+  else if (name == "echo")
+    cmd_echo(self, cmd);
   else if (name == "quit")
     quit_now(self);
   else

@@ -42,6 +42,13 @@ struct console_options {
   /// Writes output that arrives while the user may be typing (a node's
   /// echo) without breaking the line being typed; empty: the normal output.
   console_output async_out;
+  /// Where a failed command's error line goes (empty: `out`). Without a
+  /// terminal server_main sends it to stderr, so that stdout holds results
+  /// only.
+  console_output err;
+  /// Told of every command that failed, except those that the server's
+  /// own shutdown ended (server_main's exit status).
+  std::function<void(const failure&)> failed;
 };
 
 /// The operator's shell: runs one command at a time, in input order.

@@ -79,7 +79,11 @@ uint64_t start_listing(self_ptr self, const node_connection_actor& conn,
 void print_entry(self_ptr self, bool json, const std::string& node,
                  const std::string& dir, const protocol::entry& x);
 
-void cmd_stat_print(self_ptr self, const target& t, bool json);
+/// Prints the entry at `t`. In JSON, "path" is the entry's own path (as
+/// in the text form), or with `listing` (ls FILE) the directory holding
+/// it, as in every ls --json object.
+void cmd_stat_print(self_ptr self, const target& t, bool json,
+                    bool listing = false);
 
 void cmd_ls(self_ptr self, const command& cmd);
 
@@ -151,6 +155,8 @@ void cmd_kick(self_ptr self, const command& cmd);
 void cmd_wait_nodes(self_ptr self, const command& cmd);
 
 void cmd_help(self_ptr self, const command& cmd);
+
+void cmd_echo(self_ptr self, const command& cmd);
 
 void run_line(self_ptr self, const std::string& line);
 

@@ -16,16 +16,18 @@
 
 namespace dirscope::console_impl {
 
-void cmd_stat_print(self_ptr self, const target& t, bool json) {
+void cmd_stat_print(self_ptr self, const target& t, bool json,
+                    bool listing) {
   if (stop_if_cancelled(self))
     return;
   self->request(t.conn, caf::infinite, atom::stat_v,
                 cancellable_query(self, t.conn), t.path)
     .then(
-      [self, t, json](protocol::entry& x) {
+      [self, t, json, listing](protocol::entry& x) {
         if (json)
           self->state.out(shell::render_entry_json(
-            t.info.name, protocol::parent_path(t.path), x));
+            t.info.name, listing ? protocol::parent_path(t.path) : t.path,
+            x));
         else
           self->state.out(shell::render_stat(t.info.name, t.path, x));
         finish(self);
@@ -62,7 +64,7 @@ void cmd_ls(self_ptr self, const command& cmd) {
       [self, t, json](const caf::error& err) {
         // `ls FILE` shows the file, as ls(1) does.
         if (to_failure(err).code == wire_code::not_a_directory)
-          return cmd_stat_print(self, t, json);
+          return cmd_stat_print(self, t, json, true);
         fail(self, err);
       });
   });

@@ -70,10 +70,14 @@ void finish(self_ptr self) {
 }
 
 void fail(self_ptr self, const failure& why) {
-  if (why.code == wire_code::cancelled && self->state.cancel_requested)
-    self->state.out("cancelled\n"); // the operator pressed Ctrl-C
+  auto& st = self->state;
+  auto& err = st.options.err ? st.options.err : st.out;
+  if (why.code == wire_code::cancelled && st.cancel_requested)
+    err("cancelled\n"); // the operator pressed Ctrl-C
   else
-    self->state.out(shell::render_failure(why));
+    err(shell::render_failure(why));
+  if (st.options.failed && !(st.quitting && why.code == wire_code::shutdown))
+    st.options.failed(why);
   finish(self);
 }
 

@@ -69,7 +69,10 @@ void after(self_ptr self, caf::timespan delay, Ts... xs) {
   caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, xs...);
 }
 
-/// The request report of seed 001: one line per request to a node.
+/// The request report of seed 001: one line per request to a node. A
+/// failed request is the operator's news, shown by the shell: the report
+/// logs it at info, so that a terminal (warnings only) does not show it
+/// twice.
 void report(const state& st, const pending_request& req, const failure* err,
             uint64_t count = 0, const char* unit = "items") {
   auto shown = protocol::escape_name(req.path);
@@ -77,8 +80,15 @@ void report(const state& st, const pending_request& req, const failure* err,
     spdlog::info("request node={} addr={} cmd={} path={} status=ok {}={}",
                  st.who(), st.info.endpoint(), command_of(req), shown, unit,
                  count);
+  else if (err->code == wire_code::not_a_directory
+           && req.kind == request_kind::list)
+    // `ls FILE` asks for a listing first; the shell then shows the file
+    // with a stat, whose report follows.
+    spdlog::debug("request node={} addr={} cmd=ls path={} is not a "
+                  "directory: the shell stats it",
+                  st.who(), st.info.endpoint(), shown);
   else
-    spdlog::warn("request node={} addr={} cmd={} path={} status=failed "
+    spdlog::info("request node={} addr={} cmd={} path={} status=failed "
                  "error={} message=\"{}\"",
                  st.who(), st.info.endpoint(), command_of(req), shown,
                  to_string(err->code), err->message);

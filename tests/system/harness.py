@@ -19,6 +19,8 @@ import json
 import os
 import queue
 import re
+import select
+import shutil
 import signal
 import socket
 import ssl
@@ -36,6 +38,10 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 
 # Generous but bounded: the machine is shared with other builds.
 DEFAULT_TIMEOUT = 10.0
+
+# A line of the programs' log (spdlog pattern "%Y-%m-%dT%H:%M:%S.%e%z ...").
+LOG_LINE = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}"
+                      rb"(Z|[+-]\d\d:?\d\d) ")
 
 
 def parse_bin_dir(argv=None):
@@ -75,8 +81,22 @@ def _watchdog():
     os._exit(3)
 
 
+def isolate_home():
+    """Gives this test run, and so every child process, its own empty HOME:
+    an interactive shell writes ~/.dirscope_history, and nothing a test
+    starts may touch the real home directory. Removed at exit."""
+    if os.environ.get("DIRSCOPE_TEST_HOME") == os.environ.get("HOME"):
+        return os.environ["HOME"]  # already isolated (nested run)
+    home = tempfile.mkdtemp(prefix="dirscope-home-")
+    atexit.register(shutil.rmtree, home, True)
+    os.environ["HOME"] = home
+    os.environ["DIRSCOPE_TEST_HOME"] = home
+    return home
+
+
 def main():
     rest = parse_bin_dir()
+    isolate_home()  # removed after the children are killed (atexit: LIFO)
     atexit.register(kill_all_children)
     watchdog = threading.Timer(WATCHDOG_SECONDS, _watchdog)
     watchdog.daemon = True
@@ -184,41 +204,93 @@ class Process:
         self.stdout_path = os.path.join(workdir, name + ".stdout")
         self._stderr_file = open(self.stderr_path, "wb")
         self.lines = None
+        self._reader = None
         if line_stdout:
             stdout = subprocess.PIPE
+            stderr = subprocess.PIPE
         else:
             self._stdout_file = open(self.stdout_path, "wb")
             stdout = self._stdout_file
+            stderr = self._stderr_file
         if env is not None:
             env = dict(os.environ, **env)
         self.proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout,
-                                     stderr=self._stderr_file, cwd=cwd,
+                                     stderr=stderr, cwd=cwd,
                                      env=env, start_new_session=True)
         self.pid = self.proc.pid
         _CHILDREN.append(self)
         if line_stdout:
             self.lines = queue.Queue()
-            self.transcript = []  # every stdout line, for failure messages
-            self._reader = threading.Thread(target=self._read_stdout,
+            self.transcript = []  # every line queued, for failure messages
+            self._reader = threading.Thread(target=self._read_streams,
                                             daemon=True)
             self._reader.start()
 
-    def _read_stdout(self):
-        for raw in iter(self.proc.stdout.readline, b""):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                line = "<<INVALID UTF-8>> " + raw.decode("utf-8", "replace")
-            line = line.rstrip("\n")
-            self.transcript.append(line)
-            self.lines.put(line)
+    def _queue_line(self, raw):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            line = "<<INVALID UTF-8>> " + raw.decode("utf-8", "replace")
+        self.transcript.append(line)
+        self.lines.put(line)
+
+    def _read_streams(self):
+        """Queues stdout lines and the console's own stderr lines (error:
+        ..., not log lines), and copies stderr to the stderr file. Two pipes
+        have no common order: stdout is read first, then stderr, and the
+        stderr lines are queued first. So everything written to stderr
+        before a stdout line precedes it (a command's error precedes the
+        `echo` that command() syncs on); a command's own results and its
+        error may come out as error first."""
+        out_fd = self.proc.stdout.fileno()
+        err_fd = self.proc.stderr.fileno()
+        os.set_blocking(out_fd, False)
+        os.set_blocking(err_fd, False)
+        pending = {out_fd: b"", err_fd: b""}
+        open_fds = [out_fd, err_fd]
+
+        def drain(fd):
+            while fd in open_fds:
+                try:
+                    data = os.read(fd, 65536)
+                except BlockingIOError:
+                    return
+                if not data:
+                    open_fds.remove(fd)
+                    return
+                if fd == err_fd:
+                    self._stderr_file.write(data)
+                    self._stderr_file.flush()
+                pending[fd] += data
+
+        def lines_of(fd, final=False):
+            *complete, rest = pending[fd].split(b"\n")
+            if final and rest:
+                complete.append(rest)
+                rest = b""
+            pending[fd] = rest
+            return complete
+
+        while open_fds:
+            select.select(open_fds, [], [])
+            drain(out_fd)
+            drain(err_fd)
+            done = not open_fds
+            for raw in lines_of(err_fd, done):
+                if not LOG_LINE.match(raw):
+                    self._queue_line(raw)
+            for raw in lines_of(out_fd, done):
+                self._queue_line(raw)
         self.lines.put(None)  # EOF marker
 
     def stderr_text(self):
         return read_text(self.stderr_path)
 
     def poll(self):
-        return self.proc.poll()
+        code = self.proc.poll()
+        if code is not None:
+            self._join_reader()
+        return code
 
     def running(self):
         return self.proc.poll() is None
@@ -226,11 +298,18 @@ class Process:
     def wait(self, timeout=DEFAULT_TIMEOUT):
         """Exit code, or AssertionError if still running after `timeout`."""
         try:
-            return self.proc.wait(timeout=timeout)
+            code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             raise AssertionError(
                 "%s (pid %d) still running after %.1f s\nstderr:\n%s"
                 % (self.name, self.pid, timeout, self.stderr_text()[-3000:]))
+        self._join_reader()
+        return code
+
+    def _join_reader(self):
+        # After exit, stderr_text() must hold everything the process wrote.
+        if self._reader is not None:
+            self._reader.join(timeout=5)
 
     def signal(self, sig):
         if self.proc.poll() is None:
@@ -247,7 +326,8 @@ class Process:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
-        for f in (self.proc.stdin, self.proc.stdout):
+        self._join_reader()
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if f is not None:
                 try:
                     f.close()
@@ -259,6 +339,98 @@ class Process:
                 f.close()
 
 
+class PtyProcess:
+    """A child on a pseudo-terminal, as in a terminal window: stdin, stdout
+    and stderr are the pty, which is the controlling terminal of the
+    child's new session, so typing Ctrl-C sends SIGINT to the foreground
+    process group. Everything shown is collected in output()."""
+
+    def __init__(self, name, argv, cwd=None, env=None):
+        import fcntl
+        import pty
+        import termios
+        self.name = name
+        self.argv = argv
+        self.master, slave = pty.openpty()
+
+        def own_terminal():
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        full_env = dict(os.environ, TERM="xterm", **(env or {}))
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave,
+                                     stderr=slave, cwd=cwd, env=full_env,
+                                     preexec_fn=own_terminal)
+        os.close(slave)
+        self.pid = self.proc.pid
+        _CHILDREN.append(self)
+        self._text = ""
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        while True:
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:  # EIO once every holder of the slave is gone
+                return
+            if not data:
+                return
+            with self._lock:
+                self._text += data.decode("utf-8", "replace")
+
+    def output(self):
+        with self._lock:
+            return self._text
+
+    def type(self, line):
+        os.write(self.master, (line + "\r").encode())
+
+    def ctrl_c(self):
+        os.write(self.master, b"\x03")
+
+    def wait_output(self, what, since=0, timeout=20):
+        """Waits until `what` shows after offset `since`; returns the offset
+        just past it."""
+        def seen():
+            i = self.output().find(what, since)
+            return i + len(what) if i >= 0 else None
+        return wait_for(seen, timeout, what="%r on the terminal; shown:\n%s"
+                        % (what, self.output()[-1500:]))
+
+    def poll(self):
+        return self.proc.poll()
+
+    def wait(self, timeout=DEFAULT_TIMEOUT):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("%s still running after %.1f s; shown:\n%s"
+                                 % (self.name, timeout,
+                                    self.output()[-1500:]))
+
+    def stderr_text(self):
+        return self.output()
+
+    def kill(self):
+        """SIGKILL to its process group if still running; idempotent."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._reader.join(timeout=2)
+        try:
+            os.close(self.master)
+        except OSError:
+            pass
+
+
 class Server(Process):
     """dirscope-server with stdin open for commands and stdout read
     line by line by a thread."""
@@ -267,17 +439,20 @@ class Server(Process):
 
     def __init__(self, workdir, port, bind="127.0.0.1", args=(), name="server",
                  log_file=True, cwd=None, port_args=None, tls=True,
-                 state_dir=None, env=None):
+                 state_dir=None, env=None, argv=None):
         """port_args: None for `--bind BIND --port PORT`, else the list of
         arguments that set them, or a function of the port giving it.
         tls: the product default (TLS 1.3, enrollment token, a CA in the
-        state dir, by default `workdir/state`); False adds --tls=false."""
+        state dir, by default `workdir/state`); False adds --tls=false.
+        argv: the whole command line instead of one built from the other
+        arguments (e.g. only --config-file; then `port` must match it)."""
         self.port = port
         self.bind = bind
         self.host = bind if bind not in ("0.0.0.0", "::") else "127.0.0.1"
         self.log_path = os.path.join(workdir, name + ".log")
         self.tls = tls and server_has("tls")
         self.state_dir = None
+        given_argv = argv
         argv = [server_bin()]
         if server_has("state-dir"):
             # Never the default ./dirscope-state in the caller's directory.
@@ -294,6 +469,9 @@ class Server(Process):
         if log_file:
             argv.append("--log-file=" + self.log_path)
         argv += list(args)
+        if given_argv is not None:
+            argv = list(given_argv)
+            self.state_dir = state_dir
         super().__init__(name, argv, workdir, stdin=subprocess.PIPE,
                          line_stdout=True, cwd=cwd, env=env)
 
@@ -360,16 +538,15 @@ class Server(Process):
             before.append(line)
 
     def command(self, line, timeout=DEFAULT_TIMEOUT):
-        """Runs one command and returns its output lines. Synchronises by
-        following it with a command whose (error) output names a unique
-        token: the server runs commands strictly in order."""
+        """Runs one command and returns its output lines (results from
+        stdout, then its error line from stderr, if any). Synchronises by
+        following it with `echo TOKEN`: the server runs commands strictly
+        in order, and a command that succeeds keeps the exit status 0."""
         Server._sync_counter += 1
-        token = "sync%d" % Server._sync_counter
+        token = "sync-%d-done" % Server._sync_counter
         self.send(line)
-        self.send("use %s" % token)
-        before, _ = self.read_until(
-            lambda x: x.startswith("error:") and ("'%s'" % token) in x,
-            timeout=timeout)
+        self.send("echo %s" % token)
+        before, _ = self.read_until(lambda x: x == token, timeout=timeout)
         return before
 
     def command_json(self, line, timeout=DEFAULT_TIMEOUT):

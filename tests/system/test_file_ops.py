@@ -240,13 +240,11 @@ def command_lines_with_answer(self, line, answer,
     """Runs a command that asks a question, answers it with the next line,
     and returns the output (synchronised like Server.command)."""
     harness.Server._sync_counter += 1
-    token = "sync%d" % harness.Server._sync_counter
+    token = "sync-%d-done" % harness.Server._sync_counter
     self.send(line)
     self.send(answer)
-    self.send("use %s" % token)
-    before, _ = self.read_until(
-        lambda x: x.startswith("error:") and ("'%s'" % token) in x,
-        timeout=timeout)
+    self.send("echo %s" % token)
+    before, _ = self.read_until(lambda x: x == token, timeout=timeout)
     return before
 
 

@@ -312,11 +312,12 @@ class Listing(unittest.TestCase):
         self.assertEqual(len(got), 1, got)
         exp, _ = expected_entries(self.root1)
         self.assertEqual(got[0]["node"], "n1")
-        self.assertEqual(got[0]["path"], "/")
+        # "path" is the entry's own path, as in the text form (issue 11).
+        self.assertEqual(got[0]["path"], "/big5m.bin")
         self.assert_entry(got[0], exp["big5m.bin"], "stat big5m.bin")
         got = self.server.command_json("stat --json n1:/nested/a/b/c.txt")
         exp, _ = expected_entries(os.path.join(self.root1, "nested", "a", "b"))
-        self.assertEqual(got[0]["path"], "/nested/a/b")
+        self.assertEqual(got[0]["path"], "/nested/a/b/c.txt")
         self.assert_entry(got[0], exp["c.txt"], "stat c.txt")
         got = self.server.command_json("stat --json n1:/link_out")
         self.assertEqual(got[0]["type"], "symlink")
@@ -358,7 +359,7 @@ class Listing(unittest.TestCase):
         self.server.command("use n1")
         self.server.command("cd /")
         got = self.server.command_json("stat --json ./a:b")
-        self.assertEqual((got[0]["path"], got[0]["name"]), ("/", "a:b"))
+        self.assertEqual((got[0]["path"], got[0]["name"]), ("/a:b", "a:b"))
         got = self.server.command_json("ls --json -- --odd")
         self.assertEqual([x["name"] for x in got], ["--odd"])
         # A bad escape is refused, not guessed.

@@ -128,7 +128,7 @@ class RawNodeTests(harness.SystemTest):
         _, line = self.srv.read_until(lambda x: True)
         x = harness.json.loads(line)
         self.assertEqual((x["node"], x["path"], x["name"], x["size"],
-                          x["sha256"]), ("raw", "/d", "x.txt", 3,
+                          x["sha256"]), ("raw", "/d/x.txt", "x.txt", 3,
                                          DIGEST.hex()))
         self.assertEqual(seconds_of(x["mtime"]), 5)
 

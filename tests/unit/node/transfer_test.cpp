@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -45,13 +46,16 @@ size_t count_entries(const std::string& dir) {
 /// Reads everything through a file_reader; returns (data, end chunk).
 std::pair<std::string, file_chunk> read_all(file_reader& r) {
   std::string data;
+  std::optional<uint64_t> next_offset;
   for (;;) {
     auto x = r.next();
     REQUIRE(x.ok());
     if (x->end)
       return {data, *x};
     CHECK(x->data.size() <= protocol::max_data_chunk);
-    CHECK(x->offset >= 0);
+    if (next_offset) // each chunk starts where the previous one ended
+      CHECK(x->offset == *next_offset);
+    next_offset = x->offset + x->data.size();
     data += x->data;
   }
 }
