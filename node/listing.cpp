@@ -24,27 +24,8 @@ namespace {
 // Linux caps symlink targets at PATH_MAX; anything longer is not a target.
 constexpr size_t max_link_target = 64u << 10;
 
-// Saturates instead of overflowing for timestamps beyond +-292 years.
 int64_t mtime_ns_of(const struct stat& st) noexcept {
-  constexpr int64_t ns_per_s = 1'000'000'000;
-  int64_t result;
-  if (__builtin_mul_overflow(static_cast<int64_t>(st.st_mtim.tv_sec), ns_per_s,
-                             &result)
-      || __builtin_add_overflow(result,
-                                static_cast<int64_t>(st.st_mtim.tv_nsec),
-                                &result))
-    return st.st_mtim.tv_sec < 0 ? std::numeric_limits<int64_t>::min()
-                                 : std::numeric_limits<int64_t>::max();
-  return result;
-}
-
-file_key key_of(const struct stat& st) noexcept {
-  auto ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000
-                  + st.st_ctim.tv_nsec;
-  return file_key{static_cast<uint64_t>(st.st_dev),
-                  static_cast<uint64_t>(st.st_ino),
-                  static_cast<uint64_t>(st.st_size), mtime_ns_of(st),
-                  ctime_ns};
+  return timespec_ns(st.st_mtim);
 }
 
 protocol::entry_error to_entry_error(failure err) {
@@ -171,6 +152,24 @@ described describe_entry(int dir_fd, const std::string& name,
 }
 
 } // namespace
+
+int64_t timespec_ns(const struct timespec& ts) noexcept {
+  constexpr int64_t ns_per_s = 1'000'000'000;
+  int64_t result;
+  if (__builtin_mul_overflow(static_cast<int64_t>(ts.tv_sec), ns_per_s, &result)
+      || __builtin_add_overflow(result, static_cast<int64_t>(ts.tv_nsec),
+                                &result))
+    return ts.tv_sec < 0 ? std::numeric_limits<int64_t>::min()
+                         : std::numeric_limits<int64_t>::max();
+  return result;
+}
+
+file_key key_of(const struct stat& st) noexcept {
+  return file_key{static_cast<uint64_t>(st.st_dev),
+                  static_cast<uint64_t>(st.st_ino),
+                  static_cast<uint64_t>(st.st_size), timespec_ns(st.st_mtim),
+                  timespec_ns(st.st_ctim)};
+}
 
 // -- dir_cursor ---------------------------------------------------------------
 

@@ -15,7 +15,17 @@
 #include "protocol/messages.hpp"
 #include "protocol/outcome.hpp"
 
+struct stat;
+struct timespec;
+
 namespace dirscope::node {
+
+/// Nanoseconds since the epoch of `ts`, saturated to the int64_t range for
+/// times beyond about +-292 years (a file system may hold any value).
+int64_t timespec_ns(const struct timespec& ts) noexcept;
+
+/// The hash cache key of the file `st` describes.
+file_key key_of(const struct stat& st) noexcept;
 
 /// An entry whose hash is still to be computed (cache miss). `key` says
 /// which version of the file the hash must belong to.

@@ -1,5 +1,7 @@
 #include "node/transfer.hpp"
 
+#include <algorithm>
+
 #include <cerrno>
 #include <cstdio>
 #include <random>
@@ -58,6 +60,7 @@ struct file_reader::impl {
   bool done = false;
   std::unique_ptr<tree_packer> tree; ///< set: a directory as tar.gz
   bool tree_end = false;             ///< the packer has nothing more
+  size_t chunk_limit = protocol::max_data_chunk;
 };
 
 file_reader::file_reader(std::unique_ptr<impl> x) : impl_(std::move(x)) {
@@ -194,6 +197,11 @@ uint64_t file_reader::size() const noexcept {
   return static_cast<uint64_t>(impl_->before.st_size);
 }
 
+void file_reader::limit_chunks(size_t max_bytes) noexcept {
+  impl_->chunk_limit = std::clamp<size_t>(max_bytes, 1,
+                                          protocol::max_data_chunk);
+}
+
 outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
   auto& x = *impl_;
   if (x.done)
@@ -202,7 +210,7 @@ outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
   if (x.tree) {
     result.offset = x.pos;
     if (!x.tree_end) {
-      auto end = x.tree->next(result.data, protocol::max_data_chunk, stop);
+      auto end = x.tree->next(result.data, x.chunk_limit, stop);
       if (!end)
         return end.error();
       x.tree_end = *end;
@@ -225,7 +233,7 @@ outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed))
       return make_failure(wire_code::cancelled, "transfer cancelled");
     result.offset = x.pos;
-    result.data.resize(protocol::max_data_chunk);
+    result.data.resize(x.chunk_limit);
     auto n = ::read(x.fd.get(), result.data.data(), result.data.size());
     if (n < 0) {
       if (errno == EINTR)

@@ -57,6 +57,10 @@ public:
   /// Size of the file when it was opened.
   uint64_t size() const noexcept;
 
+  /// Makes every later chunk at most `max_bytes` long (clamped to
+  /// 1..protocol::max_data_chunk), e.g. to fit the peer's frame limit.
+  void limit_chunks(size_t max_bytes) noexcept;
+
   /// The next chunk; gives up with cancelled once `*stop` is true.
   outcome<file_chunk> next(const std::atomic<bool>* stop = nullptr);
 

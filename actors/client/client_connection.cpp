@@ -41,6 +41,7 @@ void close(self_ptr self, caf::error reason) {
     self->send_exit(hdl, caf::exit_reason::user_shutdown);
   st.senders.clear();
   st.receivers.clear();
+  st.outbox.clear();
   self->quit(std::move(reason));
 }
 
@@ -67,10 +68,114 @@ void protocol_violation(self_ptr self, const std::string& what) {
   close(self, make_error(wire_code::protocol_error, what));
 }
 
+// -- replies and their flow control -------------------------------------------
+
+/// Body bytes of `msg` on the wire (what max_frame limits).
+size_t body_size(const protocol::message& msg) {
+  return protocol::encode(msg).size() - 4;
+}
+
+/// Most entry bytes an entries_chunk may carry under `max_frame`.
+size_t entries_room(uint32_t max_frame) {
+  static const auto overhead = body_size(protocol::entries_chunk{});
+  return max_frame - overhead;
+}
+
+/// Most data bytes a data_chunk may carry under `max_frame`.
+size_t data_room(uint32_t max_frame) {
+  static const auto overhead = body_size(protocol::data_chunk{});
+  return std::min<size_t>(protocol::max_data_chunk, max_frame - overhead);
+}
+
+bool congested(self_ptr self) {
+  return self->wr_buf(self->state.hdl).size() >= client_send_backlog;
+}
+
+/// True if the current message comes from the actor working on `id` in
+/// `actors`: one that a cancel replaced under the same id is not.
+template <class Map>
+bool from_current(self_ptr self, const Map& actors, uint32_t id) {
+  auto i = actors.find(id);
+  return i != actors.end()
+         && self->current_sender()
+              == caf::actor_cast<caf::strong_actor_ptr>(i->second);
+}
+
+/// Stops whatever works on request `id` and drops its queued replies:
+/// nothing more for `id` leaves the node after this.
+void stop_request(self_ptr self, uint32_t id) {
+  auto& st = self->state;
+  auto stop = [self, id](auto& actors) {
+    if (auto i = actors.find(id); i != actors.end()) {
+      self->send_exit(i->second, caf::exit_reason::user_shutdown);
+      actors.erase(i);
+    }
+  };
+  stop(st.listers);
+  stop(st.senders);
+  stop(st.receivers);
+  st.outbox.erase(std::remove_if(st.outbox.begin(), st.outbox.end(),
+                                 [id](const state::outgoing& x) {
+                                   return x.id == id;
+                                 }),
+                  st.outbox.end());
+}
+
+/// Writes one reply to the socket; chunks count against their window.
+void write_reply(self_ptr self, state::outgoing& out) {
+  auto& st = self->state;
+  auto bytes = protocol::encode(out.msg);
+  if (bytes.size() - 4 > st.peer_max_frame) {
+    // Chunks shrink to fit; only what cannot be split gets here (a single
+    // large entry, a long message), and it fails its request instead.
+    auto what = "a reply of " + std::to_string(bytes.size() - 4)
+                + " bytes exceeds the server's frame limit of "
+                + std::to_string(st.peer_max_frame);
+    spdlog::warn("request {} failed: {}", out.id, what);
+    stop_request(self, out.id);
+    st.in_flight.erase(out.id);
+    protocol::request_failed failed{out.id, wire_code::io_error,
+                                    std::move(what)};
+    auto room = st.peer_max_frame - body_size(protocol::request_failed{});
+    if (failed.message.size() > room)
+      failed.message.resize(room);
+    bytes = protocol::encode(failed);
+  } else if (auto i = st.in_flight.find(out.id); i != st.in_flight.end()) {
+    if (std::holds_alternative<protocol::entries_chunk>(out.msg)
+        || std::holds_alternative<protocol::data_chunk>(out.msg))
+      ++i->second.unacked_out;
+    else if (std::holds_alternative<protocol::chunk_ack>(out.msg)
+             && i->second.unacked_in > 0)
+      --i->second.unacked_in;
+  }
+  // A failed TLS session refuses writes; its failure surfaces on receive.
+  [[maybe_unused]] auto ok = st.chan.send(bytes);
+  flush_channel(self, st.hdl, st.chan);
+  if (out.written.pending())
+    out.written.deliver(caf::unit);
+}
+
+/// Writes queued replies while the socket's write buffer has room.
+void drain_outbox(self_ptr self) {
+  auto& st = self->state;
+  while (!st.outbox.empty() && st.stage == state::phase::serving
+         && !congested(self)) {
+    auto out = std::move(st.outbox.front());
+    st.outbox.pop_front();
+    write_reply(self, out);
+  }
+}
+
+/// Sends a reply for request `id` after those already queued.
+void send_reply(self_ptr self, uint32_t id, protocol::message msg,
+                caf::response_promise written = {}) {
+  self->state.outbox.push_back({id, std::move(msg), std::move(written)});
+  drain_outbox(self);
+}
+
 void send_failed(self_ptr self, uint32_t id, const failure& why) {
   self->state.in_flight.erase(id);
-  send_frame(self, self->state.hdl, self->state.chan,
-             protocol::request_failed{id, why.code, why.message});
+  send_reply(self, id, protocol::request_failed{id, why.code, why.message});
 }
 
 /// Admits request `id` or answers it with a failure right away.
@@ -92,8 +197,17 @@ bool admit(self_ptr self, uint32_t id, const std::string& path) {
     send_failed(self, id, checked.error());
     return false;
   }
-  st.in_flight.emplace(id, true);
+  st.in_flight.emplace(id, state::flow{++st.serials});
   return true;
+}
+
+/// True while request `id` is the one numbered `serial` (not cancelled, not
+/// replaced by a later request under the same id).
+bool current(self_ptr self, uint32_t id, uint64_t serial) {
+  auto& st = self->state;
+  auto i = st.in_flight.find(id);
+  return st.stage == state::phase::serving && i != st.in_flight.end()
+         && i->second.serial == serial;
 }
 
 void on_list(self_ptr self, protocol::list_request& req) {
@@ -104,7 +218,8 @@ void on_list(self_ptr self, protocol::list_request& req) {
   auto& st = self->state;
   auto conn = caf::actor_cast<client_connection_actor>(self);
   auto hdl = self->spawn(lister, conn, st.pool, req.id, std::move(req.path),
-                         (req.flags & protocol::list_flags::with_hashes) != 0);
+                         (req.flags & protocol::list_flags::with_hashes) != 0,
+                         entries_room(st.peer_max_frame));
   st.listers.emplace(req.id, hdl);
 }
 
@@ -112,20 +227,19 @@ void on_stat(self_ptr self, protocol::stat_request& req) {
   if (!admit(self, req.id, req.path))
     return;
   auto id = req.id;
+  auto serial = self->state.in_flight[id].serial;
   self->request(self->state.pool.pick(), caf::infinite, atom::stat_v,
                 std::move(req.path))
     .then(
-      [self, id](protocol::entry& x) {
-        auto& st = self->state;
-        if (st.stage != state::phase::serving || st.in_flight.erase(id) == 0)
+      [self, id, serial](protocol::entry& x) {
+        if (!current(self, id, serial))
           return; // cancelled
-        send_frame(self, st.hdl, st.chan, protocol::stat_reply{id, std::move(x)});
+        self->state.in_flight.erase(id);
+        send_reply(self, id, protocol::stat_reply{id, std::move(x)});
       },
-      [self, id](caf::error& err) {
-        auto& st = self->state;
-        if (st.stage != state::phase::serving || st.in_flight.count(id) == 0)
-          return;
-        send_failed(self, id, to_failure(err));
+      [self, id, serial](caf::error& err) {
+        if (current(self, id, serial))
+          send_failed(self, id, to_failure(err));
       });
 }
 
@@ -133,21 +247,20 @@ void on_du(self_ptr self, protocol::du_request& req) {
   if (!admit(self, req.id, req.path))
     return;
   auto id = req.id;
+  auto serial = self->state.in_flight[id].serial;
   self->request(self->state.pool.pick(), caf::infinite, atom::du_v,
                 std::move(req.path))
     .then(
-      [self, id](protocol::du_reply& x) {
-        auto& st = self->state;
-        if (st.stage != state::phase::serving || st.in_flight.erase(id) == 0)
+      [self, id, serial](protocol::du_reply& x) {
+        if (!current(self, id, serial))
           return; // cancelled
+        self->state.in_flight.erase(id);
         x.id = id;
-        send_frame(self, st.hdl, st.chan, x);
+        send_reply(self, id, x);
       },
-      [self, id](caf::error& err) {
-        auto& st = self->state;
-        if (st.stage != state::phase::serving || st.in_flight.count(id) == 0)
-          return;
-        send_failed(self, id, to_failure(err));
+      [self, id, serial](caf::error& err) {
+        if (current(self, id, serial))
+          send_failed(self, id, to_failure(err));
       });
 }
 
@@ -162,7 +275,7 @@ void on_remove(self_ptr self, protocol::remove_request& req) {
     if (st.in_flight.count(req.id) != 0)
       return protocol_violation(self, "request id " + std::to_string(req.id)
                                         + " is already in use");
-    send_frame(self, st.hdl, st.chan,
+    send_reply(self, req.id,
                protocol::request_failed{req.id, wire_code::not_permitted,
                                         "not permitted by node policy"});
     return;
@@ -170,25 +283,24 @@ void on_remove(self_ptr self, protocol::remove_request& req) {
   if (!admit(self, req.id, req.path))
     return;
   auto id = req.id;
+  auto serial = st.in_flight[id].serial;
   spdlog::info("deleting {}{} (request {})", shown,
                req.recursive ? " recursively" : "", id);
   self->request(self->state.pool.pick(), caf::infinite, atom::remove_v,
                 std::move(req.path), req.recursive)
     .then(
-      [self, id, shown](uint64_t n) {
-        auto& st = self->state;
+      [self, id, serial, shown](uint64_t n) {
         spdlog::info("deleted {}: {} entries", shown, n);
-        if (st.stage != state::phase::serving || st.in_flight.erase(id) == 0)
+        if (!current(self, id, serial))
           return;
-        send_frame(self, st.hdl, st.chan, protocol::remove_reply{id, n});
+        self->state.in_flight.erase(id);
+        send_reply(self, id, protocol::remove_reply{id, n});
       },
-      [self, id, shown](caf::error& err) {
-        auto& st = self->state;
+      [self, id, serial, shown](caf::error& err) {
         auto why = to_failure(err);
         spdlog::warn("delete of {} failed: {}", shown, why.message);
-        if (st.stage != state::phase::serving || st.in_flight.count(id) == 0)
-          return;
-        send_failed(self, id, why);
+        if (current(self, id, serial))
+          send_failed(self, id, why);
       });
 }
 
@@ -207,7 +319,7 @@ bool permitted(self_ptr self, uint32_t id, bool allowed, const char* what,
                                + " is already in use");
     return false;
   }
-  send_frame(self, st.hdl, st.chan,
+  send_reply(self, id,
              protocol::request_failed{id, wire_code::not_permitted,
                                       "not permitted by node policy"});
   return false;
@@ -230,7 +342,8 @@ void on_download(self_ptr self, protocol::download_request& req) {
                req.offset, req.id);
   auto conn = caf::actor_cast<client_connection_actor>(self);
   auto hdl = self->spawn(file_sender, conn, st.pool.pick(), req.id,
-                         std::move(req.path), req.offset, tree);
+                         std::move(req.path), req.offset, tree,
+                         data_room(st.peer_max_frame));
   st.senders.emplace(req.id, hdl);
 }
 
@@ -251,8 +364,10 @@ void on_upload(self_ptr self, protocol::upload_request& req) {
     spdlog::info("receiving {} ({} bytes, request {})",
                  protocol::escape_name(req.path), req.size, req.id);
   auto conn = caf::actor_cast<client_connection_actor>(self);
+  // A tree's size is 0 and not checked (its length is known at the end).
+  auto declared = tree ? std::optional<uint64_t>{} : req.size;
   auto hdl = self->spawn(file_receiver, conn, st.pool.pick(), req.id,
-                         std::move(req.path), tree);
+                         std::move(req.path), tree, declared);
   st.receivers.emplace(req.id, hdl);
 }
 
@@ -260,21 +375,46 @@ void on_cancel(self_ptr self, uint32_t id) {
   auto& st = self->state;
   if (st.in_flight.count(id) == 0)
     return; // already finished
-  if (auto i = st.listers.find(id); i != st.listers.end()) {
-    self->send_exit(i->second, caf::exit_reason::user_shutdown);
-    st.listers.erase(i);
-  }
-  if (auto i = st.senders.find(id); i != st.senders.end()) {
+  if (st.senders.count(id) != 0)
     spdlog::info("download {} cancelled by the server", id);
-    self->send_exit(i->second, caf::exit_reason::user_shutdown);
-    st.senders.erase(i);
-  }
-  if (auto i = st.receivers.find(id); i != st.receivers.end()) {
+  if (st.receivers.count(id) != 0)
     spdlog::info("upload {} cancelled by the server", id);
-    self->send_exit(i->second, caf::exit_reason::user_shutdown);
-    st.receivers.erase(i);
-  }
+  stop_request(self, id);
   send_failed(self, id, {wire_code::cancelled, "cancelled by the server"});
+}
+
+/// The server consumed a chunk of listing or download `id`.
+void on_ack(self_ptr self, uint32_t id) {
+  auto& st = self->state;
+  auto i = st.in_flight.find(id);
+  if (i == st.in_flight.end())
+    return; // raced the final frame
+  if (i->second.unacked_out == 0)
+    return protocol_violation(self, "chunk_ack for request "
+                                      + std::to_string(id)
+                                      + " with no chunk unacknowledged");
+  --i->second.unacked_out;
+  if (auto j = st.listers.find(id); j != st.listers.end())
+    self->send(j->second, atom::ack_v);
+  else if (auto k = st.senders.find(id); k != st.senders.end())
+    self->send(k->second, atom::ack_v);
+}
+
+/// A chunk of upload `id`: at most data_window of them unacknowledged.
+void on_upload_data(self_ptr self, protocol::data_chunk& x) {
+  auto& st = self->state;
+  auto i = st.receivers.find(x.id);
+  if (i == st.receivers.end())
+    return;
+  auto& f = st.in_flight[x.id];
+  if (f.unacked_in >= protocol::data_window)
+    return protocol_violation(self, "more than "
+                                      + std::to_string(protocol::data_window)
+                                      + " data chunks unacknowledged for "
+                                        "upload "
+                                      + std::to_string(x.id));
+  ++f.unacked_in;
+  self->send(i->second, atom::data_v, x.offset, std::move(x.data));
 }
 
 bool on_frame(self_ptr self, protocol::message& msg) {
@@ -282,9 +422,16 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   st.last_rx = self->clock().now();
   if (st.stage == state::phase::awaiting_welcome) {
     if (auto x = std::get_if<protocol::welcome>(&msg)) {
+      if (x->max_frame < client_min_peer_frame) {
+        protocol_violation(self, "welcome.max_frame of "
+                                   + std::to_string(x->max_frame)
+                                   + " bytes is below "
+                                   + std::to_string(client_min_peer_frame));
+        return false;
+      }
+      // Every frame this node sends fits the server's limit.
+      st.peer_max_frame = std::min(x->max_frame, protocol::absolute_max_frame);
       st.stage = state::phase::serving;
-      st.server_max_frame = std::clamp(x->max_frame, protocol::min_frame_limit,
-                                       protocol::absolute_max_frame);
       if (x->heartbeat_ms > 0) {
         // Restart the liveness checks at the server's pace.
         st.heartbeat_interval = std::chrono::milliseconds{x->heartbeat_ms};
@@ -327,10 +474,7 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   } else if (auto x = std::get_if<protocol::stat_request>(&msg)) {
     on_stat(self, *x);
   } else if (auto x = std::get_if<protocol::chunk_ack>(&msg)) {
-    if (auto i = st.listers.find(x->id); i != st.listers.end())
-      self->send(i->second, atom::ack_v);
-    else if (auto j = st.senders.find(x->id); j != st.senders.end())
-      self->send(j->second, atom::ack_v);
+    on_ack(self, x->id);
   } else if (auto x = std::get_if<protocol::cancel>(&msg)) {
     on_cancel(self, x->id);
   } else if (auto x = std::get_if<protocol::du_request>(&msg)) {
@@ -342,8 +486,7 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   } else if (auto x = std::get_if<protocol::upload_request>(&msg)) {
     on_upload(self, *x);
   } else if (auto x = std::get_if<protocol::data_chunk>(&msg)) {
-    if (auto i = st.receivers.find(x->id); i != st.receivers.end())
-      self->send(i->second, atom::data_v, x->offset, std::move(x->data));
+    on_upload_data(self, *x);
   } else if (auto x = std::get_if<protocol::upload_end>(&msg)) {
     if (auto i = st.receivers.find(x->id); i != st.receivers.end())
       self->send(i->second, atom::commit_v, x->size, x->sha256);
@@ -389,6 +532,8 @@ caf::behavior client_connection(client_connection_broker self,
   st.heartbeat_interval = st.settings.heartbeat_interval;
   st.last_rx = self->clock().now();
   self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+  // data_transferred_msg says when the socket took bytes (back-pressure).
+  self->ack_writes(hdl, true);
   namespace cap = protocol::capability;
   uint32_t caps = cap::list | cap::stat | cap::hash;
   if (st.settings.allow_download)
@@ -415,6 +560,7 @@ caf::behavior client_connection(client_connection_broker self,
                                  return on_frame(self, x);
                                });
       flush_channel(self, st.hdl, st.chan);
+      drain_outbox(self);
       if (!err || st.stage == state::phase::closing)
         return;
       if (auto session = st.chan.session(); session && session->failed()) {
@@ -452,61 +598,81 @@ caf::behavior client_connection(client_connection_broker self,
         return;
       }
       schedule_tick(self);
+      drain_outbox(self);
+    },
+    [self](const caf::io::data_transferred_msg&) {
+      // The socket took bytes: queued replies may fit now.
+      drain_outbox(self);
     },
     // -- from listers ---------------------------------------------------------
     [self](atom::chunk, uint32_t id, std::vector<protocol::entry>& xs) {
       auto& st = self->state;
-      if (st.stage == state::phase::serving && st.listers.count(id) != 0)
-        send_frame(self, st.hdl, st.chan, protocol::entries_chunk{id, std::move(xs)});
+      if (st.stage == state::phase::serving && from_current(self, st.listers, id))
+        send_reply(self, id, protocol::entries_chunk{id, std::move(xs)});
     },
     [self](atom::done, uint32_t id, uint64_t total, bool sorted) {
       auto& st = self->state;
-      if (st.listers.erase(id) == 0 || st.stage != state::phase::serving)
+      if (st.stage != state::phase::serving || !from_current(self, st.listers, id))
         return;
+      st.listers.erase(id);
       st.in_flight.erase(id);
-      send_frame(self, st.hdl, st.chan, protocol::list_end{id, total, sorted});
+      send_reply(self, id, protocol::list_end{id, total, sorted});
     },
     [self](atom::failed, uint32_t id, const caf::error& err) {
       auto& st = self->state;
-      auto known = st.listers.erase(id) + st.senders.erase(id);
-      if (st.receivers.erase(id) != 0) {
-        ++known;
-        spdlog::warn("upload {} failed: {}", id, to_failure(err).message);
-      }
-      if (known == 0 || st.stage != state::phase::serving)
+      if (st.stage != state::phase::serving)
         return;
+      if (from_current(self, st.receivers, id))
+        spdlog::warn("upload {} failed: {}", id, to_failure(err).message);
+      else if (!from_current(self, st.listers, id)
+               && !from_current(self, st.senders, id))
+        return; // cancelled, or an earlier request under this id
+      st.listers.erase(id);
+      st.senders.erase(id);
+      st.receivers.erase(id);
       send_failed(self, id, to_failure(err));
     },
     // -- from file senders and receivers --------------------------------------
-    [self](atom::data, uint32_t id, uint64_t offset, std::string& bytes) {
+    [self](atom::data, uint32_t id, uint64_t offset,
+           std::string& bytes) -> caf::response_promise {
+      // Answered once the chunk is in the socket's write buffer: the sender
+      // reads the next one only then.
       auto& st = self->state;
-      if (st.stage == state::phase::serving && st.senders.count(id) != 0)
-        send_frame(self, st.hdl, st.chan,
-                   protocol::data_chunk{id, offset, std::move(bytes)});
+      // Checked first: the promise takes the sender out of the message.
+      auto current = st.stage == state::phase::serving
+                     && from_current(self, st.senders, id);
+      auto rp = self->make_response_promise();
+      if (!current)
+        rp.deliver(make_error(wire_code::cancelled, "request ended"));
+      else
+        send_reply(self, id, protocol::data_chunk{id, offset, std::move(bytes)},
+                   rp);
+      return rp;
     },
     [self](atom::done, uint32_t id, uint64_t size,
            const protocol::sha256_digest& sha256) {
       auto& st = self->state;
-      if (st.senders.erase(id) == 0 || st.stage != state::phase::serving)
+      if (st.stage != state::phase::serving || !from_current(self, st.senders, id))
         return;
+      st.senders.erase(id);
       st.in_flight.erase(id);
       spdlog::info("sent request {}: {} bytes, sha256 {}", id, size,
                    protocol::to_hex(sha256));
-      send_frame(self, st.hdl, st.chan,
-                 protocol::download_end{id, size, sha256});
+      send_reply(self, id, protocol::download_end{id, size, sha256});
     },
     [self](atom::ack, uint32_t id) {
       auto& st = self->state;
-      if (st.stage == state::phase::serving && st.receivers.count(id) != 0)
-        send_frame(self, st.hdl, st.chan, protocol::chunk_ack{id});
+      if (st.stage == state::phase::serving && from_current(self, st.receivers, id))
+        send_reply(self, id, protocol::chunk_ack{id});
     },
     [self](atom::commit, uint32_t id, uint64_t size) {
       auto& st = self->state;
-      if (st.receivers.erase(id) == 0 || st.stage != state::phase::serving)
+      if (st.stage != state::phase::serving || !from_current(self, st.receivers, id))
         return;
+      st.receivers.erase(id);
       st.in_flight.erase(id);
       spdlog::info("received request {}: {} bytes in place", id, size);
-      send_frame(self, st.hdl, st.chan, protocol::upload_reply{id, size});
+      send_reply(self, id, protocol::upload_reply{id, size});
     },
     // -- from the agent -------------------------------------------------------
     [self](atom::goodbye, const caf::error& reason) {
@@ -525,7 +691,7 @@ caf::behavior client_connection(client_connection_broker self,
       // server's limit and ours, else the server or we would drop the
       // connection.
       auto most = protocol::max_text_size(
-        std::min(st.server_max_frame, st.settings.max_frame));
+        std::min(st.peer_max_frame, st.settings.max_frame));
       if (line.size() > most) {
         spdlog::warn("line not sent: {} bytes is too long (at most {})",
                      line.size(), most);

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <unordered_map>
 
 #include <caf/io/broker.hpp>
+#include <caf/response_promise.hpp>
 
 #include "actors/actors.hpp"
 #include "actors/channel.hpp"
@@ -29,19 +31,38 @@ struct client_connection_state {
   enum class phase { awaiting_welcome, serving, closing } stage
     = phase::awaiting_welcome;
   std::chrono::milliseconds heartbeat_interval{10'000};
-  /// Largest frame the server accepts (from its welcome).
-  uint32_t server_max_frame = protocol::default_max_frame;
   /// Liveness ticks of older generations are ignored (the welcome restarts
   /// them at the server's interval).
   uint64_t tick_generation = 0;
   caf::actor_clock::time_point last_rx;
+  /// Largest frame body the server accepts (welcome.max_frame).
+  uint32_t peer_max_frame = protocol::min_frame_limit;
   /// Listings in progress by request id.
   std::unordered_map<uint32_t, lister_actor> listers;
   /// Downloads and uploads in progress by request id.
   std::unordered_map<uint32_t, file_sender_actor> senders;
   std::unordered_map<uint32_t, file_receiver_actor> receivers;
-  /// Requests in flight (listings and stats) by id.
-  std::unordered_map<uint32_t, bool> in_flight;
+  /// Flow control of one request in flight.
+  struct flow {
+    /// Tells this request from an earlier one under the same id.
+    uint64_t serial = 0;
+    /// Chunks of a listing or download written out and not yet acked.
+    uint32_t unacked_out = 0;
+    /// Chunks of an upload received and not yet acked by this node.
+    uint32_t unacked_in = 0;
+  };
+  /// Requests in flight by id.
+  std::unordered_map<uint32_t, flow> in_flight;
+  uint64_t serials = 0;
+  /// A reply frame waiting for room in the socket's write buffer.
+  struct outgoing {
+    uint32_t id = 0;
+    protocol::message msg;
+    /// Set for a data chunk: tells its file_sender that it went out.
+    caf::response_promise written;
+  };
+  /// Replies in order, held while the socket's write buffer is full.
+  std::deque<outgoing> outbox;
 };
 
 using client_connection_broker
@@ -49,6 +70,16 @@ using client_connection_broker
 
 /// Most requests a node works on at once; more get too_many_requests.
 constexpr size_t client_max_in_flight = 256;
+
+/// Replies wait in the outbox while the socket's write buffer holds more
+/// than this many bytes, and file senders wait for their chunk to go out
+/// before they read the next: a server that does not read the socket
+/// cannot make the node buffer a file.
+constexpr size_t client_send_backlog = 1u << 20;
+
+/// Smallest welcome.max_frame the node works with (smaller is a protocol
+/// error): a request_failed with its message fits.
+constexpr uint32_t client_min_peer_frame = 1024;
 
 /// Runs the node's connection; `tls` is nullptr for plain TCP.
 caf::behavior client_connection(client_connection_broker self,

@@ -1,6 +1,7 @@
 #include "actors/client/lister.hpp"
 
 #include "actors/error.hpp"
+#include "protocol/codec.hpp"
 
 namespace dirscope {
 
@@ -13,19 +14,50 @@ void fail(self_ptr self, caf::error err) {
   self->quit();
 }
 
-/// Sends every leading batch that is complete; finishes the listing.
+/// Cuts `entries` into chunks of at most max_chunk_bytes (hashes and
+/// errors arrive after the cursor sized its batch); fails on an entry that
+/// cannot fit any chunk.
+bool cut(self_ptr self, std::vector<protocol::entry>& entries) {
+  auto& st = self->state;
+  std::vector<protocol::entry> chunk;
+  size_t bytes = 0;
+  for (auto& x : entries) {
+    auto n = protocol::encoded_size(x);
+    if (n > st.max_chunk_bytes) {
+      fail(self, make_error(wire_code::io_error,
+                            "an entry of " + std::to_string(n)
+                              + " bytes exceeds the server's frame limit"));
+      return false;
+    }
+    if (bytes + n > st.max_chunk_bytes) {
+      st.ready.push_back(std::move(chunk));
+      chunk = {};
+      bytes = 0;
+    }
+    bytes += n;
+    chunk.push_back(std::move(x));
+  }
+  if (!chunk.empty())
+    st.ready.push_back(std::move(chunk));
+  return true;
+}
+
+/// Sends complete chunks while the window has room; finishes the listing.
 void flush(self_ptr self) {
   auto& st = self->state;
   while (!st.batches.empty() && st.batches.front().outstanding == 0) {
-    auto& entries = st.batches.front().batch.entries;
-    if (!entries.empty()) {
-      st.total += entries.size();
-      ++st.unacked;
-      self->send(st.conn, atom::chunk_v, st.id, std::move(entries));
-    }
+    auto entries = std::move(st.batches.front().batch.entries);
     st.batches.pop_front();
+    if (!cut(self, entries))
+      return;
   }
-  if (st.batches.empty() && st.exhausted && !st.reading) {
+  while (!st.ready.empty() && st.unacked < protocol::chunk_window) {
+    st.total += st.ready.front().size();
+    ++st.unacked;
+    self->send(st.conn, atom::chunk_v, st.id, std::move(st.ready.front()));
+    st.ready.pop_front();
+  }
+  if (st.batches.empty() && st.ready.empty() && st.exhausted && !st.reading) {
     self->send(st.conn, atom::done_v, st.id, st.total, st.cursor->sorted());
     self->quit();
   }
@@ -64,8 +96,11 @@ void start_hashes(self_ptr self, lister_state::batch_in_progress& slot) {
 
 void pump(self_ptr self) {
   auto& st = self->state;
-  if (st.reading || st.exhausted
-      || st.unacked + st.batches.size() >= protocol::chunk_window)
+  // An ack cannot come before the directory is open (the connection checks
+  // each against the chunks sent), but never read without a cursor.
+  if (!st.cursor || st.reading || st.exhausted
+      || st.unacked + st.batches.size() + st.ready.size()
+           >= protocol::chunk_window)
     return;
   st.reading = true;
   self->request(st.pool.pick(), caf::infinite, atom::read_v, st.cursor,
@@ -90,8 +125,9 @@ void pump(self_ptr self) {
 lister_actor::behavior_type
 lister(lister_actor::stateful_pointer<lister_state> self,
        client_connection_actor conn, worker_pool pool, uint32_t id,
-       std::string path, bool with_hashes) {
+       std::string path, bool with_hashes, size_t max_chunk_bytes) {
   auto& st = self->state;
+  st.max_chunk_bytes = max_chunk_bytes;
   st.conn = std::move(conn);
   st.pool = std::move(pool);
   st.id = id;
@@ -108,6 +144,7 @@ lister(lister_actor::stateful_pointer<lister_state> self,
       auto& st = self->state;
       if (st.unacked > 0)
         --st.unacked;
+      flush(self);
       pump(self);
     },
   };

@@ -12,7 +12,8 @@ namespace dirscope {
 
 /// One listing in progress: reads batches from the cursor, fans hashing out
 /// over the worker pool, and hands finished chunks to the connection in
-/// order, never more than protocol::chunk_window ahead of the server.
+/// order, never more than protocol::chunk_window ahead of the server, each
+/// chunk at most `max_chunk_bytes` of entries (the server's frame limit).
 struct lister_state {
   static inline const char* name = "lister";
 
@@ -26,12 +27,16 @@ struct lister_state {
   worker_pool pool;
   uint32_t id = 0;
   bool with_hashes = false;
+  size_t max_chunk_bytes = 0;
+  /// Null until the directory is open.
   dir_cursor_ptr cursor;
   bool reading = false;
   bool exhausted = false;
   uint32_t unacked = 0;
   uint64_t total = 0;
   std::deque<batch_in_progress> batches;
+  /// Complete chunks waiting for room in the window.
+  std::deque<std::vector<protocol::entry>> ready;
 
   ~lister_state() {
     // However the listing ends (done, cancelled, connection gone), hashes
@@ -44,6 +49,6 @@ struct lister_state {
 lister_actor::behavior_type
 lister(lister_actor::stateful_pointer<lister_state> self,
        client_connection_actor conn, worker_pool pool, uint32_t id,
-       std::string path, bool with_hashes);
+       std::string path, bool with_hashes, size_t max_chunk_bytes);
 
 } // namespace dirscope

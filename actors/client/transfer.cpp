@@ -21,7 +21,8 @@ void send_failure(sender_ptr self, caf::error err) {
 /// Reads the next chunk while the window has room.
 void pump(sender_ptr self) {
   auto& st = self->state;
-  if (st.reading || !st.reader || st.unacked >= protocol::data_window)
+  if (st.reading || st.handing_over || !st.reader
+      || st.unacked >= protocol::data_window)
     return;
   st.reading = true;
   self->request(st.worker, caf::infinite, atom::read_v, st.reader)
@@ -35,8 +36,19 @@ void pump(sender_ptr self) {
           return;
         }
         ++st.unacked;
-        self->send(st.conn, atom::data_v, st.id, x.offset, std::move(x.data));
-        pump(self);
+        st.handing_over = true;
+        self
+          ->request(st.conn, caf::infinite, atom::data_v, st.id, x.offset,
+                    std::move(x.data))
+          .then(
+            [self] {
+              self->state.handing_over = false;
+              pump(self);
+            },
+            [self](caf::error&) {
+              // The request ended in the connection (cancelled, closed).
+              self->quit();
+            });
       },
       [self](caf::error& err) { send_failure(self, std::move(err)); });
 }
@@ -46,15 +58,19 @@ void pump(sender_ptr self) {
 file_sender_actor::behavior_type
 file_sender(file_sender_actor::stateful_pointer<file_sender_state> self,
             client_connection_actor conn, fs_worker_actor worker,
-            uint32_t id, std::string path, uint64_t offset, bool tree) {
+            uint32_t id, std::string path, uint64_t offset, bool tree,
+            size_t max_chunk) {
   auto& st = self->state;
   st.conn = std::move(conn);
   st.worker = std::move(worker);
   st.id = id;
+  st.max_chunk = max_chunk;
   self->request(st.worker, caf::infinite, atom::get_v, std::move(path), offset,
                 tree)
     .then(
       [self](node::file_reader_ptr& reader) {
+        // Set before the first read, which happens-after this message.
+        reader->limit_chunks(self->state.max_chunk);
         self->state.reader = std::move(reader);
         pump(self);
       },
@@ -120,11 +136,13 @@ void commit(receiver_ptr self, uint64_t size,
 file_receiver_actor::behavior_type
 file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
               client_connection_actor conn, fs_worker_actor worker,
-              uint32_t id, std::string path, bool tree) {
+              uint32_t id, std::string path, bool tree,
+              std::optional<uint64_t> declared) {
   auto& st = self->state;
   st.conn = std::move(conn);
   st.worker = std::move(worker);
   st.id = id;
+  st.declared = declared;
   self->request(st.worker, caf::infinite, atom::put_v, uint64_t{id},
                 std::move(path), tree)
     .then(
@@ -145,6 +163,13 @@ file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
       auto& st = self->state;
       if (st.failed)
         return;
+      st.received += bytes.size();
+      if (st.declared && st.received > *st.declared)
+        return receive_failure(self, make_error(
+                                       wire_code::bad_request,
+                                       "more bytes than the "
+                                         + std::to_string(*st.declared)
+                                         + " the upload declared"));
       if (!st.writer) {
         st.early.emplace_back(offset, std::move(bytes));
         return;
@@ -156,6 +181,13 @@ file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
       auto& st = self->state;
       if (st.failed)
         return;
+      if (st.declared && (size != *st.declared || st.received != size))
+        return receive_failure(self, make_error(
+                                       wire_code::bad_request,
+                                       "the upload declared "
+                                         + std::to_string(*st.declared)
+                                         + " bytes and sent "
+                                         + std::to_string(st.received)));
       if (!st.writer) {
         st.early_commit.emplace(size, sha256);
         return;

@@ -15,7 +15,9 @@ namespace dirscope {
 
 /// One download in progress on the node: reads the file chunk by chunk on
 /// one fs_worker (hashing as it goes) and hands the chunks to the
-/// connection, never more than protocol::data_window ahead of the server.
+/// connection, never more than protocol::data_window ahead of the server,
+/// and reads the next only once the connection wrote the last one to its
+/// socket buffer (back-pressure from a server that does not read).
 struct file_sender_state {
   static inline const char* name = "file_sender";
 
@@ -23,19 +25,25 @@ struct file_sender_state {
   fs_worker_actor worker;
   uint32_t id = 0;
   node::file_reader_ptr reader;
+  /// Bytes per chunk (fits the server's frame limit).
+  size_t max_chunk = 0;
   bool reading = false;
+  /// A chunk waits in the connection for room in the socket buffer.
+  bool handing_over = false;
   uint32_t unacked = 0;
 };
 
 file_sender_actor::behavior_type
 file_sender(file_sender_actor::stateful_pointer<file_sender_state> self,
             client_connection_actor conn, fs_worker_actor worker,
-            uint32_t id, std::string path, uint64_t offset, bool tree);
+            uint32_t id, std::string path, uint64_t offset, bool tree,
+            size_t max_chunk);
 
 /// One upload in progress on the node: creates the temporary file and
 /// writes the chunks in order on one fs_worker, acking each once written;
 /// the commit checks size and hash and moves the file into place. The
-/// temporary file goes away with this actor unless committed.
+/// temporary file goes away with this actor unless committed. More bytes
+/// than `declared`, or an end that says another size, fails the upload.
 struct file_receiver_state {
   static inline const char* name = "file_receiver";
 
@@ -47,12 +55,17 @@ struct file_receiver_state {
   std::deque<std::pair<uint64_t, std::string>> early;
   /// The commit, if it arrived before the temporary file existed.
   std::optional<std::pair<uint64_t, protocol::sha256_digest>> early_commit;
+  /// upload_request.size (none for a tree, whose size is not known ahead).
+  std::optional<uint64_t> declared;
+  /// Bytes received so far.
+  uint64_t received = 0;
   bool failed = false;
 };
 
 file_receiver_actor::behavior_type
 file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
               client_connection_actor conn, fs_worker_actor worker,
-              uint32_t id, std::string path, bool tree);
+              uint32_t id, std::string path, bool tree,
+              std::optional<uint64_t> declared);
 
 } // namespace dirscope

@@ -10,6 +10,7 @@
 
 #include <caf/exit_reason.hpp>
 #include <caf/io/connection_handle.hpp>
+#include <caf/io/system_messages.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -70,6 +71,10 @@ struct temp_tree {
   void dir(const std::string& path) {
     fs::create_directories(root / path);
   }
+
+  void link(const std::string& path, const std::string& target) {
+    fs::create_symlink(target, root / path);
+  }
 };
 
 struct client_fixture : fixture {
@@ -120,11 +125,12 @@ struct client_fixture : fixture {
   }
 
   /// Starts and completes the handshake.
-  void start_serving(uint32_t heartbeat_ms = 10'000) {
+  void start_serving(uint32_t heartbeat_ms = 10'000,
+                     uint32_t max_frame = protocol::default_max_frame) {
     start();
     REQUIRE(only<protocol::hello>(sent()).size() == 1);
     send(protocol::welcome{1, 1'700'000'000'000'000'000, heartbeat_ms,
-                           protocol::default_max_frame});
+                           max_frame});
     REQUIRE(agent_events->welcomed == 1);
   }
 
@@ -133,8 +139,95 @@ struct client_fixture : fixture {
     run();
   }
 
+  /// Sends `msgs` in one segment: the node reads them in one go.
+  void send_segment(const std::vector<protocol::message>& msgs) {
+    mpx.virtual_send(ch, segment(msgs));
+    run();
+  }
+
+  static byte_buffer segment(const std::vector<protocol::message>& msgs) {
+    byte_buffer bytes;
+    for (auto& msg : msgs) {
+      auto f = frame(msg);
+      bytes.insert(bytes.end(), f.begin(), f.end());
+    }
+    return bytes;
+  }
+
+  /// What the node wrote so far, without taking it off the socket.
+  std::vector<protocol::message> peek() {
+    auto copy = mpx.output_buffer(ch);
+    return drain_frames(copy);
+  }
+
+  /// Acks every data chunk of `id` until download_end (or request_failed,
+  /// unless `through_failures`) arrives; returns every frame seen.
+  std::vector<protocol::message> drain_download(uint32_t id,
+                                                bool through_failures = false) {
+    std::vector<protocol::message> all;
+    for (int round = 0; round < 10'000; ++round) {
+      auto out = sent();
+      all.insert(all.end(), out.begin(), out.end());
+      if (!only<protocol::download_end>(out).empty()
+          || (!through_failures && !only<protocol::request_failed>(out).empty())
+          || !only<protocol::goodbye>(out).empty())
+        return all;
+      auto chunks = only<protocol::data_chunk>(out).size();
+      REQUIRE(chunks > 0);
+      send_segment(std::vector<protocol::message>(chunks,
+                                                  protocol::chunk_ack{id}));
+    }
+    FAIL("download never ended");
+    return all;
+  }
+
+  /// Plays a server that uploads `content` as upload `id` in chunks of
+  /// `chunk` bytes, never more than data_window unacknowledged; stops early
+  /// when the node fails the upload or leaves. Returns every frame seen.
+  std::vector<protocol::message> upload(uint32_t id, const std::string& content,
+                                        size_t chunk = 1000) {
+    std::vector<protocol::message> all;
+    size_t offset = 0;
+    size_t unacked = 0;
+    for (int round = 0; round < 10'000 && offset < content.size(); ++round) {
+      std::vector<protocol::message> xs;
+      while (unacked < protocol::data_window && offset < content.size()) {
+        auto n = std::min(chunk, content.size() - offset);
+        xs.push_back(protocol::data_chunk{id, offset, content.substr(offset, n)});
+        offset += n;
+        ++unacked;
+      }
+      send_segment(xs);
+      auto out = sent();
+      all.insert(all.end(), out.begin(), out.end());
+      unacked -= only<protocol::chunk_ack>(out).size();
+      if (!only<protocol::request_failed>(out).empty()
+          || !only<protocol::goodbye>(out).empty())
+        break;
+    }
+    return all;
+  }
+
+  /// Names in the root directory.
+  std::vector<std::string> root_names() {
+    std::vector<std::string> result;
+    for (auto& x : fs::directory_iterator(tree.root))
+      result.push_back(x.path().filename().string());
+    std::sort(result.begin(), result.end());
+    return result;
+  }
+
+  /// Takes what the node wrote off its socket, as the multiplexer reports
+  /// it to the broker (data_transferred_msg), and runs.
   std::vector<protocol::message> sent() {
-    return drain_frames(mpx.output_buffer(ch));
+    auto& buf = mpx.output_buffer(ch);
+    auto n = buf.size();
+    auto result = drain_frames(buf);
+    if (n > 0 && conn) {
+      caf::anon_send(conn, caf::io::data_transferred_msg{ch, n, 0});
+      run();
+    }
+    return result;
   }
 
   template <class T>
@@ -176,6 +269,29 @@ struct client_fixture : fixture {
     return result;
   }
 };
+
+/// The kinds of `xs` in order, for failure messages.
+std::string kinds_of(const std::vector<protocol::message>& xs) {
+  std::string result;
+  for (auto& x : xs) {
+    result += protocol::name_of(x);
+    result += ' ';
+  }
+  return result;
+}
+
+/// Body bytes of `msg` on the wire (what max_frame limits).
+size_t body_size(const protocol::message& msg) {
+  return protocol::encode(msg).size() - 4;
+}
+
+/// `n` bytes that differ from chunk to chunk.
+std::string pattern(size_t n, char seed = 0) {
+  std::string result(n, '\0');
+  for (size_t i = 0; i < n; ++i)
+    result[i] = static_cast<char>((i * 131 + i / 4093 + seed) & 0xff);
+  return result;
+}
 
 std::vector<std::string> names_of(const std::vector<protocol::entry>& xs) {
   std::vector<std::string> result;
@@ -493,6 +609,263 @@ TEST_CASE_METHOD(client_fixture, "client: a closed connection leaves no actor "
     advance(1s);
     CHECK(caf::actor_cast<caf::actor>(addr) == nullptr);
   }
+// -- a rogue server -----------------------------------------------------------
+
+TEST_CASE_METHOD(client_fixture,
+                 "client: a chunk_ack in the segment of its list_request is a "
+                 "protocol error, not a crash",
+                 "[client][rogue]") {
+  start_serving();
+  auto conn_down = watch(conn);
+  // The ack reaches the node before the directory is open and before any
+  // chunk was sent: the server cannot have consumed one.
+  send_segment({protocol::list_request{1, "/", 0}, protocol::chunk_ack{1}});
+  auto bye = single<protocol::goodbye>(sent());
+  CHECK(bye.code == wire_code::protocol_error);
+  REQUIRE(conn_down->down);
+  CHECK(code_of(conn_down->reason) == wire_code::protocol_error);
+}
+
+TEST_CASE_METHOD(client_fixture,
+                 "client: an ack beyond the chunks sent is a protocol error",
+                 "[client][rogue]") {
+  settings.allow_download = true;
+  start_serving();
+  SECTION("an ack for an ended request is ignored") {
+    send(protocol::list_request{1, "/", 0});
+    auto out = sent();
+    REQUIRE(only<protocol::entries_chunk>(out).size() == 1);
+    REQUIRE(only<protocol::list_end>(out).empty() == false);
+    // Ended: acks for it are ignored.
+    send(protocol::chunk_ack{1});
+    CHECK(sent().empty());
+    CHECK_FALSE(closed());
+  }
+  SECTION("one ack more than chunks sent") {
+    tree.dir("many");
+    for (int i = 0; i < 1500; ++i)
+      tree.file("many/f" + std::to_string(i), "");
+    send(protocol::list_request{1, "/many", 0});
+    auto chunks = only<protocol::entries_chunk>(sent()).size();
+    REQUIRE(chunks == protocol::chunk_window);
+    send_segment(std::vector<protocol::message>(chunks + 1,
+                                                protocol::chunk_ack{1}));
+    CHECK(single<protocol::goodbye>(sent()).code == wire_code::protocol_error);
+    CHECK(closed());
+  }
+}
+
+TEST_CASE_METHOD(client_fixture,
+                 "client: nothing of a cancelled download leaves the node "
+                 "after its request_failed",
+                 "[client][rogue]") {
+  settings.allow_download = true;
+  auto old_bytes = std::string(40 * protocol::max_data_chunk, 'o');
+  auto new_bytes = pattern(30 * protocol::max_data_chunk);
+  tree.file("old.bin", old_bytes);
+  tree.file("new.bin", new_bytes);
+  start_serving();
+  send(protocol::download_request{1, "/old.bin", 0, 0});
+  REQUIRE(only<protocol::data_chunk>(sent()).size() == protocol::data_window);
+  // The server cancels and reuses the id at once.
+  send_segment({protocol::cancel{1},
+                protocol::download_request{1, "/new.bin", 0, 0}});
+  // A chunk the old sender handed over before it stopped reaches the
+  // connection only now (on a real node it races the cancel); this actor
+  // stands in for that sender.
+  auto stale = std::string(protocol::max_data_chunk, 'o');
+  auto handle = caf::actor_cast<client_connection_actor>(conn);
+  sys.spawn([handle, stale](caf::event_based_actor* self) {
+    self->send(handle, atom::data_v, uint32_t{1},
+               uint64_t{protocol::data_window * protocol::max_data_chunk},
+               stale);
+  });
+  run();
+  auto out = drain_download(1, true);
+  INFO(kinds_of(out));
+  auto failed = std::find_if(out.begin(), out.end(), [](auto& x) {
+    return std::holds_alternative<protocol::request_failed>(x);
+  });
+  REQUIRE(failed != out.end());
+  CHECK(std::get<protocol::request_failed>(*failed).code
+        == wire_code::cancelled);
+  std::string received;
+  for (auto i = failed; i != out.end(); ++i)
+    if (auto x = std::get_if<protocol::data_chunk>(&*i)) {
+      CHECK(x->offset == received.size());
+      received += x->data;
+    }
+  CHECK(received == new_bytes);
+  auto end = single<protocol::download_end>(out);
+  CHECK(end.size == new_bytes.size());
+  CHECK(end.sha256 == node::sha256_bytes(new_bytes));
+  CHECK_FALSE(closed());
+}
+
+TEST_CASE_METHOD(client_fixture,
+                 "client: a download waits for the socket, not only for acks",
+                 "[client][rogue]") {
+  settings.allow_download = true;
+  auto content = pattern(6u << 20);
+  tree.file("six.bin", content);
+  start_serving();
+  send(protocol::download_request{1, "/six.bin", 0, 0});
+  // A server that acks every chunk the node wrote but never reads the
+  // socket (the output buffer is never taken).
+  size_t acked = 0;
+  for (int round = 0; round < 1000; ++round) {
+    auto chunks = only<protocol::data_chunk>(peek()).size();
+    if (chunks == acked)
+      break;
+    send_segment(std::vector<protocol::message>(chunks - acked,
+                                                protocol::chunk_ack{1}));
+    acked = chunks;
+  }
+  auto unsent = mpx.output_buffer(ch).size();
+  INFO("bytes the node wrote while the server did not read: " << unsent);
+  CHECK(unsent < (2u << 20));
+  CHECK(only<protocol::download_end>(peek()).empty());
+  SECTION("reading the socket lets the download finish") {
+    auto out = sent();
+    send_segment(std::vector<protocol::message>(
+      only<protocol::data_chunk>(out).size() - acked, protocol::chunk_ack{1}));
+    auto rest = drain_download(1);
+    out.insert(out.end(), rest.begin(), rest.end());
+    std::string received;
+    for (auto& x : only<protocol::data_chunk>(out)) {
+      CHECK(x.offset == received.size());
+      received += x.data;
+    }
+    CHECK(received == content);
+    CHECK(single<protocol::download_end>(out).sha256
+          == node::sha256_bytes(content));
+  }
+  SECTION("a cancel drops what waits for the socket") {
+    send(protocol::cancel{1});
+    auto out = sent();
+    // Nudge the node: it writes what waits once the socket has room.
+    send(protocol::heartbeat{1, 1});
+    auto more = sent();
+    out.insert(out.end(), more.begin(), more.end());
+    auto failed = std::find_if(out.begin(), out.end(), [](auto& x) {
+      return std::holds_alternative<protocol::request_failed>(x);
+    });
+    REQUIRE(failed != out.end());
+    CHECK(std::none_of(failed, out.end(), [](auto& x) {
+      return std::holds_alternative<protocol::data_chunk>(x);
+    }));
+    CHECK(single<protocol::heartbeat_ack>(out).seq == 1u);
+    CHECK_FALSE(closed());
+  }
+}
+
+TEST_CASE_METHOD(client_fixture, "client: uploads", "[client][rogue]") {
+  settings.allow_upload = true;
+  start_serving();
+  auto conn_down = watch(conn);
+  SECTION("within the window and the declared size") {
+    auto content = pattern(100'000);
+    send(protocol::upload_request{1, "/up.bin", content.size(), 0});
+    auto out = upload(1, content);
+    CHECK(only<protocol::chunk_ack>(out).size() == 100u);
+    send(protocol::upload_end{1, content.size(),
+                              node::sha256_bytes(content)});
+    CHECK(single<protocol::upload_reply>(sent()).size == content.size());
+    std::ifstream in{tree.root / "up.bin", std::ios::binary};
+    CHECK(std::string{std::istreambuf_iterator<char>{in}, {}} == content);
+  }
+  SECTION("more chunks than the window is a protocol error") {
+    std::vector<protocol::message> xs{
+      protocol::upload_request{1, "/up.bin", 100 * (protocol::data_window + 1),
+                               0}};
+    for (uint64_t i = 0; i <= protocol::data_window; ++i)
+      xs.push_back(protocol::data_chunk{1, i * 100, std::string(100, 'u')});
+    send_segment(xs);
+    CHECK(single<protocol::goodbye>(sent()).code == wire_code::protocol_error);
+    REQUIRE(conn_down->down);
+    CHECK(code_of(conn_down->reason) == wire_code::protocol_error);
+    CHECK(root_names() == names{"a.txt", "b.bin", "sub"});
+  }
+  SECTION("more bytes than declared fail the upload, nothing committed") {
+    auto content = pattern(200'000);
+    send(protocol::upload_request{2, "/ten.bin", 10, 0});
+    auto out = upload(2, content);
+    send(protocol::upload_end{2, content.size(), node::sha256_bytes(content)});
+    auto more = sent();
+    out.insert(out.end(), more.begin(), more.end());
+    CHECK(only<protocol::upload_reply>(out).empty());
+    auto failed = single<protocol::request_failed>(out);
+    CHECK(failed.id == 2u);
+    CHECK(failed.code == wire_code::bad_request);
+    CHECK(root_names() == names{"a.txt", "b.bin", "sub"});
+    CHECK_FALSE(closed());
+  }
+  SECTION("fewer bytes than declared fail the upload") {
+    auto content = pattern(50);
+    send(protocol::upload_request{3, "/short.bin", 100, 0});
+    auto out = upload(3, content);
+    send(protocol::upload_end{3, content.size(), node::sha256_bytes(content)});
+    auto more = sent();
+    out.insert(out.end(), more.begin(), more.end());
+    CHECK(only<protocol::upload_reply>(out).empty());
+    CHECK(single<protocol::request_failed>(out).code
+          == wire_code::bad_request);
+    CHECK(root_names() == names{"a.txt", "b.bin", "sub"});
+  }
+}
+
+TEST_CASE_METHOD(client_fixture,
+                 "client: every frame fits the server's max_frame",
+                 "[client][rogue]") {
+  constexpr uint32_t limit = 4096;
+  settings.allow_download = true;
+  tree.dir("long");
+  for (int i = 0; i < 100; ++i)
+    tree.file("long/" + std::string(200, static_cast<char>('a' + i % 26))
+                + std::to_string(i),
+              "x");
+  tree.link("long/link", std::string(1000, 't'));
+  start_serving(10'000, limit);
+  SECTION("data chunks shrink") {
+    send(protocol::download_request{1, "/b.bin", 0, 0});
+    auto out = drain_download(1);
+    std::string received;
+    for (auto& x : out) {
+      CHECK(body_size(x) <= limit);
+      if (auto chunk = std::get_if<protocol::data_chunk>(&x))
+        received += chunk->data;
+    }
+    CHECK(received == std::string(100'000, 'x'));
+    CHECK(single<protocol::download_end>(out).size == 100'000u);
+  }
+  SECTION("entries chunks shrink") {
+    send(protocol::list_request{2, "/long", protocol::list_flags::with_hashes});
+    auto out = drain_listing(2);
+    for (auto& x : out)
+      CHECK(body_size(x) <= limit);
+    CHECK(entries_of(out).size() == 101u);
+    CHECK(single<protocol::list_end>(out).total == 101u);
+  }
+  SECTION("a reply that cannot be split fails its request") {
+    tree.link("huge", std::string(4090, 'h'));
+    send(protocol::stat_request{3, "/huge"});
+    auto out = sent();
+    CHECK(body_size(out.at(0)) <= limit);
+    CHECK(single<protocol::request_failed>(out).code == wire_code::io_error);
+    CHECK_FALSE(closed());
+  }
+}
+
+TEST_CASE_METHOD(client_fixture,
+                 "client: a welcome with an unusable max_frame is a protocol "
+                 "error",
+                 "[client][rogue]") {
+  start();
+  sent();
+  auto conn_down = watch(conn);
+  send(protocol::welcome{1, 1, 10'000, 100});
+  CHECK(single<protocol::goodbye>(sent()).code == wire_code::protocol_error);
+  REQUIRE(conn_down->down);
 }
 
 // -- end to end ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <string>
 
@@ -637,4 +638,30 @@ TEST_CASE("stat_entry describes single entries", "[listing]") {
     auto up = stat_entry(root_fd, "/..", true, &cache);
     REQUIRE_FALSE(up);
   }
+}
+
+TEST_CASE("file keys hold any timestamp without overflow", "[listing]") {
+  constexpr auto max = std::numeric_limits<int64_t>::max();
+  constexpr auto min = std::numeric_limits<int64_t>::min();
+  struct stat st {};
+  st.st_mtim = {1, 5};
+  st.st_ctim = {-1, 999'999'999};
+  CHECK(key_of(st).mtime_ns == 1'000'000'005);
+  CHECK(key_of(st).ctime_ns == -1);
+  // The last representable nanosecond, and one beyond it.
+  st.st_ctim = {9'223'372'036, 854'775'807};
+  CHECK(key_of(st).ctime_ns == max);
+  st.st_ctim = {9'223'372'036, 854'775'808};
+  CHECK(key_of(st).ctime_ns == max);
+  st.st_ctim = {std::numeric_limits<time_t>::max(), 999'999'999};
+  st.st_mtim = {std::numeric_limits<time_t>::min(), 0};
+  CHECK(key_of(st).ctime_ns == max);
+  CHECK(key_of(st).mtime_ns == min);
+  st.st_ctim = {-9'223'372'037, 0};
+  CHECK(key_of(st).ctime_ns == min);
+  CHECK(timespec_ns({-9'223'372'036, 0}) == -9'223'372'036'000'000'000);
+  // Keys of far-apart times stay apart (no wrap-around onto another time).
+  struct stat near_past = st;
+  near_past.st_ctim = {-1, 0};
+  CHECK_FALSE(key_of(near_past) == key_of(st));
 }
