@@ -300,7 +300,7 @@ std::vector<command_spec> make_table() {
     {},
     {},
     "echo [TEXT...]",
-    "print TEXT (marks a place in a script's output)",
+    "print TEXT (marks places in piped output)",
     "Prints its words, separated by one space, on standard output. Scripts\n"
     "that pipe commands into the server use it to mark where one command's\n"
     "results end and the next begin.\n"

@@ -121,7 +121,8 @@ struct server_fixture : fixture {
                            "/srv/" + name,
                            protocol::capability::list
                              | protocol::capability::stat
-                             | protocol::capability::hash};
+                             | protocol::capability::hash,
+                           ""};
   }
 
   /// Connects, says hello and requires the welcome.
@@ -863,7 +864,7 @@ TEST_CASE_METHOD(server_fixture,
 TEST_CASE_METHOD(server_fixture,
                  "server: a goodbye right after the hello is a normal close",
                  "[server][regression]") {
-  auto beta = join("beta");
+  join("beta");
   auto ch = connect();
   auto bytes = frame(hello("alpha"));
   auto bye = frame(protocol::goodbye{wire_code::client_exit, "stopping"});
