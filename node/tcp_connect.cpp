@@ -1,6 +1,7 @@
 #include "node/tcp_connect.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <memory>
@@ -52,8 +53,12 @@ int finish_connect(int fd, steady::time_point deadline,
   }
 }
 
+/// "connection refused", as it reads after "cannot connect to HOST:PORT: ".
 std::string describe(int err) {
-  return std::error_code{err, std::system_category()}.message();
+  auto text = std::error_code{err, std::system_category()}.message();
+  if (!text.empty())
+    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
 }
 
 } // namespace

@@ -70,9 +70,11 @@ void protocol_violation(self_ptr self, const std::string& what) {
 
 // -- replies and their flow control -------------------------------------------
 
-/// Body bytes of `msg` on the wire (what max_frame limits).
+/// Body bytes of `msg` on the wire (what max_frame limits); SIZE_MAX if
+/// it cannot be encoded at all.
 size_t body_size(const protocol::message& msg) {
-  return protocol::encode(msg).size() - 4;
+  auto frame = protocol::encode(msg);
+  return frame ? frame->size() - protocol::frame_header_size : SIZE_MAX;
 }
 
 /// Most entry bytes an entries_chunk may carry under `max_frame`.
@@ -125,12 +127,16 @@ void stop_request(self_ptr self, uint32_t id) {
 void write_reply(self_ptr self, state::outgoing& out) {
   auto& st = self->state;
   auto bytes = protocol::encode(out.msg);
-  if (bytes.size() - 4 > st.peer_max_frame) {
+  if (!bytes
+      || bytes->size() - protocol::frame_header_size > st.peer_max_frame) {
     // Chunks shrink to fit; only what cannot be split gets here (a single
     // large entry, a long message), and it fails its request instead.
-    auto what = "a reply of " + std::to_string(bytes.size() - 4)
-                + " bytes exceeds the server's frame limit of "
-                + std::to_string(st.peer_max_frame);
+    auto what = bytes ? "a reply of "
+                          + std::to_string(bytes->size()
+                                           - protocol::frame_header_size)
+                          + " bytes exceeds the server's frame limit of "
+                          + std::to_string(st.peer_max_frame)
+                      : bytes.error().message;
     spdlog::warn("request {} failed: {}", out.id, what);
     stop_request(self, out.id);
     st.in_flight.erase(out.id);
@@ -149,7 +155,9 @@ void write_reply(self_ptr self, state::outgoing& out) {
       --i->second.unacked_in;
   }
   // A failed TLS session refuses writes; its failure surfaces on receive.
-  [[maybe_unused]] auto ok = st.chan.send(bytes);
+  if (bytes) {
+    [[maybe_unused]] auto ok = st.chan.send(*bytes);
+  }
   flush_channel(self, st.hdl, st.chan);
   if (out.written.pending())
     out.written.deliver(caf::unit);
