@@ -282,7 +282,7 @@ std::string kinds_of(const std::vector<protocol::message>& xs) {
 
 /// Body bytes of `msg` on the wire (what max_frame limits).
 size_t body_size(const protocol::message& msg) {
-  return protocol::encode(msg).size() - 4;
+  return protocol::encode(msg).value().size() - protocol::frame_header_size;
 }
 
 /// `n` bytes that differ from chunk to chunk.
@@ -609,6 +609,8 @@ TEST_CASE_METHOD(client_fixture, "client: a closed connection leaves no actor "
     advance(1s);
     CHECK(caf::actor_cast<caf::actor>(addr) == nullptr);
   }
+}
+
 // -- a rogue server -----------------------------------------------------------
 
 TEST_CASE_METHOD(client_fixture,

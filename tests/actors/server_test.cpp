@@ -1058,7 +1058,7 @@ TEST_CASE_METHOD(broker_fixture,
 TEST_CASE_METHOD(broker_fixture,
                  "server: a du_reply whose counts overflow is refused",
                  "[server][regression]") {
-  auto r = request<protocol::du_reply>(conn, atom::du_v, std::string{"/d"});
+  auto r = request<protocol::du_reply>(conn, atom::du_v, uint64_t{1}, std::string{"/d"});
   run();
   auto id = single<protocol::du_request>(sent(ch)).id;
   auto max = std::numeric_limits<uint64_t>::max();
