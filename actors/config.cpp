@@ -389,9 +389,9 @@ std::string client_config::usage() const {
 
 caf::error client_config::check() const {
   using namespace std::chrono_literals;
-  if (auto err = check_duration("reconnect-min", reconnect_min, 10ms, 1h))
+  if (auto err = check_duration("reconnect-min", reconnect_min, 1ms, 1h))
     return err;
-  if (auto err = check_duration("reconnect-max", reconnect_max, 10ms, 24h))
+  if (auto err = check_duration("reconnect-max", reconnect_max, 1ms, 24h))
     return err;
   if (reconnect_max < reconnect_min)
     return make_error(wire_code::bad_request,

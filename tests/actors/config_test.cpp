@@ -204,9 +204,9 @@ TEST_CASE("zero and out-of-range server settings are refused at start",
 TEST_CASE("zero and out-of-range client settings are refused at start",
           "[config]") {
   CHECK(refusal<client_config>({"--reconnect-min=0s"})
-        == "--reconnect-min must be between 10ms and 1h, got 0s");
+        == "--reconnect-min must be between 1ms and 1h, got 0s");
   CHECK(refusal<client_config>({"--reconnect-max=0s"})
-        == "--reconnect-max must be between 10ms and 24h, got 0s");
+        == "--reconnect-max must be between 1ms and 24h, got 0s");
   CHECK(refusal<client_config>({"--reconnect-min=2s", "--reconnect-max=1s"})
         == "--reconnect-max (1s) must not be shorter than --reconnect-min "
            "(2s)");
