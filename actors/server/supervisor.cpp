@@ -10,6 +10,7 @@
 
 #include "actors/error.hpp"
 #include "actors/wire_io.hpp"
+#include "protocol/codec.hpp"
 #include "protocol/names.hpp"
 #include "protocol/node_name.hpp"
 
@@ -216,8 +217,16 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       self->delayed_send(self, timeout, atom::timeout_v, id);
       return promise;
     },
-    [self](atom::broadcast, std::string& text) -> uint64_t {
+    [self](atom::broadcast, std::string& text) -> caf::result<uint64_t> {
       auto& st = self->state;
+      // Every node accepts frames of at least min_frame_limit; a longer
+      // notice would make a node drop its connection with protocol_error.
+      auto most = protocol::max_text_size(protocol::min_frame_limit);
+      if (text.size() > most)
+        return make_error(wire_code::bad_request,
+                          "notice of " + std::to_string(text.size())
+                            + " bytes is too long (at most "
+                            + std::to_string(most) + ")");
       for (auto& [id, rec] : st.nodes)
         self->send(rec.conn, atom::notice_v, text);
       return st.nodes.size();

@@ -213,6 +213,16 @@ class FileOpsTest(harness.SystemTest):
             self.assertRegex(client.stderr_text(),
                              r"info.*notice from server: maintenance")
 
+    def test_broadcast_too_long_is_refused_before_sending(self):
+        server, nodes = self.start([("n1", [])])
+        out = server.command("broadcast " + "x" * 70000)
+        self.assertEqual(len(out), 1, out)
+        self.assertRegex(out[0], r"^error: notice of 70000 bytes is too "
+                                 r"long \(at most \d+\)")
+        # Nobody was told, and the node is still there.
+        self.assertEqual(server.node_names(), ["n1"])
+        self.assertNotIn("notice", harness.read_text(nodes["n1"][0].stdout_path))
+
     def test_echo_from_a_terminal_is_reversed(self):
         server = self.start_server(args=SERVER_ARGS)
         root = self.make_dir("root-tty")
