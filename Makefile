@@ -13,7 +13,7 @@ PACKAGES := cmake g++ make pkg-config libcaf-dev libspdlog-dev \
 # build directories of their own.
 ASAN_DIR ?= build-asan
 # Unit and actor tests, and the system tests of hostile peers.
-ASAN_TESTS ?= ^(protocol|node|shell|tls|actors): |^system: test_(security|robustness|raw_node)$$
+ASAN_TESTS ?= ^(protocol|node|shell|tls|actors):|^system: test_(security|robustness|raw_node)$$
 # LeakSanitizer at every exit (1) or not (0).
 ASAN_DETECT_LEAKS ?= 1
 FUZZ_DIR ?= build-fuzz
