@@ -82,11 +82,11 @@ class Swarm:
 
     STATUS = re.compile(r"swarm: t=\S+ (.*)")
 
-    def __init__(self, bin_dir, server, count, workdir, rate):
+    def __init__(self, bin_dir, server, count, workdir, rate, max_joining):
         argv = [os.path.join(bin_dir, "dirscope-swarm"),
                 "--server", "%s:%d" % (server.host, server.port),
                 "--count", str(count), "--connect-rate", str(rate),
-                "--report", "1"]
+                "--max-joining", str(max_joining), "--report", "1"]
         argv += ["--ca-file=" + server.ca_file]
         if server.token_file:
             argv.append("--token-file=" + server.token_file)
@@ -114,11 +114,16 @@ class Swarm:
         with self.lock:
             return dict(self.status)
 
-    def failures(self):
+    FAILURES = ("lost", "connect_failed", "tls_failed", "rejected",
+                "silent", "protocol_errors")
+
+    def failures(self, since=None):
+        """Sum of the failure counters (minus those in `since`, an earlier
+        counters()); `refused` (nothing listening) is not a failure."""
         s = self.counters()
-        keys = ("lost", "connect_failed", "tls_failed", "rejected", "silent",
-                "protocol_errors")
-        return sum(int(s.get(k, 0)) for k in keys)
+        since = since or {}
+        return sum(int(s.get(k, 0)) - int(since.get(k, 0))
+                   for k in self.FAILURES)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -180,7 +185,8 @@ def run_one(args, n, tmp):
         # -- admission
         admit_timeout = 120 + n // 20
         start = time.monotonic()
-        swarm = Swarm(args.bin_dir, server, n, workdir, args.connect_rate)
+        swarm = Swarm(args.bin_dir, server, n, workdir, args.connect_rate,
+                      args.max_joining)
         t = wait_all(server, n + 1, admit_timeout)
         row["admission"] = None if t is None else time.monotonic() - start
         # -- idle
@@ -209,6 +215,8 @@ def run_one(args, n, tmp):
         row["failures"] = swarm.failures()
         row["real_node_ok"] = node.running()
         # -- quit and restart (reconnect storm)
+        time.sleep(1.5)  # the swarm reports once a second
+        before_quit = swarm.counters()
         start = time.monotonic()
         server.send("quit")
         server.wait(timeout=120)
@@ -220,6 +228,9 @@ def run_one(args, n, tmp):
                               name="server2")
         t = wait_all(server, n, 120 + n // 20)
         row["restart"] = None if t is None else time.monotonic() - start
+        time.sleep(1.5)
+        # Each of the n nodes losing its connection at `quit` is expected.
+        row["restart_failures"] = swarm.failures(before_quit) - n
         row["load_after"] = loadavg()
         server.send("quit")
         server.wait(timeout=120)
@@ -239,14 +250,14 @@ def fmt(x, spec, unit=""):
 def table(rows, args):
     head = ("| nodes | admission | server RSS | idle CPU (swarm) | "
             "`nodes --json` | `ls` p50 (max) | failures | `quit` (left lines)"
-            " | back after restart |\n"
+            " | back after restart (failures) |\n"
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     body = ""
     for r in rows:
         adm = r.get("admission")
         rate = "" if not adm else " (%.0f/s)" % (r["n"] / adm)
         body += ("| {:,} | {}{} | {} | {} ({}) | {} | {} ({}) | {}{} | {} "
-                 "({}/{}) | {} |\n").format(
+                 "({}/{}) | {} ({}) |\n").format(
             r["n"], fmt(adm, ".1f", " s"), rate, fmt(r.get("rss"), ".0f",
                                                      " MB"),
             fmt(r.get("idle_cpu"), ".1f", " %"),
@@ -260,7 +271,8 @@ def table(rows, args):
             r.get("failures", "-"),
             "" if r.get("real_node_ok", True) else " (real node gone)",
             fmt(r.get("quit"), ".1f", " s"), r.get("left", "-"), r["n"] + 1,
-            fmt(r.get("restart"), ".1f", " s"))
+            fmt(r.get("restart"), ".1f", " s"),
+            r.get("restart_failures", "-"))
     return head + body
 
 
@@ -276,8 +288,11 @@ def main():
     ap.add_argument("--ls-runs", type=int, default=20)
     ap.add_argument("--nodes-runs", type=int, default=5)
     ap.add_argument("--connect-rate", type=int, default=2000,
-                    help="swarm connects started per second (the swarm also "
-                         "keeps at most 64 handshakes in flight)")
+                    help="swarm connects started per second")
+    ap.add_argument("--max-joining", type=int, default=64,
+                    help="most swarm connections between connect and "
+                         "welcome at once (raise it for a storm that does "
+                         "not wait for the server)")
     ap.add_argument("--server-arg", action="append", default=[],
                     help="extra server option, e.g. --server-arg=--foo=1")
     ap.add_argument("--results", action="store_true",

@@ -252,7 +252,8 @@ struct node {
 /// What happened, for the status line.
 struct counters {
   size_t joins = 0;          ///< welcomes received
-  size_t connect_failed = 0; ///< TCP connect failed or timed out
+  size_t refused = 0;        ///< nothing listens (server down, restarting)
+  size_t connect_failed = 0; ///< TCP connect failed otherwise or timed out
   size_t tls_failed = 0;     ///< TLS handshake failed
   size_t rejected = 0;       ///< reject frames
   size_t lost = 0;           ///< connection ended while serving
@@ -263,7 +264,8 @@ struct counters {
   std::map<std::string, size_t> reasons; ///< goodbye/reject codes seen
 
   bool operator==(const counters& o) const {
-    return joins == o.joins && connect_failed == o.connect_failed
+    return joins == o.joins && refused == o.refused
+           && connect_failed == o.connect_failed
            && tls_failed == o.tls_failed && rejected == o.rejected
            && lost == o.lost && requests == o.requests;
   }
@@ -386,8 +388,7 @@ private:
     ++joining_;
     if (::connect(n.fd, reinterpret_cast<sockaddr*>(&addr_), addr_len_) != 0
         && errno != EINPROGRESS) {
-      ++count_.connect_failed;
-      note("connect", errno);
+      connect_failed(errno);
       return drop(n);
     }
     epoll_event ev{};
@@ -493,8 +494,7 @@ private:
       socklen_t len = sizeof(err);
       ::getsockopt(n.fd, SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0) {
-        ++count_.connect_failed;
-        note("connect", err);
+        connect_failed(err);
         return drop(n);
       }
       if (!(events & (EPOLLOUT | EPOLLIN)))
@@ -667,6 +667,14 @@ private:
 
   // -- reporting -------------------------------------------------------------
 
+  void connect_failed(int err) {
+    if (err == ECONNREFUSED)
+      ++count_.refused;
+    else
+      ++count_.connect_failed;
+    note("connect", err);
+  }
+
   void note(const char* what, int err) {
     count_.reasons[std::string{what} + ": " + std::strerror(err)]++;
   }
@@ -678,11 +686,12 @@ private:
     reported_welcomed_ = welcomed_;
     std::chrono::duration<double> t = clock_type::now() - start_;
     std::printf("swarm: t=%.1f welcomed=%zu/%zu joining=%zu waiting=%zu "
-                "joins=%zu lost=%zu connect_failed=%zu tls_failed=%zu "
+                "joins=%zu lost=%zu refused=%zu connect_failed=%zu tls_failed=%zu "
                 "rejected=%zu silent=%zu protocol_errors=%zu requests=%zu\n",
                 t.count(), welcomed_, nodes_.size(), joining_,
                 nodes_.size() - welcomed_ - joining_, count_.joins,
-                count_.lost, count_.connect_failed, count_.tls_failed,
+                count_.lost, count_.refused, count_.connect_failed,
+                count_.tls_failed,
                 count_.rejected, count_.silent, count_.protocol_errors,
                 count_.requests);
     if (final)
