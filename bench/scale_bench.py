@@ -20,7 +20,11 @@ measures, inside that one running server session through its piped console:
   quit        `quit` until the server exited, and how many "left" log lines
               it wrote of N+1
   restart     a new server on the same port and state: time until all N
-              swarm nodes are back (jittered backoff, item 5 of issue 9)
+              swarm nodes are back, and the swarm's failed attempts meanwhile
+              (connects refused while no server listens do not count). The
+              swarm nodes come back on their own jittered backoff, unpaced,
+              as real nodes do after a server crash or a network cut (a real
+              node stops on goodbye(shutdown); a swarm node comes back).
 
 Every command is timed from writing it to the console until the `echo`
 line that follows it comes back (the console runs commands in order).
@@ -82,11 +86,13 @@ class Swarm:
 
     STATUS = re.compile(r"swarm: t=\S+ (.*)")
 
-    def __init__(self, bin_dir, server, count, workdir, rate, max_joining):
+    def __init__(self, bin_dir, server, count, workdir, args):
         argv = [os.path.join(bin_dir, "dirscope-swarm"),
                 "--server", "%s:%d" % (server.host, server.port),
-                "--count", str(count), "--connect-rate", str(rate),
-                "--max-joining", str(max_joining), "--report", "1"]
+                "--count", str(count), "--connect-rate",
+                str(args.connect_rate), "--max-joining", str(args.max_joining),
+                "--rejoin-max-joining", str(args.rejoin_max_joining),
+                "--report", "1"]
         argv += ["--ca-file=" + server.ca_file]
         if server.token_file:
             argv.append("--token-file=" + server.token_file)
@@ -97,6 +103,7 @@ class Swarm:
                                      start_new_session=True)
         self.pid = self.proc.pid
         self.status = {}
+        self.reasons = []  # "swarm: COUNT x WHY" lines printed at the end
         self.lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -104,6 +111,8 @@ class Swarm:
         for line in self.proc.stdout:
             self._out.write(line)
             self._out.flush()
+            if re.match(r"swarm: \d+ x ", line):
+                self.reasons.append(line.rstrip())
             m = self.STATUS.match(line)
             if m:
                 fields = dict(kv.split("=") for kv in m.group(1).split())
@@ -185,8 +194,7 @@ def run_one(args, n, tmp):
         # -- admission
         admit_timeout = 120 + n // 20
         start = time.monotonic()
-        swarm = Swarm(args.bin_dir, server, n, workdir, args.connect_rate,
-                      args.max_joining)
+        swarm = Swarm(args.bin_dir, server, n, workdir, args)
         t = wait_all(server, n + 1, admit_timeout)
         row["admission"] = None if t is None else time.monotonic() - start
         # -- idle
@@ -237,6 +245,9 @@ def run_one(args, n, tmp):
     finally:
         if swarm is not None:
             swarm.stop()
+            time.sleep(0.2)
+            for line in swarm.reasons:
+                print("  " + line, file=sys.stderr)
         for p in (node, server):
             if p is not None:
                 p.kill()
@@ -293,6 +304,10 @@ def main():
                     help="most swarm connections between connect and "
                          "welcome at once (raise it for a storm that does "
                          "not wait for the server)")
+    ap.add_argument("--rejoin-max-joining", type=int, default=0,
+                    help="the same for swarm nodes coming back after the "
+                         "restart (default 0: no limit, each node reconnects "
+                         "when its jittered backoff says, as a fleet would)")
     ap.add_argument("--server-arg", action="append", default=[],
                     help="extra server option, e.g. --server-arg=--foo=1")
     ap.add_argument("--results", action="store_true",

@@ -7,8 +7,12 @@
 // and after any lost connection a reconnect with jittered exponential
 // backoff. Framing and TLS are the project's own (protocol/codec,
 // tls/session); the rest is one thread, one epoll loop and non-blocking
-// sockets. New connections are paced (--connect-rate, --max-joining), so a
-// run measures the server, not a stampede of the swarm's own making.
+// sockets. First connections are paced (--connect-rate, --max-joining), so
+// admission measures the server, not a stampede of the swarm's own making;
+// nodes that were in and lost their connection come back as their own
+// backoff says, like a real fleet after a server restart (a storm; cap it
+// with --rejoin-max-joining). A node that has no welcome --join-timeout
+// (30 s, as a real node) after connect() gives up and backs off.
 //
 // Output (stdout, one line each): a status line whenever the counters
 // changed (at most every --report seconds), and "swarm: all N welcomed at
@@ -64,9 +68,14 @@ struct options {
   std::string token;
   double connect_rate = 500;
   size_t max_joining = 64;
+  /// Limit for nodes that were welcomed before (0: none), i.e. a fleet
+  /// coming back after a server restart: real nodes do not queue politely.
+  size_t rejoin_max_joining = 0;
   milliseconds reconnect_min{1'000};
   milliseconds reconnect_max{30'000};
-  milliseconds connect_timeout{15'000};
+  /// From connect() to the welcome, as long as a real node waits (three
+  /// default heartbeat intervals).
+  milliseconds join_timeout{30'000};
   uint32_t heartbeat_misses = 3;
   double report_seconds = 1.0;
 };
@@ -75,7 +84,8 @@ constexpr const char* usage =
   "usage: dirscope-swarm --server HOST:PORT [--count N] [--first K]\n"
   "         [--prefix swarm-] (--ca-file F | --server-fingerprint FP)\n"
   "         [--server-name NAME] [--token T | --token-file F] [--tls=false]\n"
-  "         [--connect-rate PER_S] [--max-joining N] [--reconnect-min MS]\n"
+  "         [--connect-rate PER_S] [--max-joining N]\n"
+  "         [--rejoin-max-joining N] [--join-timeout MS] [--reconnect-min MS]\n"
   "         [--reconnect-max MS] [--report SECONDS]\n"
   "Plays N dirscope nodes named PREFIX00001.. against one server.\n";
 
@@ -137,6 +147,10 @@ options parse_options(int argc, char** argv) {
       opts.connect_rate = std::max(1.0, number());
     } else if (arg == "--max-joining") {
       opts.max_joining = std::max<size_t>(1, static_cast<size_t>(number()));
+    } else if (arg == "--rejoin-max-joining") {
+      opts.rejoin_max_joining = static_cast<size_t>(number());
+    } else if (arg == "--join-timeout") {
+      opts.join_timeout = milliseconds{std::max(1L, static_cast<long>(number()))};
     } else if (arg == "--reconnect-min") {
       opts.reconnect_min = milliseconds{std::max(1L, static_cast<long>(number()))};
     } else if (arg == "--reconnect-max") {
@@ -247,6 +261,7 @@ struct node {
   milliseconds heartbeat{10'000};
   clock_type::time_point since;   ///< last frame received, or connect start
   milliseconds backoff{0};
+  bool welcomed_before = false;
 };
 
 /// What happened, for the status line.
@@ -300,7 +315,7 @@ public:
       std::snprintf(buf, sizeof(buf), "%05zu", opts_.first + i);
       nodes_[i].index = static_cast<uint32_t>(i);
       nodes_[i].name = opts_.prefix + buf;
-      queue_.push_back(static_cast<uint32_t>(i));
+      first_queue_.push_back(static_cast<uint32_t>(i));
     }
   }
 
@@ -361,15 +376,26 @@ private:
     ::freeaddrinfo(res);
   }
 
-  /// Starts queued connections while the pace and --max-joining allow.
+  /// Starts queued connections: first joins as the pace and --max-joining
+  /// allow, nodes coming back as their own backoff says (within
+  /// --rejoin-max-joining, if given).
   void admit(clock_type::time_point now) {
     std::chrono::duration<double> dt = now - last_refill_;
     last_refill_ = now;
     tokens_ = std::min(tokens_ + dt.count() * opts_.connect_rate,
                        std::max(1.0, opts_.connect_rate / 20));
-    while (!queue_.empty() && tokens_ >= 1.0 && joining_ < opts_.max_joining) {
-      auto i = queue_.front();
-      queue_.pop_front();
+    auto rejoin_limit = opts_.rejoin_max_joining == 0
+                          ? nodes_.size()
+                          : opts_.rejoin_max_joining;
+    while (!again_queue_.empty() && joining_ < rejoin_limit) {
+      auto i = again_queue_.front();
+      again_queue_.pop_front();
+      start_connect(nodes_[i], now);
+    }
+    while (!first_queue_.empty() && tokens_ >= 1.0
+           && joining_ < opts_.max_joining) {
+      auto i = first_queue_.front();
+      first_queue_.pop_front();
       tokens_ -= 1.0;
       start_connect(nodes_[i], now);
     }
@@ -448,7 +474,7 @@ private:
       timers_.pop();
       auto& n = nodes_[key & 0xffff'ffff];
       if ((key >> 32) == n.generation && n.stage == phase::idle)
-        queue_.push_back(n.index);
+        (n.welcomed_before ? again_queue_ : first_queue_).push_back(n.index);
     }
   }
 
@@ -456,7 +482,7 @@ private:
   /// silent (a paused or vanished server).
   void sweep(clock_type::time_point now) {
     for (auto& n : nodes_) {
-      if (n.stage == phase::joining && now - n.since > opts_.connect_timeout) {
+      if (n.stage == phase::joining && now - n.since > opts_.join_timeout) {
         ++count_.connect_failed;
         count_.reasons["join timeout"]++;
         drop(n);
@@ -474,13 +500,13 @@ private:
     auto until = now + milliseconds{100};
     if (!timers_.empty())
       until = std::min(until, timers_.top().first);
-    if (!queue_.empty() && joining_ < opts_.max_joining)
+    if (!first_queue_.empty() && joining_ < opts_.max_joining)
       until = std::min(until,
                        now + std::chrono::duration_cast<clock_type::duration>(
                                std::chrono::duration<double>{
                                  (1.0 - tokens_) / opts_.connect_rate}));
     auto ms = std::chrono::duration_cast<milliseconds>(until - now).count();
-    return static_cast<int>(std::max<long>(ms, queue_.empty() ? 0 : 1));
+    return static_cast<int>(std::max<long>(ms, first_queue_.empty() ? 0 : 1));
   }
 
   // -- I/O -------------------------------------------------------------------
@@ -571,6 +597,7 @@ private:
         ++welcomed_;
         ++count_.joins;
         n.backoff = milliseconds{0};
+        n.welcomed_before = true;
         n.peer_max_frame = std::min(x->max_frame, absolute_max_frame);
         if (x->heartbeat_ms > 0)
           n.heartbeat = milliseconds{x->heartbeat_ms};
@@ -708,8 +735,10 @@ private:
   socklen_t addr_len_ = 0;
   int family_ = AF_INET;
   std::vector<node> nodes_;
-  /// Nodes waiting for their turn to connect (paced by admit()).
-  std::deque<uint32_t> queue_;
+  /// Nodes waiting for their first connection (paced by admit()).
+  std::deque<uint32_t> first_queue_;
+  /// Nodes welcomed before, due to reconnect.
+  std::deque<uint32_t> again_queue_;
   using timer = std::pair<clock_type::time_point, uint64_t>;
   std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
   double tokens_ = 1.0;
