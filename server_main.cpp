@@ -20,6 +20,7 @@
 #include "actors/logging.hpp"
 #include "actors/security.hpp"
 #include "actors/server/console.hpp"
+#include "actors/server/acceptor.hpp"
 #include "actors/server/node_connection.hpp"
 #include "actors/server/supervisor.hpp"
 #include "actors/signal_pipe.hpp"
