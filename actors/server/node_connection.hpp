@@ -114,10 +114,4 @@ caf::behavior node_connection(node_connection_broker self,
                               supervisor_actor supervisor,
                               server_settings settings, tls_context_ptr tls);
 
-/// Accepts TCP connections on `doorman` and forks a node_connection for
-/// each, announcing it to the supervisor.
-caf::behavior acceptor(caf::io::broker* self, caf::io::doorman_ptr doorman,
-                       supervisor_actor supervisor, server_settings settings,
-                       tls_context_ptr tls);
-
 } // namespace dirscope

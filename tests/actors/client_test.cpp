@@ -19,6 +19,7 @@
 #include "actors/client/fs_worker.hpp"
 #include "actors/client/node_agent.hpp"
 #include "actors/server/console.hpp"
+#include "actors/server/acceptor.hpp"
 #include "actors/server/node_connection.hpp"
 #include "actors/server/supervisor.hpp"
 #include "node/confine.hpp"

@@ -17,6 +17,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/server/acceptor.hpp"
 #include "actors/server/node_connection.hpp"
 #include "actors/server/supervisor.hpp"
 #include "tests/actors/fixture.hpp"
