@@ -16,6 +16,10 @@ ASAN_DIR ?= build-asan
 ASAN_TESTS ?= ^(protocol|node|shell|tls|actors):|^system: test_(security|robustness|raw_node)$$
 # LeakSanitizer at every exit (1) or not (0).
 ASAN_DETECT_LEAKS ?= 1
+# Only `make bench` needs it: the private sshd behind issue 10's scp anchors.
+BENCH_PACKAGES := openssh-server
+## BENCH_RUNS: interleaved pairs per case of bench/issue10_bench.py
+BENCH_RUNS ?= 5
 FUZZ_DIR ?= build-fuzz
 FUZZ_CXX ?= clang++-14
 FUZZ_PACKAGES := clang-14 libfuzzer-14-dev libclang-rt-14-dev zlib1g-dev
@@ -82,8 +86,12 @@ ci: test test-asan fuzz-smoke
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)
 
-## bench: hashing and listing benchmarks (results: bench/RESULTS.md)
+## bench: issue 10's table (get/put vs scp, cold ls and hash vs openssl, as
+## ratios in one run with the load), then the older hash, ls and get
+## benchmarks (results: bench/RESULTS.md)
 bench: build
+	@scripts/install-deps.sh $(BENCH_PACKAGES)
+	python3 bench/issue10_bench.py --bin-dir $(BUILD_DIR) --runs $(BENCH_RUNS)
 	bench/hash_bench.sh
 	python3 bench/ls_bench.py --bin-dir $(BUILD_DIR)
 	python3 bench/get_bench.py --bin-dir $(BUILD_DIR)

@@ -4,24 +4,20 @@
 Cold: the node's hash cache is empty (files are in the page cache).
 Warm: the same listing again; the cache answers, no file is read.
 Reference in the same run: `sha256sum` over the same files (one process).
+The server and node run as in the system tests (TLS, CA, enrollment token).
 
 usage: bench/ls_bench.py [--bin-dir build] [--files 10000] [--size 1024]
 """
 import argparse
 import os
-import queue
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "system"))
+import harness  # noqa: E402
 
 
 def main():
@@ -30,9 +26,13 @@ def main():
     ap.add_argument("--files", type=int, default=10000)
     ap.add_argument("--size", type=int, default=1024)
     args = ap.parse_args()
+    harness.parse_bin_dir(["--bin-dir", args.bin_dir])
+    harness.isolate_home()
     with tempfile.TemporaryDirectory(prefix="dirscope-ls-bench-") as tmp:
         root = os.path.join(tmp, "root")
+        work = os.path.join(tmp, "work")
         os.mkdir(root)
+        os.mkdir(work)
         for i in range(args.files):
             with open(os.path.join(root, f"f{i:06d}"), "wb") as f:
                 f.write(os.urandom(args.size))
@@ -41,43 +41,26 @@ def main():
         subprocess.run(["sha256sum", *names], cwd=root, check=True,
                        stdout=subprocess.DEVNULL)
         ref = time.monotonic() - t0
-        port = free_port()
-        server = subprocess.Popen(
-            [os.path.join(args.bin_dir, "dirscope-server"), "--bind",
-             "127.0.0.1", "--port", str(port), "--log-level=warn",
-             "--log-file=" + os.path.join(tmp, "server.log")],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        client = subprocess.Popen(
-            [os.path.join(args.bin_dir, "dirscope-client"), "--server",
-             f"127.0.0.1:{port}", "--root", root, "--name", "bench",
-             "--log-level=warn", "--reconnect-min=100ms"])
-        lines = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(l) for l in server.stdout],
-                         daemon=True).start()
-
-        def run(cmd, until, timeout=300):
-            start = time.monotonic()
-            server.stdin.write(cmd + "\n")
-            server.stdin.flush()
-            while True:
-                line = lines.get(timeout=timeout)
-                if until(line):
-                    return time.monotonic() - start
-
+        cleanups = []
         try:
-            run("wait-nodes 1 --timeout 20", lambda l: "connected" in l
-                or l.startswith("error"))
+            server = harness.start_server(work, cleanups.append)
+            harness.start_client(work, cleanups.append, server, root,
+                                 "bench", args=["--log-level=warn",
+                                                "--reconnect-min=100ms"])
+            server.wait_nodes(1, timeout=30)
             footer = f"{args.files} entries"
-            cold = run("ls bench:/", lambda l: l.startswith(footer))
-            warm = run("ls bench:/", lambda l: l.startswith(footer))
-            server.stdin.write("quit\n")
-            server.stdin.flush()
-            server.wait(timeout=20)
-            client.wait(timeout=20)
+
+            def run(cmd):
+                start = time.monotonic()
+                server.send(cmd)
+                server.read_until(lambda l: l.startswith(footer), timeout=300)
+                return time.monotonic() - start
+
+            cold = run("ls bench:/")
+            warm = run("ls bench:/")
         finally:
-            for p in (server, client):
-                if p.poll() is None:
-                    p.kill()
+            for f in reversed(cleanups):
+                f()
         print(f"ls of {args.files} files of {args.size} B over loopback:")
         print(f"  cold (hash cache empty): {cold:.3f} s")
         print(f"  warm (hash cache full):  {warm:.3f} s")

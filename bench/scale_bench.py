@@ -349,7 +349,14 @@ def main():
     print(text)
     print("load average (/proc/loadavg) before → after each N: " + loads)
     if args.results:
-        cmd = "python3 bench/scale_bench.py " + " ".join(sys.argv[1:])
+        argv = []
+        skip = False
+        for a in sys.argv[1:]:  # the note goes under the table, not here
+            if skip or a.startswith("--note"):
+                skip = a == "--note"
+                continue
+            argv.append(a)
+        cmd = "python3 bench/scale_bench.py " + " ".join(argv)
         with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
             f.write("\n## issue 9: fleet scale, %s\n\n"
                     % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
