@@ -145,6 +145,8 @@ using supervisor_actor = caf::typed_actor<
   reacts_to<atom::heartbeat, uint64_t, int64_t>,
   /// Returns the node table, ordered by id.
   replies_to<atom::nodes>::with<std::vector<node_info>>,
+  /// One page of the nodes matching the query, in name order (`nodes`).
+  replies_to<atom::nodes, node_query>::with<node_page>,
   /// Finds a node by name or id.
   replies_to<atom::resolve, std::string>::with<node_info,
                                                node_connection_actor>,

@@ -267,6 +267,11 @@ server_config::server_config() {
          "also log to this file (default: dirscope-server.log)")
     .add(log_level, "log-level", "trace, debug, info, warn, error (info)");
   log_file = "dirscope-server.log";
+  // Work sharing parks idle workers on a condition variable; work stealing
+  // polls. With 2,000 idle nodes the server used 4.5 % of a core instead of
+  // 23 % (bench/scheduler_bench.py, bench/RESULTS.md). The INI file or
+  // --scheduler.policy=stealing still choose otherwise.
+  set("scheduler.policy", caf::atom("sharing"));
 }
 
 std::string server_config::usage() const {

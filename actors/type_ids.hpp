@@ -66,6 +66,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
 
   CAF_ADD_TYPE_ID(dirscope, (dirscope::node_info))
   CAF_ADD_TYPE_ID(dirscope, (std::vector<dirscope::node_info>))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::node_query))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::node_page))
   CAF_ADD_TYPE_ID(dirscope, (dirscope::protocol::entry))
   CAF_ADD_TYPE_ID(dirscope, (std::vector<dirscope::protocol::entry>))
   CAF_ADD_TYPE_ID(dirscope, (dirscope::protocol::sha256_digest))

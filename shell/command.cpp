@@ -28,18 +28,30 @@ std::vector<command_spec> make_table() {
     "nodes",
     {},
     0,
-    0,
-    {"json"},
-    {},
-    "nodes [--json]",
-    "list connected nodes",
-    "Lists every connected node: session id, name, peer address:port, the\n"
-    "node's root directory on its own machine, when it connected and when\n"
-    "it last answered a heartbeat (- if it has not yet).\n"
-    "With --json, prints one JSON object per node and line.\n"
+    64,
+    {"json", "count"},
+    {"match"},
+    "nodes [GLOB] [--match T] [--json]",
+    "list nodes (--count: the summary only)",
+    "Lists connected nodes in name order: session id, name, peer\n"
+    "address:port, the node's root directory on its own machine, when it\n"
+    "connected and when it last answered a heartbeat (- if it has not yet),\n"
+    "then a summary line that counts them by state: up (answered within two\n"
+    "heartbeat intervals), late (has not; it is dropped after\n"
+    "heartbeat-misses intervals) and joining (connected, no hello yet).\n"
+    "GLOB keeps the nodes whose name matches it (* any text, ? one\n"
+    "character, [abc] one of; several GLOBs: any of them). --match T\n"
+    "keeps the nodes where the text T occurs, ignoring ASCII\n"
+    "case, in the name, hostname, address:port, root, policy or client\n"
+    "certificate name. --count prints the summary line only.\n"
+    "With --json, prints one JSON object per node and line (no summary);\n"
+    "with --count --json one object with keys matching, total, up, late\n"
+    "and joining.\n"
     "\n"
     "Examples:\n"
     "  nodes\n"
+    "  nodes web* db-?\n"
+    "  nodes --match 10.0.3. --count\n"
     "  nodes --json\n",
   });
   result.push_back(command_spec{

@@ -12,6 +12,7 @@
 #include "actors/server/transfer.hpp"
 #include "protocol/names.hpp"
 #include "protocol/paths.hpp"
+#include "shell/nodes_view.hpp"
 #include "shell/render.hpp"
 
 namespace dirscope {
@@ -20,16 +21,62 @@ namespace console_impl {
 
 // -- node commands ------------------------------------------------------------
 
-void cmd_nodes(self_ptr self, const command& cmd) {
-  auto json = cmd.has_flag("json");
-  self->request(self->state.supervisor, caf::infinite, atom::nodes_v)
+/// Rows of `nodes` per page: output starts at once and no message carries
+/// the whole fleet.
+constexpr uint32_t nodes_page_rows = 500;
+
+namespace {
+
+/// A `nodes` command between pages.
+struct nodes_listing {
+  node_query query;
+  bool json = false;
+  bool count_only = false;
+  node_counts counts;
+  shell::nodes_table table;
+};
+
+void nodes_next(self_ptr self, std::shared_ptr<nodes_listing> l) {
+  self->request(self->state.supervisor, caf::infinite, atom::nodes_v,
+                l->query)
     .then(
-      [self, json](std::vector<node_info>& xs) {
-        self->state.out(json ? shell::render_nodes_json(xs)
-                             : shell::render_nodes(xs));
+      [self, l](node_page& page) {
+        if (stop_if_cancelled(self))
+          return;
+        auto filtered = !l->query.patterns.empty() || !l->query.match.empty();
+        if (l->query.after.empty())
+          l->counts = page.counts;
+        if (l->count_only) {
+          self->state.out(l->json
+                            ? shell::render_nodes_counts_json(l->counts)
+                            : shell::render_nodes_summary(l->counts,
+                                                          filtered));
+          return finish(self);
+        }
+        if (!page.rows.empty()) {
+          l->query.after = page.rows.back().name;
+          self->state.out(l->json ? shell::render_nodes_json(page.rows)
+                                  : l->table.rows(page.rows));
+        }
+        if (page.more)
+          return nodes_next(self, l);
+        if (!l->json)
+          self->state.out(shell::render_nodes_summary(l->counts, filtered));
         finish(self);
       },
       [self](caf::error& err) { fail(self, err); });
+}
+
+} // namespace
+
+void cmd_nodes(self_ptr self, const command& cmd) {
+  auto l = std::make_shared<nodes_listing>();
+  l->json = cmd.has_flag("json");
+  l->count_only = cmd.has_flag("count");
+  l->query.patterns = cmd.args;
+  l->query.match = cmd.option("match").value_or("");
+  l->query.limit = l->count_only ? 0 : nodes_page_rows;
+  nodes_next(self, std::move(l));
 }
 
 void cmd_use(self_ptr self, const command& cmd) {

@@ -13,14 +13,14 @@
 #include "protocol/codec.hpp"
 #include "protocol/names.hpp"
 #include "protocol/node_name.hpp"
+#include "shell/nodes_view.hpp"
 
 namespace dirscope {
 
 supervisor_state::node_record*
 supervisor_state::find(const std::string& name_or_id) {
-  for (auto& [id, rec] : nodes)
-    if (rec.info.name == name_or_id)
-      return &rec;
+  if (auto i = names.find(name_or_id); i != names.end())
+    return &nodes.at(i->second);
   auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
   if (!name_or_id.empty()
       && std::all_of(name_or_id.begin(), name_or_id.end(), is_digit)
@@ -46,6 +46,47 @@ void release_waiters(self_ptr self) {
       ++i;
     }
   }
+}
+
+/// One page of `nodes`: the counts (first page only), then up to
+/// `q.limit` matching nodes after `q.after`, in name order.
+node_page nodes_page(self_ptr self, const node_query& q) {
+  auto& st = self->state;
+  node_page page;
+  if (q.after.empty()) {
+    auto now = wall_clock_ns();
+    auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      st.settings.heartbeat_interval)
+                      .count();
+    auto& c = page.counts;
+    c.total = st.nodes.size();
+    c.joining = static_cast<uint64_t>(
+      std::count_if(st.connections.begin(), st.connections.end(),
+                    [](auto& kvp) { return kvp.second.id == 0; }));
+    for (auto& [id, rec] : st.nodes) {
+      if (!shell::node_matches(q, rec.info))
+        continue;
+      ++c.matching;
+      if (shell::node_up(rec.info, now, interval))
+        ++c.up;
+      else
+        ++c.late;
+    }
+  }
+  if (q.limit == 0)
+    return page;
+  auto i = q.after.empty() ? st.names.begin() : st.names.upper_bound(q.after);
+  for (; i != st.names.end(); ++i) {
+    auto& info = st.nodes.at(i->second).info;
+    if (!shell::node_matches(q, info))
+      continue;
+    if (page.rows.size() == q.limit) {
+      page.more = true;
+      break;
+    }
+    page.rows.push_back(info);
+  }
+  return page;
 }
 
 void schedule_sweep(self_ptr self, caf::timespan delay) {
@@ -113,6 +154,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       for (auto k = first; k != last; ++k)
         k->second.deliver(n->second.info);
       st.kicks.erase(first, last);
+      st.names.erase(n->second.info.name);
       st.nodes.erase(n);
     }
     if (st.shutting_down && st.connections.empty())
@@ -161,6 +203,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       spdlog::info("node {} joined from {} (id {}, host {})", info.name,
                    info.endpoint(), info.id,
                    protocol::escape_name(info.hostname));
+      st.names.emplace(info.name, info.id);
       st.nodes.emplace(info.id, supervisor_state::node_record{info, conn});
       release_waiters(self);
       return info.id;
@@ -177,6 +220,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
         result.push_back(rec.info);
       return result;
     },
+    [self](atom::nodes, const node_query& q) { return nodes_page(self, q); },
     [self](atom::resolve, const std::string& name)
       -> caf::result<node_info, node_connection_actor> {
       if (auto rec = self->state.find(name))

@@ -34,6 +34,9 @@ struct supervisor_state {
   uint64_t next_id = 1;
   /// Joined nodes by session id.
   std::map<uint64_t, node_record> nodes;
+  /// Session ids of the joined nodes by name: `nodes` pages in name order,
+  /// and finding a node by name does not scan the fleet.
+  std::map<std::string, uint64_t> names;
   /// A live connection: its session id (0: no welcome yet) and when it was
   /// accepted (for the handshake deadline).
   struct connection_record {

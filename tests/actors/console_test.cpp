@@ -147,7 +147,10 @@ TEST_CASE_METHOD(console_fixture, "console: nodes and use", "[console]") {
   add_node("alpha");
   add_node("beta");
   auto xs = nodes();
-  CHECK(type("nodes") == shell::render_nodes(xs));
+  CHECK(type("nodes") == shell::render_nodes(xs) + "2 nodes: 2 up, 0 late\n");
+  CHECK(type("nodes b*") == shell::render_nodes({xs[1]})
+                              + "1 of 2 nodes match: 1 up, 0 late\n");
+  CHECK(type("nodes --count") == "2 nodes: 2 up, 0 late\n");
   CHECK(type("nodes --json") == shell::render_nodes_json(xs));
   CHECK(type("pwd")
         == error_line(wire_code::bad_request,

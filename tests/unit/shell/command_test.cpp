@@ -124,7 +124,12 @@ TEST_CASE("parse_command parses every command") {
     CHECK(cmd.spec->name == "nodes");
     CHECK_FALSE(cmd.has_flag("json"));
     CHECK(parse_ok("nodes --json").has_flag("json"));
-    parse_error("nodes extra");
+    auto filtered = parse_ok("nodes web* 'db-?' --match 10.0. --count");
+    CHECK(filtered.args == strings{"web*", "db-?"});
+    CHECK(filtered.option("match") == "10.0.");
+    CHECK(filtered.has_flag("count"));
+    parse_error("nodes --match");
+    parse_error("nodes --bogus");
   }
   SECTION("use") {
     auto cmd = parse_ok("use n1");
