@@ -20,6 +20,11 @@ struct server_settings {
   uint32_t heartbeat_misses = 3;
   /// A connection must complete its hello within this time.
   milliseconds handshake_timeout{10'000};
+  /// Most connections between accept and welcome (TLS handshake, hello):
+  /// beyond it the server stops accepting until some are through, so that
+  /// a reconnect storm waits in the listen backlog instead of piling up
+  /// handshakes that miss handshake_timeout after their work was done.
+  size_t max_handshakes = 256;
   /// Largest frame accepted from a node.
   uint32_t max_frame = 1u << 20;
   /// Most connected nodes.

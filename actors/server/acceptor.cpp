@@ -19,6 +19,8 @@ caf::behavior acceptor(caf::io::broker* self, caf::io::doorman_ptr doorman,
   self->add_doorman(std::move(doorman));
   // Out of descriptors since the last accepted connection: said once.
   auto starved = std::make_shared<bool>(false);
+  // The supervisor stopped admission: max_handshakes are in progress.
+  auto held = std::make_shared<bool>(false);
   return {
     [self, supervisor, settings, tls,
      starved](const caf::io::new_connection_msg& msg) {
@@ -45,7 +47,19 @@ caf::behavior acceptor(caf::io::broker* self, caf::io::doorman_ptr doorman,
       }
       self->delayed_send(self, accept_retry, atom::tick_v);
     },
-    [self, door](atom::tick) { self->trigger(door); },
+    [self, door, held](atom::tick) {
+      if (!*held)
+        self->trigger(door);
+    },
+    [self, door, held](atom::open, bool accepting) {
+      // Connections wait in the kernel's listen backlog meanwhile; their
+      // handshake deadline starts when they are accepted.
+      *held = !accepting;
+      if (accepting)
+        self->trigger(door);
+      else
+        self->halt(door);
+    },
   };
 }
 

@@ -18,7 +18,9 @@ constexpr auto accept_retry = std::chrono::milliseconds{500};
 /// each, announcing it to the supervisor. When the doorman reports
 /// `(atom::wait, int errno)` (no descriptor left for a new connection; see
 /// open_listener) it stops accepting, logs that once, and tries again every
-/// accept_retry until a connection is accepted.
+/// accept_retry until a connection is accepted. `(atom::open, false)` from
+/// the supervisor stops accepting (max_handshakes connections are between
+/// accept and welcome), `(atom::open, true)` resumes.
 caf::behavior acceptor(caf::io::broker* self, caf::io::doorman_ptr doorman,
                        supervisor_actor supervisor, server_settings settings,
                        tls_context_ptr tls);

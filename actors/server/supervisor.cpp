@@ -89,6 +89,30 @@ node_page nodes_page(self_ptr self, const node_query& q) {
   return page;
 }
 
+/// Connections accepted that have no welcome yet.
+size_t handshakes(const supervisor_state& st) {
+  return st.connections.size() - st.nodes.size();
+}
+
+/// Admission control: stops the acceptor at max_handshakes connections
+/// without a welcome and lets it go on once half of them are through.
+void update_admission(self_ptr self) {
+  auto& st = self->state;
+  if (!st.acceptor)
+    return;
+  auto n = handshakes(st);
+  auto most = std::max<size_t>(1, st.settings.max_handshakes);
+  if (!st.admission_closed && n >= most) {
+    st.admission_closed = true;
+    spdlog::debug("{} handshakes in progress: not accepting for now", n);
+    caf::anon_send(st.acceptor, atom::open_v, false);
+  } else if (st.admission_closed && (n <= most / 2 || st.shutting_down)) {
+    st.admission_closed = false;
+    spdlog::debug("{} handshakes in progress: accepting again", n);
+    caf::anon_send(st.acceptor, atom::open_v, true);
+  }
+}
+
 void schedule_sweep(self_ptr self, caf::timespan delay) {
   auto& st = self->state;
   if (st.sweep_pending)
@@ -157,6 +181,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       st.names.erase(n->second.info.name);
       st.nodes.erase(n);
     }
+    update_admission(self);
     if (st.shutting_down && st.connections.empty())
       finish_shutdown(self);
   });
@@ -179,6 +204,9 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
         self->send_exit(conn, caf::exit_reason::user_shutdown);
       else
         schedule_sweep(self, st.settings.handshake_timeout);
+      if (!st.acceptor)
+        st.acceptor = caf::actor_cast<caf::actor>(self->current_sender());
+      update_admission(self);
     },
     [self](atom::tick) { sweep(self); },
     [self](atom::join, node_info info,
@@ -205,6 +233,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
                    protocol::escape_name(info.hostname));
       st.names.emplace(info.name, info.id);
       st.nodes.emplace(info.id, supervisor_state::node_record{info, conn});
+      update_admission(self);
       release_waiters(self);
       return info.id;
     },

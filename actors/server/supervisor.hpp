@@ -50,6 +50,10 @@ struct supervisor_state {
   std::unordered_map<caf::actor_addr, connection_record> connections;
   /// A handshake sweep (tick) is scheduled.
   bool sweep_pending = false;
+  /// The acceptor, told to stop and resume accepting (admission control).
+  caf::actor acceptor;
+  /// The acceptor was told to stop accepting: max_handshakes reached.
+  bool admission_closed = false;
   /// Pending `kick` replies by session id.
   std::unordered_multimap<uint64_t, caf::typed_response_promise<node_info>>
     kicks;
