@@ -84,7 +84,8 @@ private:
 /// an unnamed O_TMPFILE in the target directory, or where the file system
 /// lacks it an exclusively created ".dirscope-upload-<id>-<random>". Once
 /// the source is known (set_source), a writer abandoned before its commit
-/// (lost connection, cancel, write error) keeps what it wrote as
+/// (lost connection, write error; the caller discard()s on a cancel) keeps
+/// what it wrote as
 /// partial_name(name, source) for a later resume(); otherwise, and after a
 /// size or SHA-256 mismatch, the destructor removes the temporary file.
 /// commit() gives the file the source's permission bits (never setuid,

@@ -468,6 +468,22 @@ void on_download_end(self_ptr self, const protocol::download_end& msg) {
   finish_request(self, i, msg.size, "bytes");
 }
 
+/// The node's file_meta of download `id`: once, before any data.
+void on_file_meta(self_ptr self, const protocol::file_meta& msg) {
+  auto& st = self->state;
+  auto i = expect_request(self, msg.id, request_kind::get, "file_meta");
+  if (i == st.requests.end())
+    return;
+  auto& req = i->second;
+  if (!req.meta || req.meta_seen || req.unacked > 0)
+    return protocol_violation(self, "file_meta not asked for, repeated or "
+                                    "after data");
+  req.meta_seen = true;
+  req.deadline = self->clock().now() + st.settings.request_timeout;
+  self->send(req.data_sink, atom::meta_v, *req.query, msg.size, msg.mode,
+             msg.mtime_ns);
+}
+
 /// Pulls the next chunk of upload `id` from its source while the window
 /// has room; the last one becomes upload_end.
 void pump_upload(self_ptr self, uint32_t id) {
@@ -596,6 +612,8 @@ bool on_frame(self_ptr self, protocol::message& msg) {
     on_data_chunk(self, *x);
   } else if (auto x = std::get_if<protocol::download_end>(&msg)) {
     on_download_end(self, *x);
+  } else if (auto x = std::get_if<protocol::file_meta>(&msg)) {
+    on_file_meta(self, *x);
   } else if (auto x = std::get_if<protocol::chunk_ack>(&msg)) {
     on_chunk_ack(self, x->id);
   } else if (auto x = std::get_if<protocol::upload_reply>(&msg)) {
@@ -797,39 +815,56 @@ caf::behavior node_connection(node_connection_broker self,
       });
     },
     [self](atom::get, uint64_t query, std::string& path, uint64_t offset,
-           bool tree, transfer_sink_actor& sink)
+           uint8_t flags, transfer_sink_actor& sink)
       -> caf::result<uint64_t, protocol::sha256_digest> {
       if (auto err = admit_request(self, path))
         return err;
+      auto& st = self->state;
+      // Nodes that predate file_meta get the version-1 request.
+      if ((st.info.capabilities & protocol::capability::file_meta) == 0)
+        flags &= ~protocol::transfer_meta;
       pending_request req;
       req.kind = request_kind::get;
-      req.tree = tree;
+      req.tree = (flags & protocol::transfer_tree) != 0;
+      req.meta = (flags & protocol::transfer_meta) != 0;
       req.path = path;
       req.query = query;
       req.data_sink = std::move(sink);
       req.count = offset;
-      return start_request(self, std::move(req), [&path, offset, tree](uint32_t id) {
-        return protocol::download_request{
-          id, path, offset, tree ? protocol::transfer_tree : uint8_t{0}};
+      return start_request(self, std::move(req), [&path, offset, flags](uint32_t id) {
+        return protocol::download_request{id, path, offset, flags};
       });
     },
     [self](atom::put, uint64_t query, std::string& path, uint64_t size,
-           bool tree, upload_source_actor& source) -> caf::result<uint64_t> {
+           uint8_t flags, uint32_t mode, int64_t mtime_ns,
+           upload_source_actor& source) -> caf::result<uint64_t> {
       if (auto err = admit_request(self, path))
         return err;
+      auto& st = self->state;
+      if ((st.info.capabilities & protocol::capability::file_meta) == 0) {
+        if ((flags & protocol::transfer_resume) != 0)
+          return make_error(wire_code::bad_request,
+                            "node " + st.info.name
+                              + " is too old to resume uploads");
+        flags &= ~protocol::transfer_meta;
+      }
       pending_request req;
       req.kind = request_kind::put;
-      req.tree = tree;
+      req.tree = (flags & protocol::transfer_tree) != 0;
+      req.meta = (flags & protocol::transfer_meta) != 0;
       req.path = path;
       req.query = query;
       req.source = std::move(source);
       req.count = size;
       uint32_t wire_id = 0;
-      auto promise = start_request(self, std::move(req), [&wire_id, &path, size, tree](uint32_t id) {
+      auto promise = start_request(self, std::move(req), [&wire_id, &path, size, flags](uint32_t id) {
         wire_id = id;
-        return protocol::upload_request{
-          id, path, size, tree ? protocol::transfer_tree : uint8_t{0}};
+        return protocol::upload_request{id, path, size, flags};
       });
+      if ((flags & protocol::transfer_meta) != 0 && st.stage == state::phase::joined
+          && find_request(st, wire_id, request_kind::put) != st.requests.end())
+        send_frame(self, st.hdl, st.chan,
+                   protocol::file_meta{wire_id, size, mode & 07777, mtime_ns});
       pump_upload(self, wire_id);
       return promise;
     },

@@ -50,6 +50,11 @@ struct pending_request {
   bool reading = false;
   /// put: upload_end was sent.
   bool ended = false;
+  /// get: the node was asked for a file_meta (transfer_meta); put: one was
+  /// sent after the upload_request.
+  bool meta = false;
+  /// get: the node's file_meta arrived (at most one, before any data).
+  bool meta_seen = false;
 };
 
 /// The name of a request kind in logs ("ls", "rm -r", ...).
