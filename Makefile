@@ -27,7 +27,7 @@ FUZZ_CAMPAIGN_SECONDS ?= 1800
 FUZZ_HARNESSES ?=
 
 .PHONY: all deps configure build test test-asan fuzz-build fuzz fuzz-smoke \
-        fuzz-campaign ci demo bench clean
+        fuzz-campaign ci demo bench bench-scale clean
 
 all: build
 
@@ -87,6 +87,15 @@ bench: build
 	bench/hash_bench.sh
 	python3 bench/ls_bench.py --bin-dir $(BUILD_DIR)
 	python3 bench/get_bench.py --bin-dir $(BUILD_DIR)
+
+## bench-scale: one server, one real node, N simulated TLS nodes (issue 9);
+## SCALE_NODES=1000,5000 picks N, SCALE_ARGS="--idle-seconds 10 --results"
+SCALE_NODES ?=
+SCALE_ARGS ?=
+bench-scale: build
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target dirscope-swarm
+	SCALE_NODES=$(SCALE_NODES) python3 bench/scale_bench.py \
+	  --bin-dir $(BUILD_DIR) $(SCALE_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -20,6 +20,9 @@
 #include "actors/logging.hpp"
 #include "actors/security.hpp"
 #include "actors/server/console.hpp"
+#include "actors/server/acceptor.hpp"
+#include "actors/server/fd_limit.hpp"
+#include "actors/server/listener.hpp"
 #include "actors/server/node_connection.hpp"
 #include "actors/server/supervisor.hpp"
 #include "actors/signal_pipe.hpp"
@@ -81,14 +84,25 @@ int main(int argc, char** argv) {
               << "token file: " << security->token_file << "\n";
     return 0;
   }
+  auto fds = raise_fd_limit();
+  if (!fds.error.empty())
+    spdlog::warn("cannot raise the file descriptor limit from {} to {}: {}",
+                 fds.soft, fds.hard, fds.error);
+  else if (fds.soft != fds.soft_before)
+    spdlog::info("file descriptor limit raised from {} to {}",
+                 fds.soft_before, fds.soft);
+  if (auto text = fd_limit_warning(cfg.max_clients, open_descriptors(),
+                                   fds.soft, fds.hard);
+      !text.empty())
+    spdlog::warn("{}", text);
   signal_pipe signals;
   caf::actor_system sys{cfg};
   auto settings = cfg.settings();
   settings.enrollment_token = security->token;
   auto supervisor_hdl = sys.spawn(supervisor, settings);
   auto& mm = sys.middleman();
-  auto doorman = mm.backend().new_tcp_doorman(cfg.port, cfg.bind.c_str(),
-                                              true);
+  auto doorman = open_listener(mm.backend(), cfg.port, cfg.bind.c_str(),
+                               true);
   if (!doorman) {
     spdlog::error("cannot listen on {}:{}: {}", cfg.bind, cfg.port,
                   to_failure(doorman.error()).message);

@@ -2,7 +2,8 @@
 
 // Every typed interface of dirscope's actors: read this file first.
 //
-// Server: acceptor (broker) -> forks one node_connection per TCP node;
+// Server: acceptor (broker) -> forks one node_connection (typed broker) per
+//         TCP node, which spawns an upload_pump per upload in flight;
 //         supervisor (node table, monitors every connection);
 //         console (user commands, the only place that renders output).
 // Client: node_agent (connects, reconnects with backoff, owns the pool);
@@ -16,6 +17,7 @@
 
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
+#include <caf/io/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
@@ -65,11 +67,12 @@ using echo_sink_actor = caf::typed_actor<
   /// Node `name` sent line `text`.
   reacts_to<atom::echo, std::string, std::string>>;
 
-/// The server's side of one node's TCP connection (a forked io broker).
-/// Besides these it handles io events, its own timers (tick, timeout), which
-/// only it sends to itself, and `deadline` from the supervisor (the
-/// handshake deadline passed: go unless the hello came).
+/// What the console, transfers and the supervisor ask of one node's
+/// connection (the node_broker_actor below).
 using node_connection_actor = caf::typed_actor<
+  /// The handshake deadline passed (sent by the supervisor's sweep): go
+  /// unless the hello came.
+  reacts_to<atom::deadline>,
   /// Lists directory `path`, streaming chunks to `sink` under query `id`;
   /// replies with (total entries, sorted) when the listing is complete.
   replies_to<atom::list, uint64_t, std::string, uint8_t,
@@ -107,6 +110,37 @@ using node_connection_actor = caf::typed_actor<
   /// Sends goodbye with this reason (code and text) to the node, then
   /// closes.
   reacts_to<atom::goodbye, caf::error>>;
+
+/// Where an upload_pump hands over the pieces of upload `id` (the node's
+/// connection, which frames them).
+using upload_target_actor = caf::typed_actor<
+  /// Bytes of upload `id` at file offset `offset`: one data_chunk.
+  reacts_to<atom::data, uint32_t, uint64_t, std::string>,
+  /// Upload `id` read everything: (size, SHA-256) for its upload_end.
+  reacts_to<atom::done, uint32_t, uint64_t, protocol::sha256_digest>,
+  /// Reading upload `id` failed: the upload fails and the node is told to
+  /// stop.
+  reacts_to<atom::failed, uint32_t, caf::error>>;
+
+/// One upload in flight on a node connection: pulls chunks from the
+/// upload's source and hands them to the connection, never more than
+/// protocol::data_window ahead of the node. The connection ends it when
+/// the request ends.
+using upload_pump_actor = caf::typed_actor<
+  /// The node wrote one more chunk (chunk_ack): the window moves on.
+  reacts_to<atom::ack>>;
+
+/// The server's side of one node's TCP connection: a typed io broker the
+/// acceptor forks per connection. Besides these it handles its own timers,
+/// which only it sends to itself (see node_connection.hpp).
+using node_broker_actor
+  = node_connection_actor::extend_with<upload_target_actor>::extend<
+    /// Bytes from the socket.
+    reacts_to<caf::io::new_data_msg>,
+    /// The socket wrote bytes (only while reads are paused for back-pressure).
+    reacts_to<caf::io::data_transferred_msg>,
+    /// The peer closed the connection.
+    reacts_to<caf::io::connection_closed_msg>>;
 
 /// Owns the table of connected nodes.
 using supervisor_actor = caf::typed_actor<

@@ -382,9 +382,11 @@ std::string client_config::usage() const {
          "--server-fingerprint or --ca-file), proves it may join with\n"
          "--token or --token-file, and answers requests (list, stat,\n"
          "hash) for files beneath DIR only, read-only. It runs\n"
-         "until the server disconnects it (exit 0) or it gets SIGINT/SIGTERM\n"
-         "(goodbye, exit 0). A lost connection is retried with exponential\n"
-         "backoff unless --reconnect=false (then it exits 1).\n";
+         "until the server's operator kicks it or the server stops (exit 0)\n"
+         "or it gets SIGINT/SIGTERM (goodbye, exit 0). A lost connection, or\n"
+         "a server that timed it out (e.g. after a pause), is retried with\n"
+         "jittered exponential backoff unless --reconnect=false (then it\n"
+         "exits 1).\n";
 }
 
 caf::error client_config::check() const {

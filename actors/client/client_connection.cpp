@@ -17,6 +17,17 @@
 
 namespace dirscope {
 
+bool ends_node(wire_code code) noexcept {
+  switch (code) {
+    case wire_code::ok:
+    case wire_code::kicked:
+    case wire_code::shutdown:
+      return true;
+    default:
+      return false;
+  }
+}
+
 namespace {
 
 using self_ptr = client_connection_broker;
@@ -520,9 +531,16 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   } else if (auto x = std::get_if<protocol::echo_reply>(&msg)) {
     print_for_operator(protocol::escape_name(x->text) + "\n");
   } else if (auto x = std::get_if<protocol::goodbye>(&msg)) {
-    spdlog::info("the server closed the session: {} ({})",
-                 protocol::escape_name(x->reason), to_string(x->code));
-    close(self, caf::exit_reason::normal);
+    auto why = protocol::escape_name(x->reason);
+    spdlog::info("the server closed the session: {} ({})", why,
+                 to_string(x->code));
+    // Only the operator (kick) and a stopping server dismiss the node; a
+    // timeout (the node was paused past the heartbeat misses) or any other
+    // reason ends this connection only, and the agent reconnects.
+    if (ends_node(x->code))
+      close(self, caf::exit_reason::normal);
+    else
+      close(self, make_error(x->code, why));
   } else {
     protocol_violation(self, std::string{"unexpected "}
                                + protocol::name_of(msg) + " from the server");

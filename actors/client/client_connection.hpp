@@ -81,6 +81,11 @@ constexpr size_t client_send_backlog = 1u << 20;
 /// error): a request_failed with its message fits.
 constexpr uint32_t client_min_peer_frame = 1024;
 
+/// True if a goodbye with `code` from the server dismisses the node (it
+/// stops): `kicked`, `shutdown` and `ok`. Any other goodbye, e.g. `timeout`
+/// after the node was paused, ends only the connection.
+bool ends_node(wire_code code) noexcept;
+
 /// Runs the node's connection; `tls` is nullptr for plain TCP.
 caf::behavior client_connection(client_connection_broker self,
                                 caf::io::connection_handle hdl,

@@ -29,6 +29,14 @@ bool is_retryable(const caf::error& reason) {
   }
 }
 
+std::chrono::milliseconds jittered(std::chrono::milliseconds backoff,
+                                   uint64_t random) noexcept {
+  auto half = backoff.count() / 2;
+  auto span = static_cast<uint64_t>(backoff.count() - half) + 1;
+  return std::chrono::milliseconds{half
+                                   + static_cast<long>(random % span)};
+}
+
 namespace {
 
 using self_ptr = node_agent_actor::stateful_pointer<node_agent_state>;
@@ -52,10 +60,11 @@ void retry_or_quit(self_ptr self, const caf::error& reason) {
   st.backoff = st.backoff.count() == 0
                  ? st.settings.reconnect_min
                  : std::min(st.backoff * 2, st.settings.reconnect_max);
-  spdlog::info("reconnecting in {} ms", st.backoff.count());
+  auto wait = jittered(st.backoff, st.rng());
+  spdlog::info("reconnecting in {} ms", wait.count());
   // Anonymous: a self-sent delayed message that outlives the actor keeps it
   // in memory for ever (see client_connection's tick).
-  caf::delayed_anon_send(caf::actor_cast<node_agent_actor>(self), st.backoff,
+  caf::delayed_anon_send(caf::actor_cast<node_agent_actor>(self), wait,
                          atom::connect_v);
 }
 

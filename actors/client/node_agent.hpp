@@ -1,7 +1,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
+#include <random>
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -32,6 +35,8 @@ struct node_agent_state {
   /// The attempt to connect in progress, if any.
   connector_actor connector;
   std::chrono::milliseconds backoff{0};
+  /// Draws the jitter of each reconnect wait.
+  std::minstd_rand rng{std::random_device{}()};
   bool stopping = false;
   /// Tells the workers to abandon hashing and the connector to give up once
   /// the node stops or the agent is gone.
@@ -50,5 +55,11 @@ node_agent(node_agent_actor::stateful_pointer<node_agent_state> self,
 
 /// True if a connection that ended with `reason` is worth retrying.
 bool is_retryable(const caf::error& reason);
+
+/// The wait before a reconnect: uniform in [backoff/2, backoff], picked by
+/// `random`. Nodes cut off together (a server restart) come back spread
+/// out instead of all in the same instant, and never later than `backoff`.
+std::chrono::milliseconds jittered(std::chrono::milliseconds backoff,
+                                   uint64_t random) noexcept;
 
 } // namespace dirscope

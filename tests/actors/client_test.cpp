@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include <caf/exit_reason.hpp>
 #include <caf/io/connection_handle.hpp>
@@ -16,7 +17,9 @@
 
 #include "actors/client/client_connection.hpp"
 #include "actors/client/fs_worker.hpp"
+#include "actors/client/node_agent.hpp"
 #include "actors/server/console.hpp"
+#include "actors/server/acceptor.hpp"
 #include "actors/server/node_connection.hpp"
 #include "actors/server/supervisor.hpp"
 #include "node/confine.hpp"
@@ -531,6 +534,86 @@ TEST_CASE_METHOD(client_fixture, "client: closing", "[client]") {
     REQUIRE(conn_down->down);
     CHECK(code_of(conn_down->reason) == wire_code::protocol_error);
   }
+}
+
+// Issue 9, item 6: a node paused (SIGSTOP, VM pause, swap) longer than the
+// heartbeat timeout finds, when it resumes, both the server's
+// goodbye(timeout) and its own clock 35 s ahead. Either way only the
+// connection ends, with a reason the agent retries.
+TEST_CASE_METHOD(client_fixture,
+                 "client: a node paused past the heartbeat timeout reconnects",
+                 "[client]") {
+  start_serving();
+  auto conn_down = watch(conn);
+  SECTION("goodbye(timeout) and 35 s on the clock at once") {
+    mpx.virtual_send(ch, frame(protocol::goodbye{
+                           wire_code::timeout,
+                           "the node stopped answering heartbeats"}));
+    advance(35s);
+    REQUIRE(conn_down->down);
+    // Before the fix: exit_reason::normal, and the node quit for good.
+    REQUIRE(conn_down->reason != caf::exit_reason::normal);
+    CHECK(code_of(conn_down->reason) == wire_code::timeout);
+    CHECK(is_retryable(conn_down->reason));
+  }
+  SECTION("goodbye(timeout) alone") {
+    send(protocol::goodbye{wire_code::timeout, "heartbeats"});
+    REQUIRE(conn_down->down);
+    // Before the fix: exit_reason::normal, and the node quit for good.
+    REQUIRE(conn_down->reason != caf::exit_reason::normal);
+    CHECK(code_of(conn_down->reason) == wire_code::timeout);
+    CHECK(is_retryable(conn_down->reason));
+  }
+  SECTION("the node's own clock first") {
+    advance(35s);
+    REQUIRE(conn_down->down);
+    // Before the fix: exit_reason::normal, and the node quit for good.
+    REQUIRE(conn_down->reason != caf::exit_reason::normal);
+    CHECK(code_of(conn_down->reason) == wire_code::timeout);
+    CHECK(is_retryable(conn_down->reason));
+  }
+  SECTION("goodbye(protocol_error) ends the connection only") {
+    send(protocol::goodbye{wire_code::protocol_error, "confused"});
+    REQUIRE(conn_down->down);
+    REQUIRE(conn_down->reason != caf::exit_reason::normal);
+    CHECK(is_retryable(conn_down->reason));
+  }
+  SECTION("the server stopping dismisses the node") {
+    send(protocol::goodbye{wire_code::shutdown, "the server is shutting down"});
+    REQUIRE(conn_down->down);
+    CHECK(conn_down->reason == caf::exit_reason::normal);
+    CHECK_FALSE(is_retryable(conn_down->reason));
+  }
+}
+
+TEST_CASE("client: only kick, shutdown and ok dismiss a node", "[client]") {
+  CHECK(ends_node(wire_code::kicked));
+  CHECK(ends_node(wire_code::shutdown));
+  CHECK(ends_node(wire_code::ok));
+  CHECK_FALSE(ends_node(wire_code::timeout));
+  CHECK_FALSE(ends_node(wire_code::protocol_error));
+  CHECK_FALSE(ends_node(wire_code::io_error));
+}
+
+TEST_CASE("client: reconnect waits are jittered within [backoff/2, backoff]",
+          "[client]") {
+  using std::chrono::milliseconds;
+  CHECK(jittered(milliseconds{1000}, 0) == milliseconds{500});
+  CHECK(jittered(milliseconds{1000}, 500) == milliseconds{1000});
+  CHECK(jittered(milliseconds{1000}, 501) == milliseconds{500});
+  CHECK(jittered(milliseconds{1}, 0) == milliseconds{0});
+  CHECK(jittered(milliseconds{1}, 1) == milliseconds{1});
+  std::minstd_rand rng{42};
+  milliseconds low{30'000};
+  milliseconds high{0};
+  for (int i = 0; i < 1000; ++i) {
+    auto x = jittered(milliseconds{30'000}, rng());
+    low = std::min(low, x);
+    high = std::max(high, x);
+  }
+  CHECK(low >= milliseconds{15'000});
+  CHECK(high <= milliseconds{30'000});
+  CHECK(high - low > milliseconds{10'000}); // spread out, not one instant
 }
 
 TEST_CASE_METHOD(client_fixture, "client: echo lines are capped by the frame "

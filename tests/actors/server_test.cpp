@@ -18,8 +18,11 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/server/acceptor.hpp"
 #include "actors/server/node_connection.hpp"
 #include "actors/server/supervisor.hpp"
+#include "actors/server/upload_pump.hpp"
+#include "node/sha256.hpp"
 #include "tests/actors/fixture.hpp"
 
 using namespace dirscope;
@@ -1052,7 +1055,7 @@ TEST_CASE_METHOD(broker_fixture,
                  "[server][regression]") {
   auto first = stat(conn, "/1");
   CHECK(single<protocol::stat_request>(sent(ch)).id == 1u);
-  deref<node_connection_broker>(conn)->state.next_request
+  deref<node_connection_broker>(conn)->state.requests.next_id
     = std::numeric_limits<uint32_t>::max();
   auto second = stat(conn, "/2");
   CHECK(single<protocol::stat_request>(sent(ch)).id
@@ -1347,4 +1350,164 @@ TEST_CASE_METHOD(server_fixture,
   run();
   REQUIRE(p->error);
   CHECK(code_of(p->error) == wire_code::bad_request);
+}
+
+// -- uploads: the connection frames what its upload_pump reads (issue 9) -----
+
+namespace {
+
+/// What a fake upload source serves and how often it was read.
+struct source_log {
+  std::string content;
+  size_t chunk = 100;
+  size_t reads = 0;
+  /// The read (0-based) that fails with io_error, if any.
+  std::optional<size_t> fail_at;
+};
+
+upload_source_actor::behavior_type
+fake_source(upload_source_actor::pointer, std::shared_ptr<source_log> log) {
+  return {
+    [log](atom::read) -> caf::result<node::file_chunk> {
+      auto n = log->reads++;
+      if (log->fail_at == n)
+        return make_error(wire_code::io_error, "disk on fire");
+      node::file_chunk x;
+      x.offset = n * log->chunk;
+      if (x.offset >= log->content.size()) {
+        x.end = true;
+        x.size = log->content.size();
+        x.sha256 = node::sha256_bytes(log->content);
+      } else {
+        x.data = log->content.substr(x.offset, log->chunk);
+      }
+      return x;
+    },
+  };
+}
+
+struct upload_fixture : broker_fixture {
+  std::shared_ptr<source_log> log = std::make_shared<source_log>();
+  caf::actor source;
+
+  upload_fixture() {
+    log->content = std::string(100 * (protocol::data_window + 4), 'u');
+    source = track(caf::actor_cast<caf::actor>(sys.spawn(fake_source, log)));
+  }
+
+  std::shared_ptr<reply<uint64_t>> put(uint64_t query) {
+    auto r = request<uint64_t>(conn, atom::put_v, query, std::string{"/up"},
+                               uint64_t{log->content.size()}, uint8_t{0},
+                               uint32_t{0644}, int64_t{0},
+                               caf::actor_cast<upload_source_actor>(source));
+    run();
+    return r;
+  }
+
+  /// The pump of the only upload in flight.
+  upload_pump_actor pump() {
+    auto& requests = deref<node_connection_broker>(conn)->state.requests;
+    REQUIRE(requests.size() == 1);
+    return requests.begin()->second.pump;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(upload_fixture,
+                 "server: an upload goes out within the window, acked chunk "
+                 "by chunk",
+                 "[server][upload]") {
+  auto r = put(4);
+  auto out = sent(ch);
+  auto id = single<protocol::upload_request>(out).id;
+  // The pump stops at the window: no read beyond it until the node acks.
+  auto chunks = only<protocol::data_chunk>(out);
+  CHECK(chunks.size() == protocol::data_window);
+  CHECK(log->reads == protocol::data_window);
+  uint64_t next = 0;
+  for (auto& x : chunks) {
+    CHECK(x.id == id);
+    CHECK(x.offset == next);
+    next += x.data.size();
+  }
+  for (int i = 0; i < 5; ++i) {
+    send(ch, protocol::chunk_ack{id});
+    for (auto& x : sent(ch))
+      if (auto chunk = std::get_if<protocol::data_chunk>(&x)) {
+        CHECK(chunk->offset == next);
+        next += chunk->data.size();
+      } else {
+        auto end = std::get<protocol::upload_end>(x);
+        CHECK(end.size == log->content.size());
+        CHECK(end.sha256 == node::sha256_bytes(log->content));
+      }
+  }
+  CHECK(next == log->content.size());
+  CHECK_FALSE(r->done());
+  auto pump_down = watch(pump());
+  send(ch, protocol::upload_reply{id, log->content.size()});
+  REQUIRE(r->value);
+  CHECK(r->get() == log->content.size());
+  CHECK(pump_down->down);
+  CHECK(deref<node_connection_broker>(conn)->state.requests.empty());
+}
+
+TEST_CASE_METHOD(upload_fixture,
+                 "server: an upload ends with its pump, whichever way",
+                 "[server][upload]") {
+  SECTION("the source fails: the node is told to stop") {
+    log->fail_at = 3;
+    auto r = put(4);
+    auto out = sent(ch);
+    auto id = single<protocol::upload_request>(out).id;
+    CHECK(only<protocol::data_chunk>(out).size() == 3);
+    CHECK(single<protocol::cancel>(out).id == id);
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::io_error);
+    CHECK_FALSE(closed(ch));
+  }
+  SECTION("the console cancels: the pump stops reading") {
+    auto r = put(4);
+    auto id = single<protocol::upload_request>(sent(ch)).id;
+    auto pump_down = watch(pump());
+    caf::anon_send(conn, atom::cancel_v, uint64_t{4});
+    run();
+    CHECK(single<protocol::cancel>(sent(ch)).id == id);
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::cancelled);
+    CHECK(pump_down->down);
+    auto reads = log->reads;
+    send(ch, protocol::chunk_ack{id}); // late: ignored
+    CHECK(log->reads == reads);
+    CHECK(sent(ch).empty());
+    CHECK_FALSE(closed(ch));
+  }
+  SECTION("the connection is killed: the pump goes with it") {
+    auto r = put(4);
+    sent(ch);
+    auto pump_down = watch(pump());
+    caf::anon_send_exit(conn, caf::exit_reason::kill);
+    run();
+    REQUIRE(r->error);
+    CHECK(pump_down->down);
+  }
+  SECTION("a chunk_ack for no data_chunk is a protocol error") {
+    log->content.clear();
+    auto r = put(4);
+    auto out = sent(ch);
+    auto id = single<protocol::upload_request>(out).id;
+    CHECK(single<protocol::upload_end>(out).size == 0u);
+    send(ch, protocol::chunk_ack{id});
+    REQUIRE(r->error);
+    require_protocol_error();
+  }
+  SECTION("an upload_reply before the end is a protocol error") {
+    auto r = put(4);
+    auto id = single<protocol::upload_request>(sent(ch)).id;
+    send(ch, protocol::upload_reply{id, log->content.size()});
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::protocol_error);
+    require_protocol_error();
+  }
 }
