@@ -40,7 +40,10 @@ using listing_sink_actor = caf::typed_actor<
 using transfer_sink_actor = caf::typed_actor<
   /// Bytes of transfer `query` at file offset `offset`; the sink answers the
   /// connection with `ack` once they are written.
-  reacts_to<atom::data, uint64_t, uint64_t, std::string>>;
+  reacts_to<atom::data, uint64_t, uint64_t, std::string>,
+  /// The node's file_meta for transfer `query`: (size, mode, mtime), before
+  /// its first bytes.
+  reacts_to<atom::meta, uint64_t, uint64_t, uint32_t, int64_t>>;
 
 /// Hands out the bytes of an upload (the server's file reader).
 using upload_source_actor = caf::typed_actor<
@@ -86,17 +89,22 @@ using node_connection_actor = caf::typed_actor<
   /// Deletes the entry at `path` (a directory only if `recursive`) under
   /// query `id`; replies with the number of entries removed.
   replies_to<atom::remove, uint64_t, std::string, bool>::with<uint64_t>,
-  /// Downloads the regular file `path` from `offset` on (or with `tree` the
-  /// directory `path` as a tar.gz stream, offset 0), streaming its bytes
-  /// to `sink` under query `id` (acked with `ack`); replies with the size
-  /// and SHA-256 (of the whole file or stream) after the last byte.
-  replies_to<atom::get, uint64_t, std::string, uint64_t, bool,
+  /// Downloads the regular file `path` from `offset` on (or with flag
+  /// transfer_tree the directory `path` as a tar.gz stream, offset 0),
+  /// streaming its bytes to `sink` under query `id` (acked with `ack`), with
+  /// transfer_meta first its file_meta (if the node knows it); replies with
+  /// the size and SHA-256 (of the whole file or stream) after the last byte.
+  replies_to<atom::get, uint64_t, std::string, uint64_t, uint8_t,
              transfer_sink_actor>::with<uint64_t, protocol::sha256_digest>,
   /// Uploads `size` bytes pulled from `source` as new file `path` (or with
-  /// `tree` a tar.gz stream of unknown size as new directory `path`) under
-  /// query `id`; replies with the size once the node has it in place.
-  replies_to<atom::put, uint64_t, std::string, uint64_t, bool,
-             upload_source_actor>::with<uint64_t>,
+  /// flag transfer_tree a tar.gz stream of unknown size as new directory
+  /// `path`) under query `id`; with transfer_meta the file gets this mode
+  /// and mtime (nodes that predate file_meta: the flag is dropped), with
+  /// transfer_resume it continues the node's partial file from the first
+  /// chunk's offset (refused by such older nodes); replies with the size
+  /// once the node has it in place.
+  replies_to<atom::put, uint64_t, std::string, uint64_t, uint8_t, uint32_t,
+             int64_t, upload_source_actor>::with<uint64_t>,
   /// Sends a notice with this text to the node.
   reacts_to<atom::notice, std::string>,
   /// Sends goodbye with this reason (code and text) to the node, then
@@ -221,6 +229,11 @@ using fs_worker_actor = caf::typed_actor<
   /// (already_exists if `path` exists).
   replies_to<atom::put, uint64_t, std::string,
              bool>::with<node::file_writer_ptr>,
+  /// As put, for a regular file of `size` bytes with this mode and mtime
+  /// (applied at commit); with `resume`, continues the partial file a
+  /// broken upload of the same source kept.
+  replies_to<atom::put, uint64_t, std::string, uint64_t, uint32_t, int64_t,
+             bool>::with<node::file_writer_ptr>,
   /// Writes bytes of an upload at `offset`; replies with the bytes so far.
   replies_to<atom::write, node::file_writer_ptr, uint64_t,
              std::string>::with<uint64_t>,
@@ -248,7 +261,9 @@ using client_connection_actor = caf::typed_actor<
   /// Upload `id` wrote one more chunk: acknowledge it to the server.
   reacts_to<atom::ack, uint32_t>,
   /// Upload `id` is in place with this many bytes.
-  reacts_to<atom::commit, uint32_t, uint64_t>>;
+  reacts_to<atom::commit, uint32_t, uint64_t>,
+  /// Download `id` sends a file of this size, mode and mtime (file_meta).
+  reacts_to<atom::meta, uint32_t, uint64_t, uint32_t, int64_t>>;
 
 /// One listing in progress on the client.
 using lister_actor = caf::typed_actor<
@@ -264,6 +279,11 @@ using file_sender_actor = caf::typed_actor<
 using file_receiver_actor = caf::typed_actor<
   /// Bytes of the upload at `offset`.
   reacts_to<atom::data, uint64_t, std::string>,
+  /// The source's mode and mtime (file_meta), before any data.
+  reacts_to<atom::meta, uint32_t, int64_t>,
+  /// The server cancelled the upload: drop the temporary file (no partial
+  /// file is kept) and quit.
+  reacts_to<atom::cancel>,
   /// The server sent everything: (size, SHA-256) to check.
   reacts_to<atom::commit, uint64_t, protocol::sha256_digest>>;
 

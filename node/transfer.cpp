@@ -4,6 +4,8 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <random>
 
 #include <cryptopp/sha.h>
@@ -14,6 +16,7 @@
 #include "node/archive.hpp"
 #include "node/confine.hpp"
 #include "node/file_mode.hpp"
+#include "node/sha256.hpp"
 #include "protocol/names.hpp"
 #include "protocol/paths.hpp"
 
@@ -22,6 +25,9 @@ namespace dirscope::node {
 namespace {
 
 std::atomic<bool> named_temp_only{false};
+/// Only for bench/fsync_bench.py, which measures what the fsyncs cost.
+const bool skip_fsync_env = std::getenv("DIRSCOPE_BENCH_NO_FSYNC") != nullptr;
+std::atomic<bool> skip_fsync{skip_fsync_env};
 
 failure io_failure(int err, std::string_view what) {
   auto result = errno_failure(err, what);
@@ -137,7 +143,7 @@ file_reader::open_beneath(int root_fd, std::string_view path,
 }
 
 outcome<std::shared_ptr<file_reader>>
-file_reader::open_local(const std::string& path) {
+file_reader::open_local(const std::string& path, uint64_t offset) {
   auto shown = protocol::escape_name(path);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
@@ -149,7 +155,7 @@ file_reader::open_local(const std::string& path) {
                                       | O_CLOEXEC)};
   if (!fd)
     return io_failure(errno, shown);
-  return finish_open(std::move(fd), shown, 0, std::make_unique<impl>(),
+  return finish_open(std::move(fd), shown, offset, std::make_unique<impl>(),
                      [](std::unique_ptr<impl> y) {
                        return std::shared_ptr<file_reader>(
                          new file_reader(std::move(y)));
@@ -195,6 +201,15 @@ file_reader::open_tree_local(const std::string& path) {
 
 uint64_t file_reader::size() const noexcept {
   return static_cast<uint64_t>(impl_->before.st_size);
+}
+
+uint32_t file_reader::mode() const noexcept {
+  return static_cast<uint32_t>(impl_->before.st_mode & 07777);
+}
+
+int64_t file_reader::mtime_ns() const noexcept {
+  auto& t = impl_->before.st_mtim;
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
 void file_reader::limit_chunks(size_t max_bytes) noexcept {
@@ -284,7 +299,75 @@ struct file_writer::impl {
   uint64_t written = 0;
   CryptoPP::SHA256 hash;
   std::unique_ptr<tree_unpacker> tree; ///< set: a directory from tar.gz
+  std::optional<source_identity> source; ///< set: keep a partial file
+  uint32_t mode = 0644;
+  std::optional<int64_t> mtime_ns;
+  bool discarded = false;
+  bool adopted = false;  ///< temp_name is a partial file being resumed
+  bool settling = false; ///< adopted; the first offset says what to keep
+  uint64_t held = 0;     ///< bytes in the adopted partial file
 };
+
+namespace {
+
+/// Moves an abandoned temporary file to its partial name (fsynced, so a
+/// resume after a crash finds what it claims to hold).
+void keep_partial(file_writer::impl& x) {
+  auto target = partial_name(x.name, *x.source);
+  ::fsync(x.fd.get());
+  if (x.temp_name == target)
+    return;
+  if (!x.temp_name.empty()) {
+    if (::renameat(x.dir.get(), x.temp_name.c_str(), x.dir.get(),
+                   target.c_str())
+        != 0)
+      ::unlinkat(x.dir.get(), x.temp_name.c_str(), 0);
+    return;
+  }
+  auto proc = "/proc/self/fd/" + std::to_string(x.fd.get());
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (::linkat(AT_FDCWD, proc.c_str(), x.dir.get(), target.c_str(),
+                 AT_SYMLINK_FOLLOW)
+          == 0
+        || errno != EEXIST)
+      return;
+    ::unlinkat(x.dir.get(), target.c_str(), 0); // an older partial
+  }
+}
+
+/// Keeps the first `offset` bytes of an adopted partial file and feeds
+/// them to the hash, so that commit checks the whole file.
+outcome<uint64_t> settle(file_writer::impl& x, uint64_t offset) {
+  x.settling = false;
+  if (offset > x.held)
+    return make_failure(wire_code::bad_request,
+                        "resume at offset " + std::to_string(offset)
+                          + " but only " + std::to_string(x.held)
+                          + " bytes of " + x.shown + " are held");
+  if (::ftruncate(x.fd.get(), static_cast<off_t>(offset)) != 0)
+    return io_failure(errno, "truncate the partial file of " + x.shown);
+  std::string buf(hash_read_size, '\0');
+  uint64_t pos = 0;
+  while (pos < offset) {
+    auto want = static_cast<size_t>(
+      std::min<uint64_t>(buf.size(), offset - pos));
+    auto n = ::pread(x.fd.get(), buf.data(), want, static_cast<off_t>(pos));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return io_failure(n < 0 ? errno : EIO,
+                        "read the partial file of " + x.shown);
+    x.hash.Update(reinterpret_cast<const CryptoPP::byte*>(buf.data()),
+                  static_cast<size_t>(n));
+    pos += static_cast<uint64_t>(n);
+  }
+  if (::lseek(x.fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0)
+    return io_failure(errno, "seek in the partial file of " + x.shown);
+  x.written = offset;
+  return offset;
+}
+
+} // namespace
 
 file_writer::file_writer(std::unique_ptr<impl> x) : impl_(std::move(x)) {
   // nop
@@ -292,8 +375,77 @@ file_writer::file_writer(std::unique_ptr<impl> x) : impl_(std::move(x)) {
 
 file_writer::~file_writer() {
   auto& x = *impl_;
-  if (!x.committed && !x.temp_name.empty())
+  if (x.committed || x.tree)
+    return;
+  if (x.source && !x.discarded && (x.written > 0 || x.adopted)) {
+    keep_partial(x);
+    return;
+  }
+  if (!x.temp_name.empty())
     ::unlinkat(x.dir.get(), x.temp_name.c_str(), 0);
+}
+
+void file_writer::set_source(uint64_t size, uint32_t mode, int64_t mtime_ns) {
+  auto& x = *impl_;
+  x.source = source_identity{size, mtime_ns};
+  x.mode = mode;
+  x.mtime_ns = mtime_ns;
+}
+
+outcome<uint64_t> file_writer::resume() {
+  auto& x = *impl_;
+  if (x.tree || x.written > 0 || x.adopted)
+    return make_failure(wire_code::internal, "nothing to resume");
+  bool derived = !x.source;
+  if (derived) {
+    auto found = find_partial(x.dir.get(), x.name);
+    if (!found)
+      return uint64_t{0};
+    x.source = partial_source(*found, x.name);
+    x.mode = 0600; // until the real source says
+  }
+  auto nothing = [&x, derived] {
+    if (derived)
+      x.source.reset();
+    return uint64_t{0};
+  };
+  auto name = partial_name(x.name, *x.source);
+  remove_stale_partials(x.dir.get(), x.name, name);
+  unique_fd fd{::openat(x.dir.get(), name.c_str(),
+                        O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
+  if (!fd) {
+    if (errno == ENOENT || errno == ELOOP)
+      return nothing();
+    return io_failure(errno, "open the partial file of " + x.shown);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return io_failure(errno, "the partial file of " + x.shown);
+  if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+    return nothing(); // not ours: leave it alone, start over
+  if (!x.temp_name.empty())
+    ::unlinkat(x.dir.get(), x.temp_name.c_str(), 0);
+  auto flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags >= 0)
+    ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+  x.fd = std::move(fd);
+  x.temp_name = std::move(name);
+  x.adopted = true;
+  x.settling = true;
+  x.held = static_cast<uint64_t>(st.st_size);
+  return x.held;
+}
+
+std::optional<source_identity> file_writer::source() const {
+  return impl_->source;
+}
+
+bool file_writer::resumed() const noexcept {
+  return impl_->adopted;
+}
+
+void file_writer::discard() noexcept {
+  impl_->discarded = true;
 }
 
 outcome<std::shared_ptr<file_writer>>
@@ -346,6 +498,9 @@ file_writer::create_tree(unique_fd dir, std::string name, std::string shown,
 
 outcome<uint64_t> file_writer::write(uint64_t offset, std::string_view data) {
   auto& x = *impl_;
+  if (x.settling)
+    if (auto n = settle(x, offset); !n)
+      return n;
   if (offset != x.written)
     return make_failure(wire_code::bad_request,
                         "chunk at offset " + std::to_string(offset)
@@ -371,21 +526,66 @@ outcome<uint64_t> file_writer::write(uint64_t offset, std::string_view data) {
   return x.written;
 }
 
+namespace {
+
+/// Mode, mtime and fsync of the complete file, before it gets its name.
+outcome<uint64_t> make_durable(file_writer::impl& x) {
+  if (::fchmod(x.fd.get(), extracted_mode(x.mode, process_umask())) != 0)
+    return io_failure(errno, "chmod " + x.shown);
+  if (x.mtime_ns) {
+    struct timespec times[2];
+    times[0].tv_nsec = UTIME_OMIT;
+    times[1].tv_sec = static_cast<time_t>(*x.mtime_ns / 1'000'000'000);
+    times[1].tv_nsec = static_cast<long>(*x.mtime_ns % 1'000'000'000);
+    if (times[1].tv_nsec < 0) {
+      times[1].tv_nsec += 1'000'000'000;
+      --times[1].tv_sec;
+    }
+    if (::futimens(x.fd.get(), times) != 0)
+      return io_failure(errno, "set the mtime of " + x.shown);
+  }
+  if (!skip_fsync.load(std::memory_order_relaxed)
+      && ::fsync(x.fd.get()) != 0)
+    return io_failure(errno, "fsync " + x.shown);
+  return x.written;
+}
+
+/// The file has its name: make the name durable too, and drop a partial
+/// file of the same source left by an earlier broken transfer.
+uint64_t published(file_writer::impl& x) {
+  if (!skip_fsync.load(std::memory_order_relaxed))
+    ::fsync(x.dir.get());
+  if (x.source && !x.adopted)
+    ::unlinkat(x.dir.get(), partial_name(x.name, *x.source).c_str(), 0);
+  return x.written;
+}
+
+} // namespace
+
 outcome<uint64_t>
 file_writer::commit(uint64_t size, const protocol::sha256_digest& sha256) {
   auto& x = *impl_;
-  if (size != x.written)
+  if (x.settling)
+    if (auto n = settle(x, size); !n)
+      return n;
+  if (size != x.written) {
+    x.discarded = true;
     return make_failure(wire_code::io_error,
                         "size mismatch for " + x.shown + ": received "
                           + std::to_string(x.written) + " bytes, sender "
                           "says " + std::to_string(size));
+  }
   protocol::sha256_digest got;
   x.hash.Final(got.data());
-  if (got != sha256)
+  if (got != sha256) {
+    x.discarded = true; // a resumed prefix that differs must not stay
     return make_failure(wire_code::io_error,
                         "SHA-256 mismatch for " + x.shown + ": received "
                           + protocol::to_hex(got) + ", sender says "
-                          + protocol::to_hex(sha256));
+                          + protocol::to_hex(sha256)
+                          + (x.adopted ? " (the partial file was discarded)"
+                                       : ""));
+  }
   if (x.tree) {
     if (auto n = x.tree->finish(); !n)
       return n.error();
@@ -394,7 +594,8 @@ file_writer::commit(uint64_t size, const protocol::sha256_digest& sha256) {
     x.committed = true;
     return x.written;
   }
-  ::fchmod(x.fd.get(), extracted_mode(0644, process_umask()));
+  if (auto n = make_durable(x); !n)
+    return n;
   if (x.temp_name.empty()) {
     // Give the unnamed file a name: directly (link never replaces), or a
     // temporary one that is then renamed over the target.
@@ -412,7 +613,7 @@ file_writer::commit(uint64_t size, const protocol::sha256_digest& sha256) {
     }
     if (!x.replace) {
       x.committed = true;
-      return x.written;
+      return published(x);
     }
     x.temp_name = link_name;
   }
@@ -429,7 +630,7 @@ file_writer::commit(uint64_t size, const protocol::sha256_digest& sha256) {
     return io_failure(err, "rename into " + x.shown);
   }
   x.committed = true;
-  return x.written;
+  return published(x);
 }
 
 uint64_t file_writer::written() const noexcept {
@@ -443,7 +644,8 @@ bool file_writer::unnamed() const noexcept {
 // -- helpers ------------------------------------------------------------------
 
 outcome<unique_fd>
-make_dirs_beneath(int base_fd, const std::vector<std::string>& components) {
+make_dirs_beneath(int base_fd, const std::vector<std::string>& components,
+                  created_dirs* created) {
   unique_fd dir{::fcntl(base_fd, F_DUPFD_CLOEXEC, 0)};
   if (!dir)
     return io_failure(errno, "dup");
@@ -452,8 +654,12 @@ make_dirs_beneath(int base_fd, const std::vector<std::string>& components) {
       return make_failure(wire_code::bad_request,
                           "bad path component '" + protocol::escape_name(c)
                             + "'");
-    if (::mkdirat(dir.get(), c.c_str(), 0755) != 0 && errno != EEXIST)
+    if (::mkdirat(dir.get(), c.c_str(), 0755) == 0) {
+      if (created != nullptr)
+        created->add(dir.get(), c);
+    } else if (errno != EEXIST) {
       return io_failure(errno, "mkdir " + protocol::escape_name(c));
+    }
     unique_fd next{::openat(dir.get(), c.c_str(),
                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
     if (!next) {

@@ -8,10 +8,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "node/partial.hpp"
 #include "node/unique_fd.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/outcome.hpp"
@@ -38,9 +40,10 @@ public:
   static outcome<std::shared_ptr<file_reader>>
   open_beneath(int root_fd, std::string_view path, uint64_t offset = 0);
 
-  /// Opens a local file by its plain path (the server's own files).
-  static outcome<std::shared_ptr<file_reader>> open_local(const std::string&
-                                                            path);
+  /// Opens a local file by its plain path (the server's own files); chunks
+  /// start at `offset` (the hash still covers the whole file).
+  static outcome<std::shared_ptr<file_reader>>
+  open_local(const std::string& path, uint64_t offset = 0);
 
   /// Streams the directory at node path `path` beneath `root_fd` as tar.gz
   /// (see node/archive.hpp); size() is 0, the stream's length being known
@@ -57,6 +60,12 @@ public:
   /// Size of the file when it was opened.
   uint64_t size() const noexcept;
 
+  /// Permission bits (st_mode & 07777) of the file when it was opened.
+  uint32_t mode() const noexcept;
+
+  /// Modification time of the file when it was opened (UTC ns).
+  int64_t mtime_ns() const noexcept;
+
   /// Makes every later chunk at most `max_bytes` long (clamped to
   /// 1..protocol::max_data_chunk), e.g. to fit the peer's frame limit.
   void limit_chunks(size_t max_bytes) noexcept;
@@ -72,9 +81,16 @@ private:
 };
 
 /// Creates a file that appears under its final name only when complete:
-/// an unnamed O_TMPFILE in the target directory (nothing is left behind
-/// even by kill -9), or where the file system lacks it an exclusively
-/// created ".dirscope-upload-<id>-<random>" that the destructor removes.
+/// an unnamed O_TMPFILE in the target directory, or where the file system
+/// lacks it an exclusively created ".dirscope-upload-<id>-<random>". Once
+/// the source is known (set_source), a writer abandoned before its commit
+/// (lost connection, write error; the caller discard()s on a cancel) keeps
+/// what it wrote as
+/// partial_name(name, source) for a later resume(); otherwise, and after a
+/// size or SHA-256 mismatch, the destructor removes the temporary file.
+/// commit() gives the file the source's permission bits (never setuid,
+/// setgid or sticky, within the umask; 0644 & ~umask without a source) and
+/// mtime, and fsyncs it before and its directory after publishing it.
 class file_writer {
 public:
   /// Prepares `name` in directory `dir`; `shown` names it in messages.
@@ -91,8 +107,32 @@ public:
   create_tree(unique_fd dir, std::string name, std::string shown,
               uint64_t id);
 
-  /// Removes the temporary file unless commit() succeeded.
+  /// Removes the temporary file unless commit() succeeded, or keeps it as
+  /// a partial file (see the class comment).
   ~file_writer();
+
+  /// The source's size, permission bits and mtime: applied at commit, and
+  /// the identity a kept partial file is named by.
+  void set_source(uint64_t size, uint32_t mode, int64_t mtime_ns);
+
+  /// Continues the partial file kept for this target and source, removing
+  /// partial files of other sources; returns the bytes it holds (0: none,
+  /// start over). Without set_source it takes whichever partial file there
+  /// is for the target and its source becomes source(); the caller must
+  /// then compare that with the real source before writing. The first
+  /// write (or the commit) says how much to keep: its offset must be at
+  /// most what is held; the rest is cut off and the kept prefix hashed, so
+  /// commit still checks the whole file's SHA-256.
+  outcome<uint64_t> resume();
+
+  /// The source set or adopted by resume().
+  std::optional<source_identity> source() const;
+
+  /// True if resume() adopted a partial file.
+  bool resumed() const noexcept;
+
+  /// Forget the partial file: the destructor removes it.
+  void discard() noexcept;
 
   /// Appends `data`, which must start at `offset` == bytes written so far.
   outcome<uint64_t> write(uint64_t offset, std::string_view data);
@@ -120,10 +160,12 @@ using file_writer_ptr = std::shared_ptr<file_writer>;
 
 /// Creates (mkdirat, mode 0755) and opens each of `components` in turn
 /// beneath `base_fd`, never following a symlink; returns the last one
-/// (`base_fd` duplicated when `components` is empty).
+/// (`base_fd` duplicated when `components` is empty). Records the
+/// directories it created in `created`, if given.
 outcome<unique_fd> make_dirs_beneath(int base_fd,
                                      const std::vector<std::string>&
-                                       components);
+                                       components,
+                                     created_dirs* created = nullptr);
 
 /// Opens the parent directory of node path `path` beneath `root_fd` for a
 /// new file named by its last component; fails with already_exists if that

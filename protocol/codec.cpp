@@ -29,7 +29,7 @@ constexpr message_tag tags[] = {
   message_tag::echo,          message_tag::download_request,
   message_tag::upload_request, message_tag::data_chunk,
   message_tag::upload_end,    message_tag::download_end,
-  message_tag::upload_reply,
+  message_tag::upload_reply,  message_tag::file_meta,
 };
 
 constexpr const char* names[] = {
@@ -39,7 +39,7 @@ constexpr const char* names[] = {
   "stat_reply",    "request_failed", "du_request",    "remove_request",
   "notice",        "echo_reply",     "du_reply",      "remove_reply",
   "echo",          "download_request", "upload_request", "data_chunk",
-  "upload_end",    "download_end",     "upload_reply",
+  "upload_end",    "download_end",     "upload_reply",     "file_meta",
 };
 
 static_assert(std::size(tags) == std::variant_size_v<message>);
@@ -234,6 +234,13 @@ void write(byte_writer& w, const download_end& x) {
   w.u32(x.id);
   w.u64(x.size);
   w.raw(x.sha256.data(), x.sha256.size());
+}
+
+void write(byte_writer& w, const file_meta& x) {
+  w.u32(x.id);
+  w.u64(x.size);
+  w.u32(x.mode);
+  w.i64(x.mtime_ns);
 }
 
 void write(byte_writer& w, const upload_reply& x) {
@@ -439,6 +446,16 @@ void read(byte_reader& r, download_end& x) {
   r.raw(x.sha256, "sha256");
 }
 
+void read(byte_reader& r, file_meta& x) {
+  x.id = r.u32("id");
+  x.size = r.u64("size");
+  x.mode = r.u32("mode");
+  if (x.mode > 07777)
+    r.fail("file_meta mode " + std::to_string(x.mode) + " has bits beyond "
+           "07777");
+  x.mtime_ns = r.i64("mtime_ns");
+}
+
 void read(byte_reader& r, upload_reply& x) {
   x.id = r.u32("id");
   x.size = r.u64("size");
@@ -577,6 +594,8 @@ outcome<message> decode_body(const uint8_t* data, size_t size) {
       return decode_as<download_end>(body, n);
     case message_tag::upload_reply:
       return decode_as<upload_reply>(body, n);
+    case message_tag::file_meta:
+      return decode_as<file_meta>(body, n);
   }
   return protocol_failure("unknown message tag "
                           + std::to_string(static_cast<int>(data[0])));

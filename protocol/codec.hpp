@@ -35,6 +35,7 @@ enum class message_tag : uint8_t {
   upload_request = 25,
   upload_end = 26,
   data_chunk = 27,
+  file_meta = 28,
   entries_chunk = 32,
   list_end = 33,
   stat_reply = 34,

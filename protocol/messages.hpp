@@ -43,6 +43,9 @@ constexpr uint32_t download = 1u << 3;
 constexpr uint32_t upload = 1u << 4;
 /// Node policy: the operator may delete files on this node.
 constexpr uint32_t remove = 1u << 5;
+/// The node understands transfer_meta and transfer_resume (file_meta
+/// frames, kept partial files); the server sets those flags only then.
+constexpr uint32_t file_meta = 1u << 6;
 } // namespace capability
 
 /// Flags of a list request.
@@ -250,6 +253,25 @@ struct upload_request {
 /// of a directory tree (unknown bits are a bad_request).
 constexpr uint8_t transfer_tree = 0x01;
 
+/// Flag of download_request / upload_request (files only, never with
+/// transfer_tree): the sender of the data sends one file_meta before its
+/// first data_chunk, so the file lands with the source's mode and mtime.
+constexpr uint8_t transfer_meta = 0x02;
+
+/// Flag of upload_request (with transfer_meta): continue the partial file a
+/// broken upload of the same source (size, mtime) kept on the node; the
+/// first data_chunk's offset says how much of it the server verified.
+constexpr uint8_t transfer_resume = 0x04;
+
+/// The size, permission bits and mtime of the file a transfer sends (both
+/// directions, before the first data_chunk, with transfer_meta).
+struct file_meta {
+  uint32_t id = 0;
+  uint64_t size = 0;     ///< the source's size when it was opened
+  uint32_t mode = 0;     ///< st_mode & 07777 of the source
+  int64_t mtime_ns = 0;  ///< UTC nanoseconds since the epoch
+};
+
 /// Bytes of transfer `id` at file offset `offset` (both directions: node to
 /// server for a download, server to node for an upload). Acked with
 /// chunk_ack by the receiver once consumed.
@@ -289,7 +311,7 @@ using message
                  list_end, stat_reply, request_failed, du_request,
                  remove_request, notice, echo_reply, du_reply, remove_reply,
                  echo, download_request, upload_request, data_chunk,
-                 upload_end, download_end, upload_reply>;
+                 upload_end, download_end, upload_reply, file_meta>;
 
 /// Number of unacknowledged entries_chunk frames a client may have in flight.
 constexpr uint32_t chunk_window = 4;

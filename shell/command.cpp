@@ -206,19 +206,27 @@ std::vector<command_spec> make_table() {
     {},
     1,
     3,
-    {"force"},
+    {"force", "resume"},
     {},
-    "get NODE:PATH [LOCAL] [-f]",
+    "get NODE:PATH [LOCAL] [-f] [--resume]",
     "fetch a file or a directory from a node",
     "Fetches the regular file PATH from its node into\n"
     "DOWNLOAD_DIR/<node>/<path> (server option download-dir, default\n"
-    "server_data; directories on the way are created), or into LOCAL\n"
-    "(a file name, or an existing directory or one ending in /, which\n"
-    "keeps the node's name). The node must allow it (client option\n"
-    "allow-download). The data lands in a temporary file and is moved into\n"
-    "place only when its size and SHA-256 match what the node read; an\n"
-    "existing local file is never overwritten unless -f (--force) is given.\n"
-    "A lost node fails the command at once and leaves no partial file.\n"
+    "server_data; directories on the way are created, and removed again\n"
+    "if the get fails), or into LOCAL (a file name, or an existing\n"
+    "directory or one ending in /, which keeps the node's name). The node\n"
+    "must allow it (client option allow-download). The data lands in a\n"
+    "temporary file that gets the node file's permission bits (never\n"
+    "setuid, setgid or sticky, within the server's umask) and mtime, is\n"
+    "fsynced, and is moved into place only when its size and SHA-256 match\n"
+    "what the node read; an existing local file is never overwritten\n"
+    "unless -f (--force) is given.\n"
+    "A get that breaks (the node is lost) keeps what arrived as\n"
+    ".dirscope-partial-SIZE-MTIME-NAME next to the target; --resume\n"
+    "continues it from there. The node's file must still have that size\n"
+    "and mtime (else the get starts over), and the whole file is still\n"
+    "checked by SHA-256: kept bytes that differ fail the get and the\n"
+    "partial file is dropped.\n"
     "A directory PATH travels as a tar.gz stream (checked by its SHA-256)\n"
     "and is unpacked into a temporary directory renamed into place when\n"
     "complete, keeping permissions, mtimes and symlinks (as links, never\n"
@@ -226,23 +234,31 @@ std::vector<command_spec> make_table() {
     "\n"
     "Examples:\n"
     "  get n1:/etc/hosts\n"
-    "  get n1:/var/log/big.log /tmp/ -f\n",
+    "  get n1:/var/log/big.log /tmp/ -f\n"
+    "  get n1:/isos/big.iso --resume\n",
   });
   result.push_back(command_spec{
     "put",
     {},
     2,
     3,
-    {"all", "recursive"},
+    {"all", "recursive", "resume"},
     {},
-    "put [--all] [-r] LOCAL PATH",
+    "put [--all] [-r] [--resume] LOCAL PATH",
     "send a file or (-r) a tree to nodes",
     "Sends the regular file LOCAL to PATH (NODE:PATH, or with --all a PATH\n"
     "on every node). A PATH ending in / (or\n"
     "the root) is a directory: the file keeps its local name. The node must\n"
     "allow it (client option allow-upload) and never overwrites: if PATH\n"
     "exists the upload is refused. The node writes a temporary file and\n"
-    "moves it into place only when the SHA-256 matches. With --all the file\n"
+    "moves it into place only when the SHA-256 matches, fsynced, with\n"
+    "LOCAL's permission bits (never setuid, setgid or sticky, within the\n"
+    "node's umask) and mtime. An upload that breaks (lost connection)\n"
+    "leaves .dirscope-partial-SIZE-MTIME-NAME next to PATH on the\n"
+    "node; put --resume continues it from the part whose SHA-256 matches\n"
+    "LOCAL's start (a LOCAL of another size or mtime starts over), and the\n"
+    "whole file is still checked by SHA-256.\n"
+    "With --all the file\n"
     "goes to every connected node (PATH without a node), one result line per\n"
     "node, and every node gets a notice that the new file is available.\n"
     "With -r (--recursive) LOCAL is a directory, sent as a tar.gz stream\n"
@@ -253,7 +269,8 @@ std::vector<command_spec> make_table() {
     "Examples:\n"
     "  put ./app.conf n1:/etc/app.conf\n"
     "  put --all ./motd.txt /\n"
-    "  put -r ./site n1:/srv/\n",
+    "  put -r ./site n1:/srv/\n"
+    "  put --resume ./big.iso n1:/isos/\n",
   });
   result.push_back(command_spec{
     "broadcast",

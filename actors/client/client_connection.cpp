@@ -351,10 +351,13 @@ void on_download(self_ptr self, protocol::download_request& req) {
       || !admit(self, req.id, req.path))
     return;
   bool tree = (req.flags & protocol::transfer_tree) != 0;
-  if ((req.flags & ~protocol::transfer_tree) != 0 || (tree && req.offset != 0))
+  bool meta = (req.flags & protocol::transfer_meta) != 0;
+  if ((req.flags & ~(protocol::transfer_tree | protocol::transfer_meta)) != 0
+      || (tree && (req.offset != 0 || meta)))
     return send_failed(self, req.id,
                        {wire_code::bad_request,
-                        tree ? "a tree is sent from offset 0 only"
+                        tree ? "a tree is sent from offset 0 only, without "
+                               "file_meta"
                              : "unknown transfer flags"});
   spdlog::info("sending {}{} from offset {} (request {})",
                tree ? "tree " : "", protocol::escape_name(req.path),
@@ -362,7 +365,7 @@ void on_download(self_ptr self, protocol::download_request& req) {
   auto conn = caf::actor_cast<client_connection_actor>(self);
   auto hdl = self->spawn(file_sender, conn, st.pool.pick(), req.id,
                          std::move(req.path), req.offset, tree,
-                         data_room(st.peer_max_frame));
+                         data_room(st.peer_max_frame), meta);
   st.senders.emplace(req.id, hdl);
 }
 
@@ -372,8 +375,13 @@ void on_upload(self_ptr self, protocol::upload_request& req) {
                  "allow-upload", req.path)
       || !admit(self, req.id, req.path))
     return;
-  bool tree = (req.flags & protocol::transfer_tree) != 0;
-  if ((req.flags & ~protocol::transfer_tree) != 0)
+  namespace p = protocol;
+  bool tree = (req.flags & p::transfer_tree) != 0;
+  bool meta = (req.flags & p::transfer_meta) != 0;
+  bool resume = (req.flags & p::transfer_resume) != 0;
+  if ((req.flags & ~(p::transfer_tree | p::transfer_meta | p::transfer_resume))
+        != 0
+      || (tree && (meta || resume)) || (resume && !meta))
     return send_failed(self, req.id,
                        {wire_code::bad_request, "unknown transfer flags"});
   if (tree)
@@ -386,7 +394,7 @@ void on_upload(self_ptr self, protocol::upload_request& req) {
   // A tree's size is 0 and not checked (its length is known at the end).
   auto declared = tree ? std::optional<uint64_t>{} : req.size;
   auto hdl = self->spawn(file_receiver, conn, st.pool.pick(), req.id,
-                         std::move(req.path), tree, declared);
+                         std::move(req.path), tree, declared, meta, resume);
   st.receivers.emplace(req.id, hdl);
 }
 
@@ -396,8 +404,12 @@ void on_cancel(self_ptr self, uint32_t id) {
     return; // already finished
   if (st.senders.count(id) != 0)
     spdlog::info("download {} cancelled by the server", id);
-  if (st.receivers.count(id) != 0)
+  if (auto i = st.receivers.find(id); i != st.receivers.end()) {
     spdlog::info("upload {} cancelled by the server", id);
+    // Cancelled, not broken: it drops its partial file, then quits.
+    self->send(i->second, atom::cancel_v);
+    st.receivers.erase(i);
+  }
   stop_request(self, id);
   send_failed(self, id, {wire_code::cancelled, "cancelled by the server"});
 }
@@ -509,6 +521,9 @@ bool on_frame(self_ptr self, protocol::message& msg) {
   } else if (auto x = std::get_if<protocol::upload_end>(&msg)) {
     if (auto i = st.receivers.find(x->id); i != st.receivers.end())
       self->send(i->second, atom::commit_v, x->size, x->sha256);
+  } else if (auto x = std::get_if<protocol::file_meta>(&msg)) {
+    if (auto i = st.receivers.find(x->id); i != st.receivers.end())
+      self->send(i->second, atom::meta_v, x->mode, x->mtime_ns);
   } else if (auto x = std::get_if<protocol::notice>(&msg)) {
     auto text = protocol::escape_name(x->text);
     spdlog::info("notice from server: {}", text);
@@ -561,7 +576,7 @@ caf::behavior client_connection(client_connection_broker self,
   // data_transferred_msg says when the socket took bytes (back-pressure).
   self->ack_writes(hdl, true);
   namespace cap = protocol::capability;
-  uint32_t caps = cap::list | cap::stat | cap::hash;
+  uint32_t caps = cap::list | cap::stat | cap::hash | cap::file_meta;
   if (st.settings.allow_download)
     caps |= cap::download;
   if (st.settings.allow_upload)
@@ -699,6 +714,12 @@ caf::behavior client_connection(client_connection_broker self,
       st.in_flight.erase(id);
       spdlog::info("received request {}: {} bytes in place", id, size);
       send_reply(self, id, protocol::upload_reply{id, size});
+    },
+    [self](atom::meta, uint32_t id, uint64_t size, uint32_t mode,
+           int64_t mtime_ns) {
+      auto& st = self->state;
+      if (st.stage == state::phase::serving && from_current(self, st.senders, id))
+        send_reply(self, id, protocol::file_meta{id, size, mode, mtime_ns});
     },
     // -- from the agent -------------------------------------------------------
     [self](atom::goodbye, const caf::error& reason) {

@@ -87,6 +87,18 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
         return to_error(w.error());
       return std::move(*w);
     },
+    [self](atom::put, uint64_t id, const std::string& path, uint64_t size,
+           uint32_t mode, int64_t mtime_ns,
+           bool resume) -> caf::result<node::file_writer_ptr> {
+      auto w = node::create_beneath(self->state.root->get(), path, id);
+      if (!w)
+        return to_error(w.error());
+      (*w)->set_source(size, mode, mtime_ns);
+      if (resume)
+        if (auto held = (*w)->resume(); !held)
+          return to_error(held.error());
+      return std::move(*w);
+    },
     [](atom::write, const node::file_writer_ptr& writer, uint64_t offset,
        const std::string& bytes) -> caf::result<uint64_t> {
       auto n = writer->write(offset, bytes);

@@ -59,7 +59,7 @@ file_sender_actor::behavior_type
 file_sender(file_sender_actor::stateful_pointer<file_sender_state> self,
             client_connection_actor conn, fs_worker_actor worker,
             uint32_t id, std::string path, uint64_t offset, bool tree,
-            size_t max_chunk) {
+            size_t max_chunk, bool meta) {
   auto& st = self->state;
   st.conn = std::move(conn);
   st.worker = std::move(worker);
@@ -68,7 +68,11 @@ file_sender(file_sender_actor::stateful_pointer<file_sender_state> self,
   self->request(st.worker, caf::infinite, atom::get_v, std::move(path), offset,
                 tree)
     .then(
-      [self](node::file_reader_ptr& reader) {
+      [self, meta](node::file_reader_ptr& reader) {
+        // Sent before the first chunk: both go to the connection in order.
+        if (meta)
+          self->send(self->state.conn, atom::meta_v, self->state.id,
+                     reader->size(), reader->mode(), reader->mtime_ns());
         // Set before the first read, which happens-after this message.
         reader->limit_chunks(self->state.max_chunk);
         self->state.reader = std::move(reader);
@@ -133,19 +137,13 @@ void commit(receiver_ptr self, uint64_t size,
 
 } // namespace
 
-file_receiver_actor::behavior_type
-file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
-              client_connection_actor conn, fs_worker_actor worker,
-              uint32_t id, std::string path, bool tree,
-              std::optional<uint64_t> declared) {
-  auto& st = self->state;
-  st.conn = std::move(conn);
-  st.worker = std::move(worker);
-  st.id = id;
-  st.declared = declared;
-  self->request(st.worker, caf::infinite, atom::put_v, uint64_t{id},
-                std::move(path), tree)
-    .then(
+namespace {
+
+/// Creates the temporary file (or adopts a partial one) and writes what
+/// arrived meanwhile.
+template <class Request>
+void open_writer(receiver_ptr self, Request&& req) {
+  std::forward<Request>(req).then(
       [self](node::file_writer_ptr& writer) {
         auto& st = self->state;
         st.writer = std::move(writer);
@@ -158,12 +156,53 @@ file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
           commit(self, st.early_commit->first, st.early_commit->second);
       },
       [self](caf::error& err) { receive_failure(self, std::move(err)); });
+}
+
+} // namespace
+
+file_receiver_actor::behavior_type
+file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
+              client_connection_actor conn, fs_worker_actor worker,
+              uint32_t id, std::string path, bool tree,
+              std::optional<uint64_t> declared, bool meta, bool resume) {
+  auto& st = self->state;
+  st.conn = std::move(conn);
+  st.worker = std::move(worker);
+  st.id = id;
+  st.declared = declared;
+  st.resume = resume;
+  if (meta)
+    st.path = std::move(path); // the writer waits for file_meta
+  else
+    open_writer(self, self->request(st.worker, caf::infinite, atom::put_v,
+                                    uint64_t{id}, std::move(path), tree));
   return {
+    [self](atom::cancel) {
+      auto& st = self->state;
+      st.failed = true;
+      if (st.writer)
+        st.writer->discard();
+      self->quit();
+    },
+    [self](atom::meta, uint32_t mode, int64_t mtime_ns) {
+      auto& st = self->state;
+      if (st.failed)
+        return;
+      if (st.path.empty())
+        return receive_failure(self, make_error(wire_code::bad_request,
+                                                "unexpected file_meta"));
+      open_writer(self, self->request(st.worker, caf::infinite, atom::put_v,
+                                      uint64_t{st.id}, std::move(st.path),
+                                      st.declared.value_or(0), mode,
+                                      mtime_ns, st.resume));
+      st.path.clear();
+    },
     [self](atom::data, uint64_t offset, std::string& bytes) {
       auto& st = self->state;
       if (st.failed)
         return;
-      st.received += bytes.size();
+      // A resumed upload starts at the offset the server chose.
+      st.received = offset + bytes.size();
       if (st.declared && st.received > *st.declared)
         return receive_failure(self, make_error(
                                        wire_code::bad_request,
@@ -181,7 +220,8 @@ file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
       auto& st = self->state;
       if (st.failed)
         return;
-      if (st.declared && (size != *st.declared || st.received != size))
+      if (st.declared
+          && (size != *st.declared || (!st.resume && st.received != size)))
         return receive_failure(self, make_error(
                                        wire_code::bad_request,
                                        "the upload declared "

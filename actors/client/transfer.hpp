@@ -37,13 +37,16 @@ file_sender_actor::behavior_type
 file_sender(file_sender_actor::stateful_pointer<file_sender_state> self,
             client_connection_actor conn, fs_worker_actor worker,
             uint32_t id, std::string path, uint64_t offset, bool tree,
-            size_t max_chunk);
+            size_t max_chunk, bool meta);
 
 /// One upload in progress on the node: creates the temporary file and
 /// writes the chunks in order on one fs_worker, acking each once written;
 /// the commit checks size and hash and moves the file into place. The
-/// temporary file goes away with this actor unless committed. More bytes
-/// than `declared`, or an end that says another size, fails the upload.
+/// temporary file goes away with this actor unless committed (or, with
+/// `meta`, stays as a partial file for a resume). More bytes than
+/// `declared`, or an end that says another size, fails the upload. With
+/// `meta` the writer waits for the source's mode and mtime (file_meta);
+/// with `resume` it continues the partial file of the same source.
 struct file_receiver_state {
   static inline const char* name = "file_receiver";
 
@@ -57,15 +60,20 @@ struct file_receiver_state {
   std::optional<std::pair<uint64_t, protocol::sha256_digest>> early_commit;
   /// upload_request.size (none for a tree, whose size is not known ahead).
   std::optional<uint64_t> declared;
-  /// Bytes received so far.
+  /// Bytes received so far (the end of the last chunk).
   uint64_t received = 0;
   bool failed = false;
+  /// Continue a kept partial file (transfer_resume).
+  bool resume = false;
+  /// The target while the writer waits for file_meta (transfer_meta).
+  std::string path;
 };
 
 file_receiver_actor::behavior_type
 file_receiver(file_receiver_actor::stateful_pointer<file_receiver_state> self,
               client_connection_actor conn, fs_worker_actor worker,
               uint32_t id, std::string path, bool tree,
-              std::optional<uint64_t> declared);
+              std::optional<uint64_t> declared, bool meta = false,
+              bool resume = false);
 
 } // namespace dirscope

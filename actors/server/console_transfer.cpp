@@ -135,9 +135,10 @@ void cmd_get(self_ptr self, const command& cmd) {
   std::string seen;
   auto args = split_short_flags(cmd, "f", seen);
   auto force = cmd.has_flag("force") || !seen.empty();
+  auto resume = cmd.has_flag("resume");
   if (args.empty() || args.size() > 2)
     return fail(self, failure{wire_code::bad_request,
-                              "usage: get NODE:PATH [LOCAL] [-f]"});
+                              "usage: get NODE:PATH [LOCAL] [-f] [--resume]"});
   std::string local;
   if (args.size() == 2) {
     auto raw = protocol::unescape_name(args[1]);
@@ -146,7 +147,7 @@ void cmd_get(self_ptr self, const command& cmd) {
                                 "bad local path '" + args[1] + "'"});
     local = std::move(*raw);
   }
-  with_target(self, args[0], [self, local, force](target& t) {
+  with_target(self, args[0], [self, local, force, resume](target& t) {
     auto& st = self->state;
     download_job job;
     job.conn = t.conn;
@@ -155,6 +156,7 @@ void cmd_get(self_ptr self, const command& cmd) {
     job.local = local;
     job.download_dir = st.options.download_dir;
     job.force = force;
+    job.resume = resume;
     job.progress = start_progress(self);
     // What PATH is (a directory travels as tar.gz) and the size for the
     // progress line (du reads no data). Should du fail, the get itself
@@ -193,13 +195,13 @@ outcome<std::string> put_path(const std::string& local,
 /// Starts one upload; `done` gets the size or the failure.
 void start_upload(self_ptr self, const node_connection_actor& conn,
                   const std::string& local, const std::string& path,
-                  bool tree, std::function<void(uint64_t)> ok,
+                  bool tree, bool resume, std::function<void(uint64_t)> ok,
                   std::function<void(const caf::error&)> bad) {
   auto& st = self->state;
   if (st.cancel_requested)
     return bad(to_error(cancelled_failure()));
   upload_job job{conn,  cancellable_query(self, conn), local,
-                 path,  start_progress(self),           tree};
+                 path,  start_progress(self),           tree, resume};
   auto hdl = self->spawn<caf::detached>(upload, std::move(job));
   self->request(hdl, caf::infinite, atom::put_v)
     .then([ok](uint64_t n) { ok(n); },
@@ -209,7 +211,7 @@ void start_upload(self_ptr self, const node_connection_actor& conn,
 /// put --all: one upload per connected node, one line per node; only the
 /// nodes that got the file hear about it.
 void put_all(self_ptr self, const std::string& local, const std::string& arg,
-             bool tree) {
+             bool tree, bool resume) {
   auto spec = parse_target(arg);
   if (!spec)
     return fail(self, spec.error());
@@ -219,7 +221,7 @@ void put_all(self_ptr self, const std::string& local, const std::string& arg,
   auto typed = spec->path;
   self->request(self->state.supervisor, caf::infinite, atom::nodes_v)
     .then(
-      [self, local, typed, tree](std::vector<node_info>& nodes) {
+      [self, local, typed, tree, resume](std::vector<node_info>& nodes) {
         if (nodes.empty())
           return fail(self, failure{wire_code::not_found,
                                     "no node is connected"});
@@ -271,10 +273,10 @@ void put_all(self_ptr self, const std::string& local, const std::string& arg,
           self->request(self->state.supervisor, caf::infinite,
                         atom::resolve_v, name)
             .then(
-              [self, t, local, name, one_done, failed,
-               tree](node_info&, node_connection_actor& conn) {
+              [self, t, local, name, one_done, failed, tree,
+               resume](node_info&, node_connection_actor& conn) {
                 start_upload(
-                  self, conn, local, t->path, tree,
+                  self, conn, local, t->path, tree, resume,
                   [t, name, one_done, conn](uint64_t n) {
                     t->got_it.push_back(conn);
                     t->lines[name] = name + ": ok (" + std::to_string(n)
@@ -294,10 +296,14 @@ void cmd_put(self_ptr self, const command& cmd) {
   std::string seen;
   auto args = split_short_flags(cmd, "r", seen);
   auto tree = cmd.has_flag("recursive") || !seen.empty();
+  auto resume = cmd.has_flag("resume");
   if (args.size() != 2)
     return fail(self, failure{wire_code::bad_request,
-                              "usage: put [-r] LOCAL NODE:PATH, or put --all "
-                              "[-r] LOCAL PATH"});
+                              "usage: put [-r] [--resume] LOCAL NODE:PATH, or "
+                              "put --all [-r] [--resume] LOCAL PATH"});
+  if (tree && resume)
+    return fail(self, failure{wire_code::bad_request,
+                              "--resume continues a single file, not -r"});
   auto raw = protocol::unescape_name(args[0]);
   if (!raw || raw->empty())
     return fail(self, failure{wire_code::bad_request,
@@ -306,18 +312,18 @@ void cmd_put(self_ptr self, const command& cmd) {
   while (tree && local.size() > 1 && local.back() == '/')
     local.pop_back();
   if (all)
-    return put_all(self, local, args[1], tree);
+    return put_all(self, local, args[1], tree, resume);
   auto spec = parse_target(args[1]);
   if (!spec)
     return fail(self, spec.error());
   auto typed = spec->path;
-  with_target(self, args[1], [self, local, typed, tree](target& t) {
+  with_target(self, args[1], [self, local, typed, tree, resume](target& t) {
     auto path = put_path(local, typed, t.path);
     if (!path)
       return fail(self, path.error());
     t.path = *path;
     start_upload(
-      self, t.conn, local, t.path, tree,
+      self, t.conn, local, t.path, tree, resume,
       [self, t, local](uint64_t n) {
         auto seconds = transfer_seconds(self);
         stop_progress(self);

@@ -168,6 +168,12 @@ void on_tick(self_ptr self) {
 }
 
 /// Sets up the TLS session, if any; false if it cannot start.
+/// The node understands transfer_meta and transfer_resume (issue 10).
+bool knows_file_meta(self_ptr self) {
+  return (self->state.info.capabilities & protocol::capability::file_meta)
+         != 0;
+}
+
 bool start_channel(self_ptr self, tls_context_ptr tls) {
   if (!tls)
     return true;
@@ -273,29 +279,40 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
       return i->second.reply;
     },
     [self](atom::get, uint64_t query, std::string& path, uint64_t offset,
-           bool tree, transfer_sink_actor& sink)
+           uint8_t flags, transfer_sink_actor& sink)
       -> caf::result<uint64_t, protocol::sha256_digest> {
       if (auto err = admit_request(self, path))
         return err;
+      // Nodes that predate file_meta get the version-1 request.
+      if (!knows_file_meta(self))
+        flags &= ~protocol::transfer_meta;
       auto i = open_request(self, request_kind::get, query, path);
-      i->second.tree = tree;
+      i->second.tree = (flags & protocol::transfer_tree) != 0;
+      i->second.meta = (flags & protocol::transfer_meta) != 0;
       i->second.data_sink = std::move(sink);
       i->second.count = offset;
-      write(self, protocol::download_request{
-                    i->first, path, offset,
-                    tree ? protocol::transfer_tree : uint8_t{0}});
+      write(self, protocol::download_request{i->first, path, offset, flags});
       return i->second.reply;
     },
     [self](atom::put, uint64_t query, std::string& path, uint64_t size,
-           bool tree, upload_source_actor& source) -> caf::result<uint64_t> {
+           uint8_t flags, uint32_t mode, int64_t mtime_ns,
+           upload_source_actor& source) -> caf::result<uint64_t> {
       if (auto err = admit_request(self, path))
         return err;
+      if (!knows_file_meta(self)) {
+        if ((flags & protocol::transfer_resume) != 0)
+          return make_error(wire_code::bad_request,
+                            "node " + self->state.info.name
+                              + " is too old to resume uploads");
+        flags &= ~protocol::transfer_meta;
+      }
       auto i = open_request(self, request_kind::put, query, path);
-      i->second.tree = tree;
+      i->second.tree = (flags & protocol::transfer_tree) != 0;
       i->second.count = size;
-      write(self, protocol::upload_request{
-                    i->first, path, size,
-                    tree ? protocol::transfer_tree : uint8_t{0}});
+      write(self, protocol::upload_request{i->first, path, size, flags});
+      if ((flags & protocol::transfer_meta) != 0)
+        write(self,
+              protocol::file_meta{i->first, size, mode & 07777, mtime_ns});
       i->second.pump = self->spawn(upload_pump,
                                    caf::actor_cast<upload_target_actor>(self),
                                    i->first, std::move(source));

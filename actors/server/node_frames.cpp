@@ -134,9 +134,26 @@ void on(self_ptr self, protocol::data_chunk& msg) {
                                       + std::to_string(req.count));
   ++req.unacked;
   req.count += msg.data.size();
+  req.meta_closed = true;
   touch(self, i);
   self->send(req.data_sink, atom::data_v, *req.query, msg.offset,
              std::move(msg.data));
+}
+
+/// The node's file_meta of a download: once, before any data, and only if
+/// the request asked for it.
+void on(self_ptr self, protocol::file_meta& msg) {
+  auto i = expect_request(self, msg.id, request_kind::get, "file_meta");
+  if (i == self->state.requests.end())
+    return;
+  auto& req = i->second;
+  if (!req.meta || req.meta_closed)
+    return protocol_violation(self, "file_meta not asked for, repeated or "
+                                    "after data");
+  req.meta_closed = true;
+  touch(self, i);
+  self->send(req.data_sink, atom::meta_v, *req.query, msg.size, msg.mode,
+             msg.mtime_ns);
 }
 
 void on(self_ptr self, protocol::download_end& msg) {

@@ -43,6 +43,10 @@ struct pending_request {
   uint64_t count = 0;
   /// put: upload_end was sent.
   bool ended = false;
+  /// get: the node was asked for a file_meta (transfer_meta).
+  bool meta = false;
+  /// get: no file_meta may come any more (one came, or data did).
+  bool meta_closed = false;
 };
 
 /// The name of a request kind in logs ("ls", "rm -r", ...).

@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <caf/exit_reason.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/error.hpp"
 #include "node/confine.hpp"
+#include "node/partial.hpp"
+#include "node/sha256.hpp"
 #include "protocol/names.hpp"
 #include "protocol/paths.hpp"
 
@@ -17,8 +20,10 @@ namespace dirscope {
 
 namespace {
 
-/// mkdir -p for a plain local path (the operator's own choice).
-outcome<node::unique_fd> open_local_dir(const std::string& dir) {
+/// mkdir -p for a plain local path (the operator's own choice); records
+/// what it created in `made`.
+outcome<node::unique_fd> open_local_dir(const std::string& dir,
+                                        node::created_dirs& made) {
   if (dir.empty())
     return node::unique_fd{::open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   std::string prefix;
@@ -26,8 +31,11 @@ outcome<node::unique_fd> open_local_dir(const std::string& dir) {
   while (pos != std::string::npos) {
     pos = dir.find('/', pos + 1);
     prefix = dir.substr(0, pos);
-    if (!prefix.empty() && ::mkdir(prefix.c_str(), 0755) != 0
-        && errno != EEXIST)
+    if (prefix.empty())
+      continue;
+    if (::mkdir(prefix.c_str(), 0755) == 0)
+      made.add(-1, prefix);
+    else if (errno != EEXIST)
       return node::errno_failure(errno, "mkdir " + prefix);
   }
   node::unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
@@ -66,19 +74,19 @@ outcome<node::file_writer_ptr> prepare(download_state& st) {
       if (slash == 0)
         dir_shown = "/";
     }
-    auto fd = open_local_dir(dir_shown);
+    auto fd = open_local_dir(dir_shown, st.made);
     if (!fd)
       return fd.error();
     dir = std::move(*fd);
   } else {
     // A node-chosen name never leaves the download directory: every
     // component is checked and opened with O_NOFOLLOW beneath it.
-    auto base = open_local_dir(job.download_dir);
+    auto base = open_local_dir(job.download_dir, st.made);
     if (!base)
       return base.error();
     std::vector<std::string> components{job.node};
     components.insert(components.end(), parts->begin(), parts->end() - 1);
-    auto fd = node::make_dirs_beneath(base->get(), components);
+    auto fd = node::make_dirs_beneath(base->get(), components, &st.made);
     if (!fd)
       return fd.error();
     dir = std::move(*fd);
@@ -111,17 +119,98 @@ namespace {
 /// A transfer ends with its connection, whichever way that goes: the
 /// detached actor must never outlive it waiting for an answer (a quit would
 /// hang in ~actor_system).
-template <class Self>
-void end_with_connection(Self* self, const node_connection_actor& conn) {
-  self->set_down_handler([self](const caf::down_msg& msg) {
+template <class Self, class End>
+void end_with_connection(Self* self, const node_connection_actor& conn,
+                         End end) {
+  self->set_down_handler([self, end](const caf::down_msg& msg) {
     auto err = msg.reason && msg.reason != caf::exit_reason::normal
                  ? msg.reason
                  : make_error(wire_code::io_error,
                               "the node connection closed");
-    self->state.promise.deliver(err);
-    self->quit();
+    end(self, std::move(err));
   });
   self->monitor(conn);
+}
+
+} // namespace
+
+namespace {
+
+using download_ptr = download_actor::stateful_pointer<download_state>;
+
+/// The get is over: answer the console, drop the temporary file (or keep
+/// it as a partial file) and the directories made for nothing.
+void end_download(download_ptr self, caf::error err) {
+  auto& st = self->state;
+  // Ctrl-C drops what arrived; a broken transfer keeps it for --resume.
+  if (st.writer && !st.write_error
+      && to_failure(err).code == wire_code::cancelled)
+    st.writer->discard();
+  // Cleaned up before the answer: the operator may look right away.
+  st.writer.reset();
+  st.made.rollback();
+  st.promise.deliver(st.write_error ? to_error(*st.write_error)
+                                    : std::move(err));
+  self->quit();
+}
+
+/// Continues the partial file of a `get --resume`; returns the offset to
+/// ask the node for (its file_meta then tells whether the source is still
+/// the one the partial file was cut from).
+outcome<uint64_t> resume_offset(download_state& st) {
+  auto held = st.writer->resume();
+  if (!held)
+    return held;
+  auto src = st.writer->source();
+  auto offset = src ? std::min(*held, src->size) : 0;
+  st.job.progress->done += offset;
+  return offset;
+}
+
+void request_file(download_ptr self, uint64_t offset);
+
+/// The node's file is not the one our partial file was cut from: drop the
+/// partial file and start over from offset 0 (the node's request ends with
+/// cancelled first).
+void restart(download_ptr self) {
+  auto& st = self->state;
+  st.restarting = false;
+  st.writer->discard();
+  st.writer.reset();
+  st.job.progress->done = 0;
+  auto w = prepare(st);
+  if (!w)
+    return end_download(self, to_error(w.error()));
+  st.writer = std::move(*w);
+  request_file(self, 0);
+}
+
+void request_file(download_ptr self, uint64_t offset) {
+  auto& st = self->state;
+  auto sink = caf::actor_cast<transfer_sink_actor>(self);
+  auto flags = st.job.tree ? protocol::transfer_tree
+                           : protocol::transfer_meta;
+  self->request(st.job.conn, caf::infinite, atom::get_v, st.job.query,
+                st.job.path, offset, flags, sink)
+    .then(
+      [self](uint64_t size, protocol::sha256_digest& sha256) {
+        auto& st = self->state;
+        if (st.restarting)
+          return restart(self); // everything came before the cancel did
+        if (st.write_error)
+          return end_download(self, caf::error{});
+        auto n = st.writer->commit(size, sha256);
+        if (!n)
+          return end_download(self, to_error(n.error()));
+        st.promise.deliver(*n, protocol::escape_name(st.target));
+        st.writer.reset();
+        self->quit();
+      },
+      [self](caf::error& err) {
+        if (self->state.restarting)
+          return restart(self);
+        end_download(self, std::move(err));
+      });
 }
 
 } // namespace
@@ -131,9 +220,26 @@ download(download_actor::stateful_pointer<download_state> self,
          download_job job) {
   self->state.job = std::move(job);
   return {
+    [self](atom::meta, uint64_t query, uint64_t size, uint32_t mode,
+           int64_t mtime_ns) {
+      auto& st = self->state;
+      if (!st.writer || st.write_error || st.restarting)
+        return;
+      auto src = st.writer->source();
+      if (st.writer->resumed()
+          && (src->size != size || src->mtime_ns != mtime_ns)) {
+        // Changed since the partial file was kept: never splice.
+        spdlog::info("get {}: the file changed on the node, starting over",
+                     protocol::escape_name(st.target));
+        st.restarting = true;
+        self->send(st.job.conn, atom::cancel_v, query);
+        return;
+      }
+      st.writer->set_source(size, mode, mtime_ns);
+    },
     [self](atom::data, uint64_t query, uint64_t offset, std::string& bytes) {
       auto& st = self->state;
-      if (!st.writer || st.write_error)
+      if (!st.writer || st.write_error || st.restarting)
         return;
       auto n = st.writer->write(offset, bytes);
       if (!n) {
@@ -149,39 +255,108 @@ download(download_actor::stateful_pointer<download_state> self,
       auto& st = self->state;
       auto w = prepare(st);
       if (!w) {
+        st.made.rollback();
         self->quit();
         return to_error(w.error());
       }
       st.writer = std::move(*w);
+      uint64_t offset = 0;
+      if (st.job.resume && !st.job.tree) {
+        auto n = resume_offset(st);
+        if (!n) {
+          st.writer.reset();
+          st.made.rollback();
+          self->quit();
+          return to_error(n.error());
+        }
+        offset = *n;
+      }
       st.promise = self->make_response_promise<uint64_t, std::string>();
-      end_with_connection(self, st.job.conn);
-      auto sink = caf::actor_cast<transfer_sink_actor>(self);
-      self->request(st.job.conn, caf::infinite, atom::get_v, st.job.query,
-                    st.job.path, uint64_t{0}, st.job.tree, sink)
-        .then(
-          [self](uint64_t size, protocol::sha256_digest& sha256) {
-            auto& st = self->state;
-            if (st.write_error) {
-              st.promise.deliver(to_error(*st.write_error));
-            } else if (auto n = st.writer->commit(size, sha256); !n) {
-              st.promise.deliver(to_error(n.error()));
-            } else {
-              st.promise.deliver(*n, protocol::escape_name(st.target));
-            }
-            st.writer.reset(); // removes the temporary file, if any
-            self->quit();
-          },
-          [self](caf::error& err) {
-            auto& st = self->state;
-            st.promise.deliver(st.write_error ? to_error(*st.write_error)
-                                              : std::move(err));
-            st.writer.reset();
-            self->quit();
-          });
+      end_with_connection(self, st.job.conn, end_download);
+      request_file(self, offset);
       return st.promise;
     },
   };
 }
+
+namespace {
+
+using upload_ptr = upload_actor::stateful_pointer<upload_state>;
+
+void end_upload(upload_ptr self, caf::error err) {
+  self->state.promise.deliver(std::move(err));
+  self->quit();
+}
+
+/// Sends the file from `offset` on (0, or the verified prefix the node
+/// holds for a resume).
+void send_file(upload_ptr self, uint64_t offset) {
+  auto& st = self->state;
+  if (offset > 0) {
+    auto r = node::file_reader::open_local(st.job.local, offset);
+    if (!r)
+      return end_upload(self, to_error(r.error()));
+    if ((*r)->size() != st.reader->size()
+        || (*r)->mtime_ns() != st.reader->mtime_ns())
+      return end_upload(self, make_error(wire_code::io_error,
+                                         protocol::escape_name(st.job.local)
+                                           + " changed while the put "
+                                             "resumed; run put again"));
+    st.reader = std::move(*r);
+    st.job.progress->done += offset;
+  }
+  uint8_t flags = protocol::transfer_tree;
+  if (!st.job.tree)
+    flags = protocol::transfer_meta
+            | (st.job.resume ? protocol::transfer_resume : 0);
+  auto source = caf::actor_cast<upload_source_actor>(self);
+  self->request(st.job.conn, caf::infinite, atom::put_v, st.job.query,
+                st.job.path, st.reader->size(), flags, st.reader->mode(),
+                st.reader->mtime_ns(), source)
+    .then([self](uint64_t n) {
+            self->state.promise.deliver(n);
+            self->quit();
+          },
+          [self](caf::error& err) { end_upload(self, std::move(err)); });
+}
+
+/// put --resume: how much of the node's partial file (named by this
+/// file's size and mtime) hashes the same as our prefix.
+void find_resume_offset(upload_ptr self) {
+  auto& st = self->state;
+  auto name = protocol::split_node_path(st.job.path);
+  if (!name || name->empty())
+    return send_file(self, 0);
+  auto partial = protocol::join_path(
+    protocol::parent_path(st.job.path),
+    node::partial_name(name->back(),
+                       {st.reader->size(), st.reader->mtime_ns()}));
+  self->request(st.job.conn, caf::infinite, atom::stat_v, st.job.query,
+                partial)
+    .then(
+      [self](protocol::entry& x) {
+        auto& st = self->state;
+        auto shown = protocol::escape_name(st.job.local) + " -> "
+                     + protocol::escape_name(st.job.path);
+        if (x.type != protocol::entry_type::file
+            || x.size > st.reader->size())
+          return send_file(self, 0);
+        if (x.sha256) {
+          auto mine = node::sha256_file_prefix(st.job.local, x.size);
+          if (!mine || *mine != *x.sha256) {
+            spdlog::info("put --resume {}: the node's partial file differs, "
+                         "starting over", shown);
+            return send_file(self, 0); // the node drops it
+          }
+        }
+        spdlog::info("put --resume {}: the node holds {} verified bytes",
+                     shown, x.size);
+        send_file(self, x.size);
+      },
+      [self](caf::error&) { send_file(self, 0); });
+}
+
+} // namespace
 
 upload_actor::behavior_type
 upload(upload_actor::stateful_pointer<upload_state> self, upload_job job) {
@@ -208,19 +383,11 @@ upload(upload_actor::stateful_pointer<upload_state> self, upload_job job) {
       st.reader = std::move(*r);
       st.job.progress->total += st.reader->size();
       st.promise = self->make_response_promise<uint64_t>();
-      end_with_connection(self, st.job.conn);
-      auto source = caf::actor_cast<upload_source_actor>(self);
-      self->request(st.job.conn, caf::infinite, atom::put_v, st.job.query,
-                    st.job.path, st.reader->size(), st.job.tree, source)
-        .then(
-          [self](uint64_t n) {
-            self->state.promise.deliver(n);
-            self->quit();
-          },
-          [self](caf::error& err) {
-            self->state.promise.deliver(std::move(err));
-            self->quit();
-          });
+      end_with_connection(self, st.job.conn, end_upload);
+      if (st.job.resume && !st.job.tree)
+        find_resume_offset(self);
+      else
+        send_file(self, 0);
       return self->state.promise;
     },
   };

@@ -35,6 +35,9 @@ struct download_job {
   bool force = false; ///< replace an existing local file
   transfer_progress_ptr progress;
   bool tree = false; ///< `path` is a directory: a tar.gz stream, unpacked
+  /// `get --resume`: continue the partial file a broken get of PATH kept
+  /// (if the node's file is still the one it was cut from).
+  bool resume = false;
 };
 
 /// One `get` on the server (spawn detached: it writes the file).
@@ -44,6 +47,11 @@ struct download_state {
   node::file_writer_ptr writer;
   std::string target; ///< the local path as shown
   std::optional<failure> write_error;
+  /// Directories created on the way, removed again if the get fails.
+  node::created_dirs made;
+  /// The node's file changed since the partial file was kept: the request
+  /// is being cancelled, then the get starts over.
+  bool restarting = false;
   /// The console's `get`, answered exactly once.
   caf::typed_response_promise<uint64_t, std::string> promise;
 };
@@ -60,6 +68,9 @@ struct upload_job {
   std::string path; ///< normalized node path of the new file
   transfer_progress_ptr progress;
   bool tree = false; ///< `local` is a directory, sent as a tar.gz stream
+  /// `put --resume`: continue the partial file a broken upload of the same
+  /// file left on the node, from the prefix that hashes the same here.
+  bool resume = false;
 };
 
 struct upload_state {

@@ -196,15 +196,15 @@ fake_node(node_connection_actor::pointer self,
         return keep_pending<uint64_t>(self, log, query);
       return uint64_t{1};
     },
-    [log](atom::get, uint64_t, std::string& path, uint64_t, bool,
+    [log](atom::get, uint64_t, std::string& path, uint64_t, uint8_t,
           transfer_sink_actor&)
       -> caf::result<uint64_t, protocol::sha256_digest> {
       log->requests.push_back("get " + path);
       return make_error(wire_code::not_permitted,
                         "not permitted by node policy");
     },
-    [log](atom::put, uint64_t, std::string& path, uint64_t, bool,
-          upload_source_actor&) -> caf::result<uint64_t> {
+    [log](atom::put, uint64_t, std::string& path, uint64_t, uint8_t,
+          uint32_t, int64_t, upload_source_actor&) -> caf::result<uint64_t> {
       log->requests.push_back("put " + path);
       return make_error(wire_code::not_permitted,
                         "not permitted by node policy");

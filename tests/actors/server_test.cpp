@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <sstream>
+#include <tuple>
 
 #include <caf/exit_reason.hpp>
 #include <caf/io/accept_handle.hpp>
@@ -888,6 +889,8 @@ namespace {
 struct data_log {
   std::vector<std::pair<uint64_t, std::string>> chunks;
   bool auto_ack = true;
+  /// file_meta forwarded by the connection: (size, mode, mtime_ns).
+  std::vector<std::tuple<uint64_t, uint32_t, int64_t>> metas;
 };
 
 transfer_sink_actor::behavior_type
@@ -901,6 +904,8 @@ recording_data_sink(transfer_sink_actor::pointer self,
       if (log->auto_ack)
         self->send(conn, atom::ack_v, query);
     },
+    [log](atom::meta, uint64_t, uint64_t size, uint32_t mode,
+          int64_t mtime_ns) { log->metas.emplace_back(size, mode, mtime_ns); },
   };
 }
 
@@ -918,7 +923,8 @@ struct broker_fixture : server_fixture {
   std::shared_ptr<get_reply> get(uint64_t query, std::string path,
                                  const transfer_sink_actor& sink) {
     auto r = request<uint64_t, protocol::sha256_digest>(
-      conn, atom::get_v, query, std::move(path), uint64_t{0}, false, sink);
+      conn, atom::get_v, query, std::move(path), uint64_t{0}, uint8_t{0},
+      sink);
     run();
     return r;
   }
@@ -1257,6 +1263,95 @@ TEST_CASE_METHOD(server_fixture,
   CHECK(logged.find("\\x1b]0;pwned\\x07evil") != std::string::npos);
 }
 
+// -- issue 10: file_meta ------------------------------------------------------
+
+namespace {
+
+/// A node that announces the file_meta capability.
+struct meta_fixture : server_fixture {
+  connection_handle ch;
+  node_connection_actor conn;
+  std::shared_ptr<data_log> log = std::make_shared<data_log>();
+  transfer_sink_actor sink;
+
+  meta_fixture() {
+    ch = connect();
+    auto h = hello("alpha");
+    h.capabilities |= protocol::capability::file_meta;
+    send(ch, h);
+    REQUIRE(single<protocol::welcome>(sent(ch)).session_id > 0);
+    conn = resolve("alpha");
+    sink = track(sys.spawn(recording_data_sink, log, conn));
+  }
+
+  std::shared_ptr<reply<uint64_t, protocol::sha256_digest>>
+  get(uint8_t flags) {
+    auto r = request<uint64_t, protocol::sha256_digest>(
+      conn, atom::get_v, uint64_t{5}, std::string{"/key"}, uint64_t{0}, flags,
+      sink);
+    run();
+    return r;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(meta_fixture,
+                 "server: a get asks for file_meta and forwards it once",
+                 "[server][transfer][meta]") {
+  auto r = get(protocol::transfer_meta);
+  auto req = single<protocol::download_request>(sent(ch));
+  CHECK(req.flags == protocol::transfer_meta);
+  send(ch, protocol::file_meta{req.id, 3, 0600, 42});
+  REQUIRE(log->metas.size() == 1);
+  CHECK(log->metas[0] == std::make_tuple(uint64_t{3}, 0600u, int64_t{42}));
+  SECTION("then the data") {
+    send(ch, protocol::data_chunk{req.id, 0, "abc"});
+    CHECK(single<protocol::chunk_ack>(sent(ch)).id == req.id);
+    send(ch, protocol::download_end{req.id, 3, {}});
+    CHECK(r->value);
+  }
+  SECTION("a second file_meta is a protocol error") {
+    send(ch, protocol::file_meta{req.id, 3, 0600, 42});
+    CHECK(closed(ch));
+    REQUIRE(r->error);
+    CHECK(code_of(r->error) == wire_code::protocol_error);
+  }
+}
+
+TEST_CASE_METHOD(meta_fixture,
+                 "server: file_meta for a get that did not ask is refused",
+                 "[server][transfer][meta]") {
+  auto r = get(0);
+  auto req = single<protocol::download_request>(sent(ch));
+  CHECK(req.flags == 0);
+  send(ch, protocol::file_meta{req.id, 3, 0600, 42});
+  CHECK(closed(ch));
+  CHECK(log->metas.empty());
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: nodes without file_meta get version-1 transfers",
+                 "[server][transfer][meta]") {
+  auto ch = join("old");
+  auto conn = resolve("old");
+  auto log = std::make_shared<data_log>();
+  auto sink = track(sys.spawn(recording_data_sink, log, conn));
+  auto r = request<uint64_t, protocol::sha256_digest>(
+    conn, atom::get_v, uint64_t{5}, std::string{"/key"}, uint64_t{0},
+    protocol::transfer_meta, sink);
+  run();
+  CHECK(single<protocol::download_request>(sent(ch)).flags == 0);
+  auto p = request<uint64_t>(conn, atom::put_v, uint64_t{6},
+                             std::string{"/new"}, uint64_t{0},
+                             uint8_t{protocol::transfer_meta
+                                     | protocol::transfer_resume},
+                             uint32_t{0600}, int64_t{1}, upload_source_actor{});
+  run();
+  REQUIRE(p->error);
+  CHECK(code_of(p->error) == wire_code::bad_request);
+}
+
 // -- uploads: the connection frames what its upload_pump reads (issue 9) -----
 
 namespace {
@@ -1302,7 +1397,8 @@ struct upload_fixture : broker_fixture {
 
   std::shared_ptr<reply<uint64_t>> put(uint64_t query) {
     auto r = request<uint64_t>(conn, atom::put_v, query, std::string{"/up"},
-                               uint64_t{log->content.size()}, false,
+                               uint64_t{log->content.size()}, uint8_t{0},
+                               uint32_t{0644}, int64_t{0},
                                caf::actor_cast<upload_source_actor>(source));
     run();
     return r;

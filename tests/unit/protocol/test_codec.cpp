@@ -75,6 +75,7 @@ TEST_CASE("tags and names are fixed", "[codec]") {
     {data_chunk{}, 27, "data_chunk"},
     {download_end{}, 39, "download_end"},
     {upload_reply{}, 40, "upload_reply"},
+    {file_meta{}, 28, "file_meta"},
   };
   REQUIRE(table.size() == std::variant_size_v<message>);
   for (auto& x : table) {
@@ -235,6 +236,9 @@ TEST_CASE("transfer layouts", "[codec][layout]") {
                  'y'});
   CHECK(body_of(upload_reply{7, 9})
         == bytes{40, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 9});
+  CHECK(body_of(file_meta{7, 3, 0640, 258})
+        == bytes{28, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 1, 0xa0, 0, 0,
+                 0, 0, 0, 0, 1, 2});
   auto end = body_of(download_end{7, 1, sample_digest()});
   REQUIRE(end.size() == 1 + 4 + 8 + 32);
   CHECK(end[0] == 39);
@@ -246,4 +250,10 @@ TEST_CASE("a full data_chunk fits the smallest frame limit", "[codec]") {
   auto frame = encode(data_chunk{UINT32_MAX, UINT64_MAX,
                                  std::string(max_data_chunk, 'x')}).value();
   CHECK(frame.size() - frame_header_size <= min_frame_limit);
+}
+
+TEST_CASE("file_meta refuses mode bits beyond 07777", "[codec][malformed]") {
+  auto body = body_of(file_meta{7, 1, 0644, 0});
+  body[13] = 0x10; // mode 0x10000000 | 0644
+  CHECK_FALSE(decode_body(body.data(), body.size()));
 }

@@ -134,6 +134,10 @@ inline auto fields(const upload_reply& x) {
   return std::tie(x.id, x.size);
 }
 
+inline auto fields(const file_meta& x) {
+  return std::tie(x.id, x.size, x.mode, x.mtime_ns);
+}
+
 template <class T>
 bool equal(const T& x, const T& y) {
   return fields(x) == fields(y);
@@ -269,6 +273,8 @@ inline std::vector<message> sample_messages() {
   result.emplace_back(download_end{17, 0, sha256_digest{}});
   result.emplace_back(download_end{18, UINT64_MAX, sample_digest()});
   result.emplace_back(upload_reply{19, 65537});
+  result.emplace_back(file_meta{19, 65537, 0600, 1700000000123456789});
+  result.emplace_back(file_meta{20, 0, 07777, -1});
   return result;
 }
 
