@@ -106,6 +106,9 @@ outcome<ctx_ptr> context::make_server(const server_identity& id) {
   // Clients never resume: tickets would only be bytes on the wire.
   SSL_CTX_set_num_tickets(raw, 0);
   SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_OFF);
+  // An idle session (a node between heartbeats) holds no record buffers:
+  // ~31 KB per connection of a fleet otherwise.
+  SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS);
   if (auto ok = load_own_cert(raw, id.cert_file, id.key_file); !ok)
     return ok.error();
   if (!id.client_ca_file.empty()) {

@@ -123,8 +123,44 @@ void resume_reading(self_ptr self, size_t remaining) {
   self->trigger(st.hdl);
 }
 
+// -- read buffers -------------------------------------------------------------
+
+void set_read_limit(self_ptr self, size_t n) {
+  self->state.read_limit = n;
+  self->configure_read(self->state.hdl, caf::io::receive_policy::at_most(n));
+}
+
+/// Grows reads to read_size when one fills the buffer; after a quiet tick
+/// (see shrink_reads) returns the large buffer. CAF swaps `buf` back into
+/// the socket after this handler and resizes it to the read limit without
+/// ever shrinking it: an empty vector makes it allocate the small size.
+void adapt_reads(self_ptr self, caf::io::new_data_msg& msg) {
+  auto& st = self->state;
+  if (st.stage == state::phase::closing)
+    return;
+  if (msg.buf.size() >= st.read_limit) {
+    st.reads_full = true;
+    st.release_read_buffer = false;
+    if (st.read_limit < read_size)
+      set_read_limit(self, read_size);
+  } else if (st.release_read_buffer) {
+    st.release_read_buffer = false;
+    std::vector<char>{}.swap(msg.buf);
+  }
+}
+
+/// A heartbeat interval without a full read: back to small reads.
+void shrink_reads(self_ptr self) {
+  auto& st = self->state;
+  if (st.read_limit > idle_read_size && !st.reads_full) {
+    set_read_limit(self, idle_read_size);
+    st.release_read_buffer = true;
+  }
+  st.reads_full = false;
+}
+
 /// Bytes from the socket: frames for on_frame, or the end of the session.
-void on_bytes(self_ptr self, const caf::io::new_data_msg& msg) {
+void on_bytes(self_ptr self, caf::io::new_data_msg& msg) {
   auto& st = self->state;
   auto err = consume_bytes(st.chan, st.decoder, msg.buf,
                            [self](protocol::message& x) {
@@ -141,6 +177,7 @@ void on_bytes(self_ptr self, const caf::io::new_data_msg& msg) {
     return;
   }
   check_backlog(self);
+  adapt_reads(self, msg);
 }
 
 // -- liveness -----------------------------------------------------------------
@@ -151,6 +188,7 @@ void on_tick(self_ptr self) {
   if (st.stage == state::phase::closing)
     return;
   resume_reading(self, self->wr_buf(st.hdl).size());
+  shrink_reads(self);
   auto silence = self->clock().now() - st.last_rx;
   if (silence > st.settings.heartbeat_interval * st.settings.heartbeat_misses) {
     failure why{wire_code::timeout, "the node stopped answering heartbeats"};
@@ -208,7 +246,7 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
   st.info.address = self->remote_addr(hdl);
   st.info.port = self->remote_port(hdl);
   st.last_rx = self->clock().now();
-  self->configure_read(hdl, caf::io::receive_policy::at_most(read_size));
+  set_read_limit(self, idle_read_size);
   spdlog::debug("connection from {}", st.info.endpoint());
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     close(self, {wire_code::shutdown, "the server is shutting down"}, false,
@@ -217,7 +255,7 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
   });
   return {
     // -- the socket -----------------------------------------------------------
-    [self](const caf::io::new_data_msg& msg) { on_bytes(self, msg); },
+    [self](caf::io::new_data_msg& msg) { on_bytes(self, msg); },
     [self](const caf::io::data_transferred_msg& msg) {
       resume_reading(self, msg.remaining);
     },

@@ -41,6 +41,13 @@ struct node_connection_state {
   request_table requests;
   /// Reading from the node is paused: it does not read what we write.
   bool reading_paused = false;
+  /// Bytes asked of the socket per read: idle_read_size, or read_size
+  /// while data flows.
+  size_t read_limit = 0;
+  /// A read filled the buffer since the last tick: data flows.
+  bool reads_full = false;
+  /// The next read hands its large buffer back to the allocator.
+  bool release_read_buffer = false;
 
   /// The node's name as logs may show it (escaped), or "no hello yet".
   std::string who() const;
@@ -50,8 +57,12 @@ struct node_connection_state {
 /// reading from that node (an upload window is 1 MiB of data).
 constexpr size_t output_backlog_limit = 2 * 1024 * 1024;
 
-/// Bytes read from a node's socket at a time.
+/// Bytes read from a node's socket at a time while data flows.
 constexpr size_t read_size = 64 * 1024;
+
+/// Bytes read from a node's socket at a time while it is quiet: a fleet of
+/// idle nodes must not cost read_size each (issue 9).
+constexpr size_t idle_read_size = 2 * 1024;
 
 /// The broker with its own timers, which only it sends to itself.
 using node_broker_impl_actor = node_broker_actor::extend<

@@ -363,11 +363,21 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       return promise;
     },
     [self](atom::deadline) {
-      // Grace period over: nodes that did not leave are cut off.
-      for (auto& [addr, rec] : self->state.connections)
+      auto& st = self->state;
+      if (st.shutdown_done)
+        return;
+      if (st.cutting_off || st.connections.empty()) {
+        // Killed connections did not report back in time either.
+        finish_shutdown(self);
+        return;
+      }
+      // Grace period over: nodes that did not leave are cut off. The
+      // shutdown completes once their down messages logged every leave.
+      st.cutting_off = true;
+      for (auto& [addr, rec] : st.connections)
         if (auto hdl = caf::actor_cast<caf::actor>(addr))
           self->send_exit(hdl, caf::exit_reason::kill);
-      finish_shutdown(self);
+      self->delayed_send(self, st.settings.shutdown_grace, atom::deadline_v);
     },
   };
 }

@@ -64,6 +64,9 @@ struct supervisor_state {
   echo_sink_actor echo_sink;
   bool shutting_down = false;
   bool shutdown_done = false;
+  /// The grace period ended: lingering connections were killed, their
+  /// down messages (and "left" lines) are on the way.
+  bool cutting_off = false;
   std::vector<caf::typed_response_promise<uint64_t>> shutdown_promises;
   uint64_t shutdown_count = 0;
 

@@ -1511,3 +1511,27 @@ TEST_CASE_METHOD(upload_fixture,
     require_protocol_error();
   }
 }
+
+// -- the cost of an idle connection (issue 9) ---------------------------------
+
+TEST_CASE_METHOD(broker_fixture,
+                 "server: reads are small while a node is quiet, large while "
+                 "data flows",
+                 "[server][memory]") {
+  CHECK(mpx.read_config(ch).second == idle_read_size);
+  // A frame larger than a small read: reads grow.
+  send(ch, protocol::echo{std::string(3 * idle_read_size, 'x')});
+  CHECK(only<protocol::echo_reply>(sent(ch)).size() == 1);
+  CHECK(mpx.read_config(ch).second == read_size);
+  // One heartbeat interval with data still counts as flowing...
+  advance(settings.heartbeat_interval);
+  auto hb = single<protocol::heartbeat>(sent(ch));
+  send(ch, protocol::heartbeat_ack{hb.seq});
+  CHECK(mpx.read_config(ch).second == read_size);
+  // ... a quiet one shrinks reads again.
+  advance(settings.heartbeat_interval);
+  hb = single<protocol::heartbeat>(sent(ch));
+  send(ch, protocol::heartbeat_ack{hb.seq});
+  CHECK(mpx.read_config(ch).second == idle_read_size);
+  check_alive(ch, "alpha");
+}

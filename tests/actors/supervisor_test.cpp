@@ -419,3 +419,27 @@ TEST_CASE_METHOD(supervisor_fixture,
   CHECK(r1->value);
   CHECK(r2->value);
 }
+
+// issue 9: quit at 10k lost "left" lines: the shutdown answered at the end
+// of the grace period, before the connections it killed had reported
+// back. Now the answer waits for their down messages.
+TEST_CASE_METHOD(supervisor_fixture,
+                 "supervisor: shutdown answers after every leave",
+                 "[supervisor][regression]") {
+  auto alpha = joined("alpha");
+  auto beta = joined("beta");
+  beta.log->leave_on_goodbye = false;
+  auto st = state_ptr();
+  auto nodes_at_reply = std::make_shared<std::optional<size_t>>();
+  track(sys.spawn([this, st, nodes_at_reply](caf::event_based_actor* self) {
+    self->request(sup, caf::infinite, atom::shutdown_v)
+      .then([st, nodes_at_reply](uint64_t) {
+        *nodes_at_reply = st->state.nodes.size();
+      });
+  }));
+  run();
+  CHECK_FALSE(nodes_at_reply->has_value());
+  advance(settings.shutdown_grace);
+  REQUIRE(nodes_at_reply->has_value());
+  CHECK(**nodes_at_reply == 0u);
+}
