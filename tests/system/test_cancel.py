@@ -166,7 +166,8 @@ class CancelTest(harness.SystemTest):
                          what="server temporary directory")
         server.proc.send_signal(signal.SIGINT)
         server.wait_output("\ncancelled", since=mark)
-        self.assertEqual(everything(dl), ["n1"])
+        # The directory the get made goes with it (issue 10).
+        self.assertEqual(everything(dl) if os.path.exists(dl) else [], [])
 
         # An upload and a tree upload: the node drops its temporary files.
         for line, marker in (("put %s/big n1:/up" % src, "receiving /up"),

@@ -54,6 +54,24 @@ def all_files(top):
     return sorted(result)
 
 
+def temp_file_size(pid):
+    """Largest unnamed (O_TMPFILE) file the process has open, 0 if none."""
+    best = 0
+    fd_dir = "/proc/%d/fd" % pid
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return 0
+    for fd in fds:
+        try:
+            if "(deleted)" not in os.readlink(os.path.join(fd_dir, fd)):
+                continue
+            best = max(best, os.stat(os.path.join(fd_dir, fd)).st_size)
+        except OSError:
+            continue
+    return best
+
+
 def errors(out):
     return [x for x in out if x.startswith("error:")]
 
@@ -185,7 +203,9 @@ class TransferTest(harness.SystemTest):
         # Wait until the temporary file exists and grows.
         harness.wait_for(lambda: "sending /big" in client.stderr_text(), 10,
                          what="transfer start")
-        time.sleep(0.5)
+        # Bytes arrived (a partial file is kept only if it holds some).
+        harness.wait_for(lambda: temp_file_size(server.pid) > 0, 30,
+                         what="data on the server")
         client.signal(signal.SIGKILL)
         _, line = server.read_until(lambda x: x.startswith("error:"),
                                     timeout=20)
@@ -296,9 +316,10 @@ class TransferTest(harness.SystemTest):
         server.send("put %s n1:/huge" % src)
         harness.wait_for(lambda: "receiving /huge" in client.stderr_text(),
                          10, what="upload start")
-        time.sleep(0.5)
+        harness.wait_for(lambda: temp_file_size(client.pid) > 0, 30,
+                         what="data on the node")
         server.kill()
-        harness.wait_for(lambda: all_files(root), 10, what="partial file")
+        harness.wait_for(lambda: all_files(root), 20, what="partial file")
         time.sleep(0.5)
         self.assert_only_partial(all_files(root), "", "huge", 8 << 30)
 

@@ -207,11 +207,12 @@ class TreeTransferTest(harness.SystemTest):
         out = server.command("put -r %s n1:/" % src)
         self.assert_ok(out, "put ")
         self.assertEqual(modes(os.path.join(root, "plant")), SAFE_MODES)
-        # A single file too (it was always 0644).
+        # A single file too: its own 0755 within the umask, never 06755
+        # (issue 10: it keeps the source's permission bits).
         out = server.command("put %s n1:/one" % os.path.join(src, "suid"))
         self.assert_ok(out, "put ")
         self.assertEqual(os.lstat(os.path.join(root, "one")).st_mode & 0o7777,
-                         0o640)
+                         0o750)
 
     def test_get_tree_never_plants_special_modes(self):
         # The same on the operator's side (umask 027), against what a node
