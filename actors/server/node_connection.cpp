@@ -321,12 +321,14 @@ void on_hello(self_ptr self, protocol::hello& hello) {
           return;
         st.info.id = id;
         st.stage = state::phase::joined;
-        send_frame(self, st.hdl, st.chan,
-                   protocol::welcome{
-                     id, wall_clock_ns(),
-                     static_cast<uint32_t>(
-                       st.settings.heartbeat_interval.count()),
-                     st.settings.max_frame});
+        protocol::welcome w{id, wall_clock_ns(),
+                            static_cast<uint32_t>(
+                              st.settings.heartbeat_interval.count()),
+                            st.settings.max_frame};
+        // Only a node that said it understands the field gets it.
+        if (st.info.capabilities & protocol::capability::features)
+          w.features = protocol::server_feature::list_progress;
+        send_frame(self, st.hdl, st.chan, w);
         after(self, st.settings.heartbeat_interval, atom::tick_v);
       },
       [self](caf::error& err) {
@@ -374,6 +376,15 @@ void on_chunk(self_ptr self, protocol::entries_chunk& msg) {
   req.deadline = self->clock().now() + st.settings.request_timeout;
   self->send(req.entries_sink, atom::chunk_v, *req.query,
              std::move(msg.entries));
+}
+
+/// A listing still works on a large file: it is alive, not timed out.
+void on_list_progress(self_ptr self, const protocol::list_progress& msg) {
+  auto& st = self->state;
+  auto i = expect_request(self, msg.id, request_kind::list, "list_progress");
+  if (i == st.requests.end())
+    return;
+  i->second.deadline = self->clock().now() + st.settings.request_timeout;
 }
 
 void on_list_end(self_ptr self, const protocol::list_end& msg) {
@@ -584,6 +595,8 @@ bool on_frame(self_ptr self, protocol::message& msg) {
     on_chunk(self, *x);
   } else if (auto x = std::get_if<protocol::list_end>(&msg)) {
     on_list_end(self, *x);
+  } else if (auto x = std::get_if<protocol::list_progress>(&msg)) {
+    on_list_progress(self, *x);
   } else if (auto x = std::get_if<protocol::stat_reply>(&msg)) {
     on_stat_reply(self, *x);
   } else if (auto x = std::get_if<protocol::request_failed>(&msg)) {
