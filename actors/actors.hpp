@@ -211,8 +211,15 @@ using fs_worker_actor = caf::typed_actor<
   /// Hashes file `name` in the cursor's directory, expecting `key`.
   replies_to<atom::hash, dir_cursor_ptr, std::string,
              node::file_key>::with<protocol::sha256_digest>,
+  /// Hashes the pending entries of a batch of the cursor's directory
+  /// (small files, one message for many) and fills in hashes or errors.
+  replies_to<atom::hash, dir_cursor_ptr,
+             node::listing_batch>::with<node::listing_batch>,
   /// Describes the entry at `path`, hashed if a regular file.
   replies_to<atom::stat, std::string>::with<protocol::entry>,
+  /// Describes the entry at `path`; a regular file is hashed only if its
+  /// size is at most the given bytes (or its hash is cached).
+  replies_to<atom::stat, std::string, uint64_t>::with<protocol::entry>,
   /// Measures the file or tree at `path` (links not followed).
   replies_to<atom::du, std::string>::with<protocol::du_reply>,
   /// Deletes the entry at `path`, a directory only if `recursive`; replies
@@ -263,12 +270,16 @@ using client_connection_actor = caf::typed_actor<
   /// Upload `id` is in place with this many bytes.
   reacts_to<atom::commit, uint32_t, uint64_t>,
   /// Download `id` sends a file of this size, mode and mtime (file_meta).
-  reacts_to<atom::meta, uint32_t, uint64_t, uint32_t, int64_t>>;
+  reacts_to<atom::meta, uint32_t, uint64_t, uint32_t, int64_t>,
+  /// Listing `id` still hashes a large file: bytes hashed so far.
+  reacts_to<atom::progress, uint32_t, uint64_t>>;
 
 /// One listing in progress on the client.
 using lister_actor = caf::typed_actor<
   /// The server consumed one chunk.
-  reacts_to<atom::ack>>;
+  reacts_to<atom::ack>,
+  /// Timer (its own): report progress while a large file is hashed.
+  reacts_to<atom::tick>>;
 
 /// One download in progress on the client (reads on a worker).
 using file_sender_actor = caf::typed_actor<

@@ -38,7 +38,8 @@ outcome<bool> channel::send(const std::vector<uint8_t>& plain) {
   if (closed_)
     return make_failure(wire_code::io_error, "send on a closed channel");
   if (!session_) {
-    pending_.insert(pending_.end(), plain.begin(), plain.end());
+    auto first = reinterpret_cast<const char*>(plain.data());
+    pending_.insert(pending_.end(), first, first + plain.size());
     return true;
   }
   return session_->write(plain.data(), plain.size());
@@ -46,10 +47,13 @@ outcome<bool> channel::send(const std::vector<uint8_t>& plain) {
 
 void channel::drain(std::vector<char>& out) {
   if (session_) {
-    pending_.clear();
-    session_->drain(pending_);
+    session_->drain(out);
+    return;
   }
-  out.insert(out.end(), pending_.begin(), pending_.end());
+  if (out.empty())
+    out.swap(pending_);
+  else
+    out.insert(out.end(), pending_.begin(), pending_.end());
   pending_.clear();
 }
 

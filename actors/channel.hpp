@@ -77,7 +77,8 @@ public:
 
 private:
   std::unique_ptr<tls::session> session_;
-  std::vector<uint8_t> pending_;
+  /// Plain TCP: bytes sent and not yet drained.
+  std::vector<char> pending_;
   bool seen_bytes_ = false;
   bool wrong_transport_ = false;
   bool closed_ = false;

@@ -346,6 +346,10 @@ server_settings server_config::settings() const {
 // -- client -------------------------------------------------------------------
 
 client_config::client_config() {
+  // Measured (bench/RESULTS.md, issue 10): work sharing lets idle workers
+  // sleep instead of polling, which cost the node ~15 % of its CPU per
+  // transfer under work stealing. --scheduler.policy overrides it.
+  set("scheduler.policy", caf::atom("sharing"));
   add_options()
     .add(server, "server,s", "server address HOST:PORT (127.0.0.1:3443)")
     .add(root, "root,r", "directory this node exposes (required)")

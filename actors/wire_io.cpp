@@ -18,13 +18,14 @@ void flush_channel(caf::io::abstract_broker* self,
 std::optional<failure> send_frame(caf::io::abstract_broker* self,
                                   caf::io::connection_handle hdl,
                                   channel& chan, const protocol::message& msg) {
-  auto frame = protocol::encode(msg);
-  if (!frame) {
-    spdlog::error("not sent: {}", frame.error().message);
-    return frame.error();
+  auto& frame = frame_scratch();
+  frame.clear();
+  if (auto n = protocol::encode(msg, frame); !n) {
+    spdlog::error("not sent: {}", n.error().message);
+    return n.error();
   }
   // A failed TLS session refuses writes; its failure surfaces on receive.
-  [[maybe_unused]] auto ok = chan.send(*frame);
+  [[maybe_unused]] auto ok = chan.send(frame);
   flush_channel(self, hdl, chan);
   return std::nullopt;
 }
@@ -39,11 +40,10 @@ std::optional<failure>
 consume_bytes(channel& chan, protocol::frame_decoder& decoder,
               const std::vector<char>& bytes,
               const std::function<bool(protocol::message&)>& on_message) {
-  std::vector<uint8_t> plain;
-  auto received = chan.receive(bytes.data(), bytes.size(), plain);
+  // Straight into the decoder's buffer: no copy in between.
+  auto received = chan.receive(bytes.data(), bytes.size(), decoder.input());
   if (!received)
     return received.error();
-  decoder.feed(plain.data(), plain.size());
   for (;;) {
     auto next = decoder.next();
     if (auto err = std::get_if<failure>(&next))
@@ -52,6 +52,11 @@ consume_bytes(channel& chan, protocol::frame_decoder& decoder,
     if (msg == nullptr || !on_message(*msg))
       return std::nullopt;
   }
+}
+
+std::vector<uint8_t>& frame_scratch() {
+  thread_local std::vector<uint8_t> buf;
+  return buf;
 }
 
 int64_t wall_clock_ns() {

@@ -40,6 +40,11 @@ consume_bytes(channel& chan, protocol::frame_decoder& decoder,
               const std::vector<char>& bytes,
               const std::function<bool(protocol::message&)>& on_message);
 
+/// A buffer for encoding frames on this thread (the brokers' multiplexer
+/// thread), reused so that sending a frame allocates nothing. Cleared by
+/// every user before it encodes.
+std::vector<uint8_t>& frame_scratch();
+
 /// Current wall-clock time in ns since the epoch (UTC).
 int64_t wall_clock_ns();
 

@@ -186,6 +186,7 @@ struct dir_cursor::impl {
   bool is_sorted = false;
   std::optional<failure> read_error;
   std::atomic<bool> cancelled{false};
+  std::atomic<uint64_t> hashed{0};
 
   ~impl() {
     close_dir();
@@ -325,11 +326,16 @@ const std::atomic<bool>* dir_cursor::stop_flag() const noexcept {
   return &impl_->cancelled;
 }
 
+std::atomic<uint64_t>* dir_cursor::hashed() const noexcept {
+  return &impl_->hashed;
+}
+
 // -- single entries -----------------------------------------------------------
 
 outcome<protocol::sha256_digest>
 hash_at(int dir_fd, const std::string& name, const file_key& key,
-        hash_cache* cache, const std::atomic<bool>* stop) {
+        hash_cache* cache, const std::atomic<bool>* stop,
+        std::atomic<uint64_t>* progress) {
   if (!protocol::is_valid_entry_name(name))
     return make_failure(wire_code::bad_request, "invalid entry name");
   // Checking before the open narrows the window in which something other
@@ -352,7 +358,7 @@ hash_at(int dir_fd, const std::string& name, const file_key& key,
     return errno_failure(errno, "cannot stat file");
   if (!S_ISREG(st.st_mode) || !(key_of(st) == key))
     return file_changed();
-  auto digest = sha256_fd(fd.get(), stop);
+  auto digest = sha256_fd(fd.get(), stop, progress);
   if (!digest)
     return digest;
   // A write during hashing shows up as a new size or mtime.
@@ -365,9 +371,23 @@ hash_at(int dir_fd, const std::string& name, const file_key& key,
   return digest;
 }
 
+void hash_pending(int dir_fd, listing_batch& batch, hash_cache* cache,
+                  const std::atomic<bool>* stop,
+                  std::atomic<uint64_t>* progress) {
+  for (auto& job : batch.pending) {
+    auto& x = batch.entries[job.index];
+    if (auto digest = hash_at(dir_fd, x.name, job.key, cache, stop, progress))
+      x.sha256 = *digest;
+    else
+      x.error = to_entry_error(digest.error());
+  }
+  batch.pending.clear();
+}
+
 outcome<protocol::entry>
 stat_entry(int root_fd, std::string_view path, bool with_hash,
-           hash_cache* cache, const std::atomic<bool>* stop) {
+           hash_cache* cache, const std::atomic<bool>* stop,
+           uint64_t max_hash_size) {
   auto components = protocol::split_node_path(path);
   if (!components)
     return components.error();
@@ -403,7 +423,7 @@ stat_entry(int root_fd, std::string_view path, bool with_hash,
     err.message = std::string{path} + ": " + err.message;
     return err;
   }
-  if (d.pending) {
+  if (d.pending && d.item.size <= max_hash_size) {
     if (auto digest = hash_at(dir->get(), name, *d.pending, cache, stop))
       d.item.sha256 = *digest;
     else

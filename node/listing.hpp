@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -75,6 +76,10 @@ public:
   /// True once cancel() was called; for hash_at.
   const std::atomic<bool>* stop_flag() const noexcept;
 
+  /// Bytes hashed so far for this listing (hash_at counts them), for the
+  /// progress of a long hash.
+  std::atomic<uint64_t>* hashed() const noexcept;
+
   struct impl;
 
 private:
@@ -87,12 +92,27 @@ private:
 /// was taken or is not a regular file, and with cancelled once `*stop`.
 outcome<protocol::sha256_digest>
 hash_at(int dir_fd, const std::string& name, const file_key& key,
-        hash_cache* cache, const std::atomic<bool>* stop = nullptr);
+        hash_cache* cache, const std::atomic<bool>* stop = nullptr,
+        std::atomic<uint64_t>* progress = nullptr);
+
+/// Files up to this size are hashed in batches on the node's ordinary
+/// workers; larger ones one by one on its bulk workers, so that a long hash
+/// never waits in front of a stat, a read or other rows.
+constexpr uint64_t small_hash_limit = 1u << 20;
+
+/// Hashes the `pending` entries of `batch` (files in directory `dir_fd`)
+/// and fills in their sha256, or their error; clears `pending`.
+void hash_pending(int dir_fd, listing_batch& batch, hash_cache* cache,
+                  const std::atomic<bool>* stop = nullptr,
+                  std::atomic<uint64_t>* progress = nullptr);
 
 /// Describes the single entry at `path` (the root itself is named "/"),
 /// with its hash when it is a regular file and `with_hash` is set.
+/// A regular file larger than `max_hash_size` and not in the cache is
+/// described without its hash (the caller hashes it elsewhere).
 outcome<protocol::entry>
 stat_entry(int root_fd, std::string_view path, bool with_hash,
-           hash_cache* cache, const std::atomic<bool>* stop = nullptr);
+           hash_cache* cache, const std::atomic<bool>* stop = nullptr,
+           uint64_t max_hash_size = UINT64_MAX);
 
 } // namespace dirscope::node

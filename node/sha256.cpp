@@ -12,15 +12,22 @@
 namespace dirscope::node {
 
 outcome<protocol::sha256_digest> sha256_fd(int fd,
-                                           const std::atomic<bool>* stop) {
+                                           const std::atomic<bool>* stop,
+                                           std::atomic<uint64_t>* progress) {
   CryptoPP::SHA256 hash;
-  std::unique_ptr<CryptoPP::byte[]> buf{new CryptoPP::byte[hash_read_size]};
+  // One buffer per worker thread: a listing of many small files allocates
+  // nothing per file.
+  thread_local std::unique_ptr<CryptoPP::byte[]> buf{
+    new CryptoPP::byte[hash_read_size]};
   for (;;) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed))
       return make_failure(wire_code::cancelled, "hashing cancelled");
     auto n = ::read(fd, buf.get(), hash_read_size);
     if (n > 0) {
       hash.Update(buf.get(), static_cast<size_t>(n));
+      if (progress != nullptr)
+        progress->fetch_add(static_cast<uint64_t>(n),
+                            std::memory_order_relaxed);
     } else if (n == 0) {
       break;
     } else if (errno != EINTR) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "protocol/messages.hpp"
@@ -18,8 +19,11 @@ constexpr size_t hash_read_size = 64u << 10;
 /// Hashes everything readable from `fd` (from its current offset). Gives
 /// up with wire_code::cancelled between two reads once `*stop` is true, so
 /// a cancelled request or a stopping node never waits for a 10 GB hash.
+/// Adds every byte it reads to `*progress` (when given), for a listing
+/// that reports how far a long hash got. Reads into one buffer per thread.
 outcome<protocol::sha256_digest>
-sha256_fd(int fd, const std::atomic<bool>* stop = nullptr);
+sha256_fd(int fd, const std::atomic<bool>* stop = nullptr,
+          std::atomic<uint64_t>* progress = nullptr);
 
 /// Hashes an in-memory buffer (tests, known vectors).
 protocol::sha256_digest sha256_bytes(std::string_view data);

@@ -30,6 +30,7 @@ constexpr message_tag tags[] = {
   message_tag::upload_request, message_tag::data_chunk,
   message_tag::upload_end,    message_tag::download_end,
   message_tag::upload_reply,  message_tag::file_meta,
+  message_tag::list_progress,
 };
 
 constexpr const char* names[] = {
@@ -40,6 +41,7 @@ constexpr const char* names[] = {
   "notice",        "echo_reply",     "du_reply",      "remove_reply",
   "echo",          "download_request", "upload_request", "data_chunk",
   "upload_end",    "download_end",     "upload_reply",     "file_meta",
+  "list_progress",
 };
 
 static_assert(std::size(tags) == std::variant_size_v<message>);
@@ -98,6 +100,8 @@ void write(byte_writer& w, const welcome& x) {
   w.i64(x.server_time_ns);
   w.u32(x.heartbeat_ms);
   w.u32(x.max_frame);
+  if (x.features)
+    w.u32(*x.features);
 }
 
 void write(byte_writer& w, const reject& x) {
@@ -248,6 +252,11 @@ void write(byte_writer& w, const upload_reply& x) {
   w.u64(x.size);
 }
 
+void write(byte_writer& w, const list_progress& x) {
+  w.u32(x.id);
+  w.u64(x.hashed);
+}
+
 // -- decoding -----------------------------------------------------------------
 
 wire_code read_code(byte_reader& r, const char* field) {
@@ -295,6 +304,9 @@ void read(byte_reader& r, welcome& x) {
   x.server_time_ns = r.i64("server_time_ns");
   x.heartbeat_ms = r.u32("heartbeat_ms");
   x.max_frame = r.u32("max_frame");
+  // Present only for a node that announced capability::features.
+  if (r.ok() && r.remaining() >= 4)
+    x.features = r.u32("features");
 }
 
 void read(byte_reader& r, reject& x) {
@@ -461,6 +473,11 @@ void read(byte_reader& r, upload_reply& x) {
   x.size = r.u64("size");
 }
 
+void read(byte_reader& r, list_progress& x) {
+  x.id = r.u32("id");
+  x.hashed = r.u64("hashed");
+}
+
 template <class T>
 outcome<message> decode_as(const uint8_t* data, size_t size) {
   byte_reader r{data, size, names[index_of<T>()]};
@@ -596,6 +613,8 @@ outcome<message> decode_body(const uint8_t* data, size_t size) {
       return decode_as<upload_reply>(body, n);
     case message_tag::file_meta:
       return decode_as<file_meta>(body, n);
+    case message_tag::list_progress:
+      return decode_as<list_progress>(body, n);
   }
   return protocol_failure("unknown message tag "
                           + std::to_string(static_cast<int>(data[0])));
@@ -616,8 +635,10 @@ void frame_decoder::feed(const uint8_t* data, size_t size) {
 }
 
 std::variant<std::monostate, message, failure> frame_decoder::next() {
-  if (failed_)
+  if (failed_) {
+    buf_.clear(); // input() may have appended
     return protocol_failure("stream already failed; the connection must close");
+  }
   auto fail = [this](failure err) {
     failed_ = true;
     buf_.clear();

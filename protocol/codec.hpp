@@ -45,6 +45,7 @@ enum class message_tag : uint8_t {
   echo = 38,
   download_end = 39,
   upload_reply = 40,
+  list_progress = 41,
 };
 
 /// Returns the tag of `msg`.
@@ -96,6 +97,12 @@ public:
 
   /// Appends received bytes.
   void feed(const uint8_t* data, size_t size);
+
+  /// The buffer that feed() appends to, for a producer that writes into it
+  /// directly (a TLS session decrypting): append at the end only.
+  std::vector<uint8_t>& input() noexcept {
+    return buf_;
+  }
 
   /// Returns the next complete message, std::monostate if more bytes are
   /// needed, or a failure (oversized frame, undecodable body). After a

@@ -46,7 +46,16 @@ constexpr uint32_t remove = 1u << 5;
 /// The node understands transfer_meta and transfer_resume (file_meta
 /// frames, kept partial files); the server sets those flags only then.
 constexpr uint32_t file_meta = 1u << 6;
+/// The node understands a welcome that carries `features` (PROTOCOL.md).
+constexpr uint32_t features = 1u << 7;
 } // namespace capability
+
+/// What a server accepts beyond protocol version 1's base, in
+/// welcome.features (sent only to nodes with capability::features).
+namespace server_feature {
+/// The server accepts list_progress frames.
+constexpr uint32_t list_progress = 1u << 0;
+} // namespace server_feature
 
 /// Flags of a list request.
 namespace list_flags {
@@ -95,6 +104,9 @@ struct welcome {
   int64_t server_time_ns = 0; ///< UTC, nanoseconds since the epoch
   uint32_t heartbeat_ms = 0;  ///< server heartbeat interval
   uint32_t max_frame = 0;     ///< largest frame the server accepts
+  /// server_feature bits; on the wire only for nodes that announced
+  /// capability::features in their hello (older nodes refuse the field).
+  std::optional<uint32_t> features = std::nullopt;
 };
 
 /// Server -> client: the node is not admitted; the server then closes.
@@ -303,6 +315,14 @@ struct upload_reply {
   uint64_t size = 0;
 };
 
+/// Client -> server: listing `id` is still working (hashing a large file);
+/// `hashed` bytes so far. Resets the server's request timeout. Only to a
+/// server whose welcome.features has server_feature::list_progress.
+struct list_progress {
+  uint32_t id = 0;
+  uint64_t hashed = 0;
+};
+
 /// Every message of the protocol. The index is not the wire tag: see
 /// message_tag in codec.hpp.
 using message
@@ -311,7 +331,8 @@ using message
                  list_end, stat_reply, request_failed, du_request,
                  remove_request, notice, echo_reply, du_reply, remove_reply,
                  echo, download_request, upload_request, data_chunk,
-                 upload_end, download_end, upload_reply, file_meta>;
+                 upload_end, download_end, upload_reply, file_meta,
+                 list_progress>;
 
 /// Number of unacknowledged entries_chunk frames a client may have in flight.
 constexpr uint32_t chunk_window = 4;

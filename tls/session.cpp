@@ -136,14 +136,23 @@ outcome<bool> session::advance(std::vector<uint8_t>& plaintext) {
         return res;
     }
   }
+  // Plaintext is never longer than the ciphertext it came from: grow once
+  // for everything buffered, decrypt into it, trim once at the end.
+  auto used = plaintext.size();
+  auto finish = [&plaintext, &used] { plaintext.resize(used); };
   for (;;) {
-    auto old_size = plaintext.size();
-    plaintext.resize(old_size + read_chunk);
+    if (plaintext.size() - used < read_chunk)
+      plaintext.resize(used + read_chunk
+                       + BIO_ctrl_pending(SSL_get_rbio(ssl_))
+                       + static_cast<size_t>(SSL_pending(ssl_)));
     size_t n = 0;
-    auto res = SSL_read_ex(ssl_, plaintext.data() + old_size, read_chunk, &n);
-    plaintext.resize(old_size + (res == 1 ? n : 0));
-    if (res == 1)
+    auto res = SSL_read_ex(ssl_, plaintext.data() + used,
+                           plaintext.size() - used, &n);
+    if (res == 1) {
+      used += n;
       continue;
+    }
+    finish();
     auto err = SSL_get_error(ssl_, res);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
       return true;
@@ -181,17 +190,30 @@ outcome<bool> session::encrypt(const uint8_t* data, size_t size) {
   return true;
 }
 
+namespace {
+
+/// Appends what the memory BIO `wbio` holds to `out` and empties it.
+template <class Buffer>
+void drain_mem_bio(BIO* wbio, Buffer& out) {
+  char* data = nullptr;
+  auto n = BIO_get_mem_data(wbio, &data);
+  if (n <= 0 || data == nullptr)
+    return;
+  using value_type = typename Buffer::value_type;
+  auto first = reinterpret_cast<const value_type*>(data);
+  out.insert(out.end(), first, first + n);
+  // A read-write memory BIO drops its data on reset.
+  (void) BIO_reset(wbio);
+}
+
+} // namespace
+
 void session::drain(std::vector<uint8_t>& out) {
-  auto* wbio = SSL_get_wbio(ssl_);
-  while (auto pending = BIO_ctrl_pending(wbio)) {
-    auto chunk = std::min(pending, size_t{INT_MAX});
-    auto old_size = out.size();
-    out.resize(old_size + chunk);
-    auto n = BIO_read(wbio, out.data() + old_size, static_cast<int>(chunk));
-    out.resize(old_size + static_cast<size_t>(std::max(n, 0)));
-    if (n <= 0)
-      break;
-  }
+  drain_mem_bio(SSL_get_wbio(ssl_), out);
+}
+
+void session::drain(std::vector<char>& out) {
+  drain_mem_bio(SSL_get_wbio(ssl_), out);
 }
 
 bool session::has_output() const noexcept {

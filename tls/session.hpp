@@ -64,6 +64,10 @@ public:
   /// Appends every pending ciphertext byte to `out`.
   void drain(std::vector<uint8_t>& out);
 
+  /// Appends every pending ciphertext byte to `out` (a broker's write
+  /// buffer: one copy, straight from OpenSSL's buffer).
+  void drain(std::vector<char>& out);
+
   /// True if drain() would append something.
   bool has_output() const noexcept;
 

@@ -11,6 +11,7 @@
 #include "actors/client/node_output.hpp"
 #include "actors/error.hpp"
 #include "actors/wire_io.hpp"
+#include "node/listing.hpp"
 #include "protocol/names.hpp"
 #include "protocol/paths.hpp"
 #include "shell/render.hpp"
@@ -137,13 +138,14 @@ void stop_request(self_ptr self, uint32_t id) {
 /// Writes one reply to the socket; chunks count against their window.
 void write_reply(self_ptr self, state::outgoing& out) {
   auto& st = self->state;
-  auto bytes = protocol::encode(out.msg);
-  if (!bytes
-      || bytes->size() - protocol::frame_header_size > st.peer_max_frame) {
+  auto& frame = frame_scratch();
+  frame.clear();
+  auto bytes = protocol::encode(out.msg, frame);
+  if (!bytes || *bytes - protocol::frame_header_size > st.peer_max_frame) {
     // Chunks shrink to fit; only what cannot be split gets here (a single
     // large entry, a long message), and it fails its request instead.
     auto what = bytes ? "a reply of "
-                          + std::to_string(bytes->size()
+                          + std::to_string(*bytes
                                            - protocol::frame_header_size)
                           + " bytes exceeds the server's frame limit of "
                           + std::to_string(st.peer_max_frame)
@@ -156,7 +158,8 @@ void write_reply(self_ptr self, state::outgoing& out) {
     auto room = st.peer_max_frame - body_size(protocol::request_failed{});
     if (failed.message.size() > room)
       failed.message.resize(room);
-    bytes = protocol::encode(failed);
+    frame.clear();
+    bytes = protocol::encode(failed, frame);
   } else if (auto i = st.in_flight.find(out.id); i != st.in_flight.end()) {
     if (std::holds_alternative<protocol::entries_chunk>(out.msg)
         || std::holds_alternative<protocol::data_chunk>(out.msg))
@@ -167,7 +170,7 @@ void write_reply(self_ptr self, state::outgoing& out) {
   }
   // A failed TLS session refuses writes; its failure surfaces on receive.
   if (bytes) {
-    [[maybe_unused]] auto ok = st.chan.send(*bytes);
+    [[maybe_unused]] auto ok = st.chan.send(frame);
   }
   flush_channel(self, st.hdl, st.chan);
   if (out.written.pending())
@@ -242,17 +245,40 @@ void on_list(self_ptr self, protocol::list_request& req) {
   st.listers.emplace(req.id, hdl);
 }
 
+/// Stat with the hash of a large file, on a bulk worker.
+void stat_bulk(self_ptr self, uint32_t id, uint64_t serial,
+               const std::string& path) {
+  self->request(self->state.pool.pick_bulk(), caf::infinite, atom::stat_v,
+                path)
+    .then(
+      [self, id, serial](protocol::entry& x) {
+        if (!current(self, id, serial))
+          return; // cancelled
+        self->state.in_flight.erase(id);
+        send_reply(self, id, protocol::stat_reply{id, std::move(x)});
+      },
+      [self, id, serial](caf::error& err) {
+        if (current(self, id, serial))
+          send_failed(self, id, to_failure(err));
+      });
+}
+
 void on_stat(self_ptr self, protocol::stat_request& req) {
   if (!admit(self, req.id, req.path))
     return;
   auto id = req.id;
   auto serial = self->state.in_flight[id].serial;
+  // A large file is hashed on a bulk worker, never in front of the short
+  // jobs of an ordinary one.
+  auto path = req.path;
   self->request(self->state.pool.pick(), caf::infinite, atom::stat_v,
-                std::move(req.path))
+                std::move(req.path), node::small_hash_limit)
     .then(
-      [self, id, serial](protocol::entry& x) {
+      [self, id, serial, path](protocol::entry& x) {
         if (!current(self, id, serial))
           return; // cancelled
+        if (x.type == protocol::entry_type::file && !x.sha256 && !x.error)
+          return stat_bulk(self, id, serial, path);
         self->state.in_flight.erase(id);
         send_reply(self, id, protocol::stat_reply{id, std::move(x)});
       },
@@ -267,7 +293,7 @@ void on_du(self_ptr self, protocol::du_request& req) {
     return;
   auto id = req.id;
   auto serial = self->state.in_flight[id].serial;
-  self->request(self->state.pool.pick(), caf::infinite, atom::du_v,
+  self->request(self->state.pool.pick_bulk(), caf::infinite, atom::du_v,
                 std::move(req.path))
     .then(
       [self, id, serial](protocol::du_reply& x) {
@@ -305,7 +331,7 @@ void on_remove(self_ptr self, protocol::remove_request& req) {
   auto serial = st.in_flight[id].serial;
   spdlog::info("deleting {}{} (request {})", shown,
                req.recursive ? " recursively" : "", id);
-  self->request(self->state.pool.pick(), caf::infinite, atom::remove_v,
+  self->request(self->state.pool.pick_bulk(), caf::infinite, atom::remove_v,
                 std::move(req.path), req.recursive)
     .then(
       [self, id, serial, shown](uint64_t n) {
@@ -462,6 +488,7 @@ bool on_frame(self_ptr self, protocol::message& msg) {
       }
       // Every frame this node sends fits the server's limit.
       st.peer_max_frame = std::min(x->max_frame, protocol::absolute_max_frame);
+      st.server_features = x->features.value_or(0);
       st.stage = state::phase::serving;
       if (x->heartbeat_ms > 0) {
         // Restart the liveness checks at the server's pace.
@@ -576,7 +603,8 @@ caf::behavior client_connection(client_connection_broker self,
   // data_transferred_msg says when the socket took bytes (back-pressure).
   self->ack_writes(hdl, true);
   namespace cap = protocol::capability;
-  uint32_t caps = cap::list | cap::stat | cap::hash | cap::file_meta;
+  uint32_t caps
+    = cap::list | cap::stat | cap::hash | cap::file_meta | cap::features;
   if (st.settings.allow_download)
     caps |= cap::download;
   if (st.settings.allow_upload)
@@ -650,6 +678,14 @@ caf::behavior client_connection(client_connection_broker self,
       auto& st = self->state;
       if (st.stage == state::phase::serving && from_current(self, st.listers, id))
         send_reply(self, id, protocol::entries_chunk{id, std::move(xs)});
+    },
+    [self](atom::progress, uint32_t id, uint64_t hashed) {
+      auto& st = self->state;
+      // An older server knows no list_progress frame: it gets none.
+      if (st.stage == state::phase::serving
+          && from_current(self, st.listers, id)
+          && (st.server_features & protocol::server_feature::list_progress))
+        send_reply(self, id, protocol::list_progress{id, hashed});
     },
     [self](atom::done, uint32_t id, uint64_t total, bool sorted) {
       auto& st = self->state;

@@ -37,6 +37,8 @@ struct client_connection_state {
   caf::actor_clock::time_point last_rx;
   /// Largest frame body the server accepts (welcome.max_frame).
   uint32_t peer_max_frame = protocol::min_frame_limit;
+  /// protocol::server_feature bits of the welcome (0 from older servers).
+  uint32_t server_features = 0;
   /// Listings in progress by request id.
   std::unordered_map<uint32_t, lister_actor> listers;
   /// Downloads and uploads in progress by request id.

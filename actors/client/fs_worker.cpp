@@ -34,16 +34,31 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
            const node::file_key& key) -> caf::result<protocol::sha256_digest> {
       auto digest = node::hash_at(cursor->fd(), name, key,
                                   self->state.cache.get(),
-                                  cursor->stop_flag());
+                                  cursor->stop_flag(), cursor->hashed());
       if (!digest)
         return to_error(digest.error());
       return *digest;
+    },
+    [self](atom::hash, const dir_cursor_ptr& cursor,
+           node::listing_batch& batch) -> caf::result<node::listing_batch> {
+      node::hash_pending(cursor->fd(), batch, self->state.cache.get(),
+                         cursor->stop_flag(), cursor->hashed());
+      return std::move(batch);
     },
     [self](atom::stat,
            const std::string& path) -> caf::result<protocol::entry> {
       auto& st = self->state;
       auto x = node::stat_entry(st.root->get(), path, true, st.cache.get(),
                                 st.stopping.get());
+      if (!x)
+        return to_error(x.error());
+      return std::move(*x);
+    },
+    [self](atom::stat, const std::string& path,
+           uint64_t max_hash_size) -> caf::result<protocol::entry> {
+      auto& st = self->state;
+      auto x = node::stat_entry(st.root->get(), path, true, st.cache.get(),
+                                st.stopping.get(), max_hash_size);
       if (!x)
         return to_error(x.error());
       return std::move(*x);

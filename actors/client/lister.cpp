@@ -1,6 +1,7 @@
 #include "actors/client/lister.hpp"
 
 #include "actors/error.hpp"
+#include "node/listing.hpp"
 #include "protocol/codec.hpp"
 
 namespace dirscope {
@@ -54,6 +55,7 @@ void flush(self_ptr self) {
   while (!st.ready.empty() && st.unacked < protocol::chunk_window) {
     st.total += st.ready.front().size();
     ++st.unacked;
+    st.sent_since_tick = true;
     self->send(st.conn, atom::chunk_v, st.id, std::move(st.ready.front()));
     st.ready.pop_front();
   }
@@ -65,21 +67,67 @@ void flush(self_ptr self) {
 
 void pump(self_ptr self);
 
+/// Reports progress on a timer while large files are hashed.
+void start_ticking(self_ptr self) {
+  auto& st = self->state;
+  if (st.ticking)
+    return;
+  st.ticking = true;
+  st.sent_since_tick = false;
+  self->delayed_send(self, lister_progress_interval, atom::tick_v);
+}
+
+/// Small files go to one ordinary worker in one message; each large file to
+/// a bulk worker of its own, so it holds up neither the ordinary workers
+/// (stat, reads) nor the hashes of the other files.
 void start_hashes(self_ptr self, lister_state::batch_in_progress& slot) {
   auto& st = self->state;
-  slot.outstanding = slot.batch.pending.size();
+  node::listing_batch small;
+  std::vector<size_t> origin;
+  for (auto& job : slot.batch.pending) {
+    auto& x = slot.batch.entries[job.index];
+    if (x.size > node::small_hash_limit)
+      continue;
+    origin.push_back(job.index);
+    protocol::entry named;
+    named.name = x.name;
+    small.pending.push_back({small.entries.size(), job.key});
+    small.entries.push_back(std::move(named));
+  }
+  slot.outstanding = slot.batch.pending.size() - origin.size()
+                     + (origin.empty() ? 0 : 1);
   // Capturing `slot` by reference is safe: std::deque keeps references
   // valid across push_back and pop_front of other elements, and a slot is
   // only popped once all of its hashes have arrived.
+  if (!origin.empty())
+    self->request(st.pool.pick(), caf::infinite, atom::hash_v, st.cursor,
+                  std::move(small))
+      .then(
+        [self, &slot, origin](node::listing_batch& done) {
+          for (size_t i = 0; i < origin.size(); ++i) {
+            auto& x = slot.batch.entries[origin[i]];
+            x.sha256 = done.entries[i].sha256;
+            x.error = std::move(done.entries[i].error);
+          }
+          --slot.outstanding;
+          flush(self);
+          pump(self);
+        },
+        [self](caf::error& err) { fail(self, std::move(err)); });
   for (auto& job : slot.batch.pending) {
     auto index = job.index;
+    if (slot.batch.entries[index].size <= node::small_hash_limit)
+      continue;
+    ++st.big_hashes;
+    start_ticking(self);
     auto name = slot.batch.entries[index].name;
-    self->request(st.pool.pick(), caf::infinite, atom::hash_v, st.cursor, name,
-                  job.key)
+    self->request(st.pool.pick_bulk(), caf::infinite, atom::hash_v, st.cursor,
+                  name, job.key)
       .then(
         [self, &slot, index](protocol::sha256_digest& digest) {
           slot.batch.entries[index].sha256 = digest;
           --slot.outstanding;
+          --self->state.big_hashes;
           flush(self);
           pump(self);
         },
@@ -88,10 +136,12 @@ void start_hashes(self_ptr self, lister_state::batch_in_progress& slot) {
           slot.batch.entries[index].error
             = protocol::entry_error{why.code, why.message};
           --slot.outstanding;
+          --self->state.big_hashes;
           flush(self);
           pump(self);
         });
   }
+  slot.batch.pending.clear();
 }
 
 void pump(self_ptr self) {
@@ -146,6 +196,17 @@ lister(lister_actor::stateful_pointer<lister_state> self,
         --st.unacked;
       flush(self);
       pump(self);
+    },
+    [self](atom::tick) {
+      auto& st = self->state;
+      st.ticking = false;
+      if (st.big_hashes == 0)
+        return;
+      // Rows going out show the server that the listing lives.
+      if (!st.sent_since_tick)
+        self->send(st.conn, atom::progress_v, st.id,
+                   st.cursor->hashed()->load(std::memory_order_relaxed));
+      start_ticking(self);
     },
   };
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <string>
 
@@ -35,6 +36,11 @@ struct lister_state {
   uint32_t unacked = 0;
   uint64_t total = 0;
   std::deque<batch_in_progress> batches;
+  /// Hashes of large files running on the bulk workers.
+  size_t big_hashes = 0;
+  /// A chunk went to the connection since the last tick.
+  bool sent_since_tick = false;
+  bool ticking = false;
   /// Complete chunks waiting for room in the window.
   std::deque<std::vector<protocol::entry>> ready;
 
@@ -45,6 +51,10 @@ struct lister_state {
       cursor->cancel();
   }
 };
+
+/// While a large file is hashed and no chunk goes out, the lister reports
+/// progress this often (well below the server's request timeout).
+constexpr auto lister_progress_interval = std::chrono::seconds{5};
 
 lister_actor::behavior_type
 lister(lister_actor::stateful_pointer<lister_state> self,

@@ -131,11 +131,16 @@ node_agent(node_agent_actor::stateful_pointer<node_agent_state> self,
   st.settings = std::move(settings);
   st.tls = std::move(tls);
   auto cache = std::make_shared<node::hash_cache>();
-  for (size_t i = 0; i < st.settings.workers; ++i)
+  for (size_t i = 0; i < st.settings.workers; ++i) {
     st.pool.workers.push_back(
       self->spawn<caf::detached + caf::linked>(fs_worker, root, cache,
                                                st.settings.sort_limit,
                                                st.abandon));
+    st.pool.bulk.push_back(
+      self->spawn<caf::detached + caf::linked>(fs_worker, root, cache,
+                                               st.settings.sort_limit,
+                                               st.abandon));
+  }
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
     if (msg.source != st.conn.address())

@@ -18,39 +18,50 @@ void send_failure(sender_ptr self, caf::error err) {
   self->quit();
 }
 
-/// Reads the next chunk while the window has room.
+/// Asks for the next chunks while the window has room: the worker answers
+/// in order, so reads run ahead of the round trips to it and to the
+/// connection.
 void pump(sender_ptr self) {
   auto& st = self->state;
-  if (st.reading || st.handing_over || !st.reader
-      || st.unacked >= protocol::data_window)
+  if (!st.reader || st.ended)
     return;
-  st.reading = true;
-  self->request(st.worker, caf::infinite, atom::read_v, st.reader)
-    .then(
-      [self](node::file_chunk& x) {
-        auto& st = self->state;
-        st.reading = false;
-        if (x.end) {
-          self->send(st.conn, atom::done_v, st.id, x.size, x.sha256);
-          self->quit();
-          return;
-        }
-        ++st.unacked;
-        st.handing_over = true;
-        self
-          ->request(st.conn, caf::infinite, atom::data_v, st.id, x.offset,
-                    std::move(x.data))
-          .then(
-            [self] {
-              self->state.handing_over = false;
-              pump(self);
-            },
-            [self](caf::error&) {
-              // The request ended in the connection (cancelled, closed).
-              self->quit();
-            });
-      },
-      [self](caf::error& err) { send_failure(self, std::move(err)); });
+  while (st.reading + st.handing_over + st.unacked < protocol::data_window) {
+    ++st.reading;
+    self->request(st.worker, caf::infinite, atom::read_v, st.reader)
+      .then(
+        [self](node::file_chunk& x) {
+          auto& st = self->state;
+          --st.reading;
+          if (st.ended)
+            return; // a read queued behind the end
+          if (x.end) {
+            st.ended = true;
+            // After every chunk handed over: messages to one actor keep
+            // their order.
+            self->send(st.conn, atom::done_v, st.id, x.size, x.sha256);
+            self->quit();
+            return;
+          }
+          ++st.unacked;
+          ++st.handing_over;
+          self
+            ->request(st.conn, caf::infinite, atom::data_v, st.id, x.offset,
+                      std::move(x.data))
+            .then(
+              [self] {
+                --self->state.handing_over;
+                pump(self);
+              },
+              [self](caf::error&) {
+                // The request ended in the connection (cancelled, closed).
+                self->quit();
+              });
+        },
+        [self](caf::error& err) {
+          if (!self->state.ended)
+            send_failure(self, std::move(err));
+        });
+  }
 }
 
 } // namespace

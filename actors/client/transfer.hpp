@@ -15,9 +15,10 @@ namespace dirscope {
 
 /// One download in progress on the node: reads the file chunk by chunk on
 /// one fs_worker (hashing as it goes) and hands the chunks to the
-/// connection, never more than protocol::data_window ahead of the server,
-/// and reads the next only once the connection wrote the last one to its
-/// socket buffer (back-pressure from a server that does not read).
+/// connection. Reads run ahead to fill the window: chunks being read,
+/// chunks waiting for room in the socket buffer and chunks the server has
+/// not acked together never exceed protocol::data_window, so a server that
+/// acks without reading cannot make the node buffer the file.
 struct file_sender_state {
   static inline const char* name = "file_sender";
 
@@ -27,10 +28,13 @@ struct file_sender_state {
   node::file_reader_ptr reader;
   /// Bytes per chunk (fits the server's frame limit).
   size_t max_chunk = 0;
-  bool reading = false;
-  /// A chunk waits in the connection for room in the socket buffer.
-  bool handing_over = false;
+  /// Reads asked of the worker and not yet answered (answered in order).
+  uint32_t reading = 0;
+  /// Chunks waiting in the connection for room in the socket buffer.
+  uint32_t handing_over = 0;
   uint32_t unacked = 0;
+  /// The end of the file was read: later answers are ignored.
+  bool ended = false;
 };
 
 file_sender_actor::behavior_type

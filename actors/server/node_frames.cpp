@@ -73,6 +73,13 @@ void on(self_ptr self, protocol::list_end& msg) {
   finish_request(self, i, msg.total);
 }
 
+/// A listing still hashes a large file: it is alive, not timed out.
+void on(self_ptr self, protocol::list_progress& msg) {
+  auto i = expect_request(self, msg.id, request_kind::list, "list_progress");
+  if (i != self->state.requests.end())
+    touch(self, i);
+}
+
 // -- single replies -----------------------------------------------------------
 
 void on(self_ptr self, protocol::stat_reply& msg) {

@@ -17,10 +17,14 @@ void on_welcome(self_ptr self, uint64_t id) {
   auto& st = self->state;
   st.info.id = id;
   st.stage = state::phase::joined;
-  write(self, protocol::welcome{id, wall_clock_ns(),
-                                static_cast<uint32_t>(
-                                  st.settings.heartbeat_interval.count()),
-                                st.settings.max_frame});
+  protocol::welcome w{id, wall_clock_ns(),
+                      static_cast<uint32_t>(
+                        st.settings.heartbeat_interval.count()),
+                      st.settings.max_frame};
+  // Only a node that said it understands the field gets it.
+  if (st.info.capabilities & protocol::capability::features)
+    w.features = protocol::server_feature::list_progress;
+  write(self, w);
   after(self, st.settings.heartbeat_interval, atom::tick_v);
 }
 

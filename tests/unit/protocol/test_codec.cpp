@@ -76,6 +76,7 @@ TEST_CASE("tags and names are fixed", "[codec]") {
     {download_end{}, 39, "download_end"},
     {upload_reply{}, 40, "upload_reply"},
     {file_meta{}, 28, "file_meta"},
+    {list_progress{}, 41, "list_progress"},
   };
   REQUIRE(table.size() == std::variant_size_v<message>);
   for (auto& x : table) {
@@ -122,6 +123,27 @@ TEST_CASE("welcome layout", "[codec][layout]") {
   };
   // clang-format on
   CHECK(encode(welcome{9, -2, 10000, 1u << 20}).value() == expected);
+}
+
+TEST_CASE("welcome carries features only when set", "[codec][layout]") {
+  // An older node refuses trailing bytes: the server adds the field only for
+  // nodes that announced capability::features.
+  welcome w{9, -2, 10000, 1u << 20};
+  auto plain = encode(w).value();
+  w.features = server_feature::list_progress;
+  auto with = encode(w).value();
+  REQUIRE(with.size() == plain.size() + 4);
+  CHECK(with[3] == 29);
+  CHECK(bytes(with.end() - 4, with.end()) == bytes{0, 0, 0, 1});
+  auto back = decode_body(with.data() + 4, with.size() - 4).value();
+  CHECK(std::get<welcome>(back).features == server_feature::list_progress);
+  auto old = decode_body(plain.data() + 4, plain.size() - 4).value();
+  CHECK(!std::get<welcome>(old).features);
+}
+
+TEST_CASE("list_progress layout", "[codec][layout]") {
+  bytes expected{0, 0, 0, 13, 41, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 1, 2};
+  CHECK(encode(list_progress{7, 258}).value() == expected);
 }
 
 TEST_CASE("list_request layout", "[codec][layout]") {

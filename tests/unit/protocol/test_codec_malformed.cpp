@@ -45,7 +45,12 @@ TEST_CASE("every proper prefix of a valid body fails", "[codec][malformed]") {
   for (auto& msg : sample_messages()) {
     INFO("message kind: " << name_of(msg));
     auto body = body_of(msg);
+    // A welcome without its optional last field is a valid welcome.
+    auto w = std::get_if<welcome>(&msg);
+    auto optional_tail = w && w->features ? body.size() - 4 : body.size();
     for (size_t n = 0; n < body.size(); ++n) {
+      if (n == optional_tail)
+        continue;
       INFO("prefix length: " << n);
       auto res = decode_body(body.data(), n);
       REQUIRE_FALSE(res.ok());

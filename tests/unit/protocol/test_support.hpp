@@ -39,7 +39,8 @@ inline auto fields(const hello& x) {
 }
 
 inline auto fields(const welcome& x) {
-  return std::tie(x.session_id, x.server_time_ns, x.heartbeat_ms, x.max_frame);
+  return std::tie(x.session_id, x.server_time_ns, x.heartbeat_ms, x.max_frame,
+                  x.features);
 }
 
 inline auto fields(const reject& x) {
@@ -136,6 +137,10 @@ inline auto fields(const upload_reply& x) {
 
 inline auto fields(const file_meta& x) {
   return std::tie(x.id, x.size, x.mode, x.mtime_ns);
+}
+
+inline auto fields(const list_progress& x) {
+  return std::tie(x.id, x.hashed);
 }
 
 template <class T>
@@ -275,6 +280,13 @@ inline std::vector<message> sample_messages() {
   result.emplace_back(upload_reply{19, 65537});
   result.emplace_back(file_meta{19, 65537, 0600, 1700000000123456789});
   result.emplace_back(file_meta{20, 0, 07777, -1});
+  result.emplace_back(list_progress{3, 0});
+  result.emplace_back(list_progress{4, UINT64_MAX});
+  {
+    welcome w{1, 2, 3, default_max_frame};
+    w.features = server_feature::list_progress;
+    result.emplace_back(w);
+  }
   return result;
 }
 
