@@ -50,6 +50,7 @@ fake_conn(client_connection_actor::pointer, std::shared_ptr<lanes_log> log) {
     [](atom::done, uint32_t, uint64_t, const protocol::sha256_digest&) {},
     [](atom::ack, uint32_t) {},
     [](atom::commit, uint32_t, uint64_t) {},
+    [](atom::meta, uint32_t, uint64_t, uint32_t, int64_t) {},
     [log](atom::progress, uint32_t, uint64_t hashed) {
       log->progress.push_back(hashed);
     },
@@ -124,6 +125,11 @@ fake_bulk(fs_worker_actor::pointer self, std::shared_ptr<lanes_log> log) {
     },
     [log](atom::put, uint64_t, const std::string&,
           bool) -> caf::result<node::file_writer_ptr> {
+      ++log->bulk_other;
+      return refused();
+    },
+    [log](atom::put, uint64_t, const std::string&, uint64_t, uint32_t,
+          int64_t, bool) -> caf::result<node::file_writer_ptr> {
       ++log->bulk_other;
       return refused();
     },
