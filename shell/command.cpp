@@ -566,13 +566,20 @@ outcome<std::string> help_text(std::optional<std::string_view> name) {
       result.append("\n").append(path_notes);
     return result;
   }
+  // A usage wider than this gets its summary on the next line, so that
+  // the listing fits 80 columns.
+  constexpr size_t max_width = 36;
   size_t width = 0;
   for (auto& spec : command_table())
-    width = std::max(width, spec.usage.size());
+    if (spec.usage.size() <= max_width)
+      width = std::max(width, spec.usage.size());
   std::string result = "Commands:\n";
   for (auto& spec : command_table()) {
     result.append("  ").append(spec.usage);
-    result.append(width - spec.usage.size() + 2, ' ');
+    if (spec.usage.size() > width)
+      result.append("\n").append(width + 4, ' ');
+    else
+      result.append(width - spec.usage.size() + 2, ' ');
     result.append(spec.summary).append("\n");
   }
   result.append("\n").append(path_notes);
