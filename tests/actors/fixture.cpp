@@ -23,6 +23,9 @@ test_config::test_config() {
 }
 
 wire_code code_of(const caf::error& err) {
+  // An empty error has no category to ask for.
+  if (!err)
+    return wire_code::ok;
   if (err.category() != caf::atom("dirscope"))
     return wire_code::internal;
   return wire_code_from(err.code());

@@ -75,8 +75,9 @@ struct down_record {
   caf::error reason;
 };
 
-/// The wire code of `err` if it is one of dirscope's errors; `internal`
-/// otherwise (use to_string(err) in a failing check to see more).
+/// The wire code of `err` if it is one of dirscope's errors, `ok` if it is
+/// empty, `internal` otherwise (use to_string(err) in a failing check to see
+/// more).
 wire_code code_of(const caf::error& err);
 
 class fixture {
