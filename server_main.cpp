@@ -1,5 +1,5 @@
-// dirscope-server: reads configuration, spawns the supervisor, the acceptor
-// and the console, and waits for the console to finish.
+// dirscope-server: reads configuration, spawns the supervisor and the
+// acceptor, then runs the console (or, with --service, waits for a signal).
 
 #include <atomic>
 #include <csignal>
@@ -29,6 +29,95 @@
 
 using namespace dirscope;
 
+namespace {
+
+/// Service mode: no console. Waits for SIGTERM or SIGINT, then says
+/// goodbye(restarting) to every node and returns once they are gone.
+void serve_until_signal(caf::actor_system& sys, supervisor_actor supervisor,
+                        signal_pipe& signals) {
+  caf::scoped_actor self{sys};
+  auto me = caf::actor_cast<caf::actor>(self);
+  input_watcher watcher{signals, false};
+  watcher.start({{}, {}, [me](int sig) {
+                   caf::anon_send(me, atom::shutdown_v, sig);
+                 }});
+  self->receive([](atom::shutdown, int sig) {
+    spdlog::info("{}: stopping; nodes will reconnect",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+  watcher.stop();
+  self->request(supervisor, caf::infinite, atom::restart_v)
+    .receive([](uint64_t n) { spdlog::info("{} node(s) told to reconnect", n); },
+             [](const caf::error& err) {
+               spdlog::error("restart failed: {}", to_failure(err).message);
+             });
+}
+
+/// The operator's shell on stdin (a terminal or a script) until quit, end of
+/// input or a signal. Returns whether a piped command failed.
+bool run_console(caf::actor_system& sys, supervisor_actor supervisor_hdl,
+                 signal_pipe& signals, bool interactive,
+                 const std::string& download_dir) {
+  auto write_to = [](FILE* stream) {
+    return [stream](const std::string& text) {
+      std::fwrite(text.data(), 1, text.size(), stream);
+      std::fflush(stream);
+    };
+  };
+  auto out = write_to(stdout);
+  input_watcher input{signals, interactive};
+  console_prompt prompt;
+  if (interactive)
+    prompt = [&input](const std::string& text) { input.show_prompt(text); };
+  console_options options;
+  options.download_dir = download_dir;
+  if (interactive)
+    options.async_out = [&input](const std::string& text) {
+      input.print_above_prompt(text);
+    };
+  // Piped input: stdout holds results only, error lines go to stderr, and
+  // the exit status says whether any command failed. An interactive shell
+  // shows both on the terminal, in order.
+  auto command_failed = std::make_shared<std::atomic<bool>>(false);
+  if (!interactive) {
+    options.err = write_to(stderr);
+    options.failed = [command_failed](const failure&) {
+      *command_failed = true;
+    };
+  }
+  if (::isatty(STDERR_FILENO) == 1)
+    options.progress = [](const std::string& line) {
+      // One updating line on the terminal; nothing when stderr is piped.
+      auto text = "\r\x1b[K" + line;
+      std::fwrite(text.data(), 1, text.size(), stderr);
+      std::fflush(stderr);
+    };
+  auto console_hdl = sys.spawn(console, supervisor_hdl, out, prompt,
+                               std::move(options));
+  input.start(
+    {[console_hdl](std::string line) {
+       caf::anon_send(console_hdl, atom::line_v, std::move(line));
+     },
+     [console_hdl] { caf::anon_send(console_hdl, atom::eof_v); },
+     [console_hdl, interactive](int sig) {
+       // Ctrl-C at a terminal cancels the running command; SIGTERM, or
+       // SIGINT without a terminal (scripts), stops the server.
+       if (interactive && sig == SIGINT)
+         caf::anon_send(console_hdl, atom::cancel_v);
+       else
+         caf::anon_send(console_hdl, atom::shutdown_v);
+     }});
+  {
+    caf::scoped_actor self{sys};
+    self->monitor(console_hdl);
+    self->receive([](const caf::down_msg&) {});
+  }
+  input.stop();
+  return *command_failed;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   server_config cfg;
   if (auto err = cfg.parse_args(argc, argv)) {
@@ -41,7 +130,7 @@ int main(int argc, char** argv) {
   }
   if (cfg.cli_helptext_printed)
     return 0;
-  auto interactive = ::isatty(STDIN_FILENO) == 1;
+  auto interactive = !cfg.service && ::isatty(STDIN_FILENO) == 1;
   if (auto ok = setup_logging("server", cfg.log_level, cfg.log_file,
                               interactive);
       !ok) {
@@ -128,63 +217,14 @@ int main(int argc, char** argv) {
                 << security->token_file << "\n";
     std::cerr << "type 'help' for the commands\n";
   }
-  auto write_to = [](FILE* stream) {
-    return [stream](const std::string& text) {
-      std::fwrite(text.data(), 1, text.size(), stream);
-      std::fflush(stream);
-    };
-  };
-  auto out = write_to(stdout);
-  input_watcher input{signals, interactive};
-  console_prompt prompt;
-  if (interactive)
-    prompt = [&input](const std::string& text) { input.show_prompt(text); };
-  console_options options;
-  options.download_dir = cfg.download_dir;
-  if (interactive)
-    options.async_out = [&input](const std::string& text) {
-      input.print_above_prompt(text);
-    };
-  // Piped input: stdout holds results only, error lines go to stderr, and
-  // the exit status says whether any command failed. An interactive shell
-  // shows both on the terminal, in order.
-  auto command_failed = std::make_shared<std::atomic<bool>>(false);
-  if (!interactive) {
-    options.err = write_to(stderr);
-    options.failed = [command_failed](const failure&) {
-      *command_failed = true;
-    };
-  }
-  if (::isatty(STDERR_FILENO) == 1)
-    options.progress = [](const std::string& line) {
-      // One updating line on the terminal; nothing when stderr is piped.
-      auto text = "\r\x1b[K" + line;
-      std::fwrite(text.data(), 1, text.size(), stderr);
-      std::fflush(stderr);
-    };
-  auto console_hdl = sys.spawn(console, supervisor_hdl, out, prompt,
-                               std::move(options));
-  input.start(
-    {[console_hdl](std::string line) {
-       caf::anon_send(console_hdl, atom::line_v, std::move(line));
-     },
-     [console_hdl] { caf::anon_send(console_hdl, atom::eof_v); },
-     [console_hdl, interactive](int sig) {
-       // Ctrl-C at a terminal cancels the running command; SIGTERM, or
-       // SIGINT without a terminal (scripts), stops the server.
-       if (interactive && sig == SIGINT)
-         caf::anon_send(console_hdl, atom::cancel_v);
-       else
-         caf::anon_send(console_hdl, atom::shutdown_v);
-     }});
-  {
-    caf::scoped_actor self{sys};
-    self->monitor(console_hdl);
-    self->receive([](const caf::down_msg&) {});
-  }
-  input.stop();
+  auto failed = false;
+  if (cfg.service)
+    serve_until_signal(sys, supervisor_hdl, signals);
+  else
+    failed = run_console(sys, supervisor_hdl, signals, interactive,
+                         cfg.download_dir);
   caf::anon_send_exit(acceptor_hdl, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(supervisor_hdl, caf::exit_reason::user_shutdown);
   spdlog::info("dirscope-server stopped");
-  return *command_failed ? 1 : 0;
+  return failed ? 1 : 0;
 }

@@ -168,6 +168,8 @@ using supervisor_actor = caf::typed_actor<
   /// Says goodbye to every node; replies with how many there were once all
   /// are gone (or the grace period ended).
   replies_to<atom::shutdown>::with<uint64_t>,
+  /// Like shutdown, but the goodbye says `restarting`: nodes reconnect.
+  replies_to<atom::restart>::with<uint64_t>,
   /// Sends a notice to every joined node; replies with how many got it.
   replies_to<atom::broadcast, std::string>::with<uint64_t>,
   /// Node `name` sent line `text`: forwarded to the echo subscriber.

@@ -257,6 +257,10 @@ server_config::server_config() {
          "nodes must present the enrollment token (default true)")
     .add(enrollment_token, "enrollment-token",
          "the token (default: --state-dir/enrollment.token, created once)")
+    .add(service, "service",
+         "run as a service (systemd): no console, log to stderr and the "
+         "log file; SIGTERM or SIGINT stops the server and tells every node "
+         "to reconnect (goodbye restarting)")
     .add(init, "init",
          "create the state dir (CA, certificate, token), print the "
          "fingerprint and exit")
@@ -287,7 +291,11 @@ std::string server_config::usage() const {
          "the input is piped (to the terminal in an interactive shell); the\n"
          "log goes to stderr and the log file. The server runs until 'quit',\n"
          "end of input, SIGINT or SIGTERM, and then says goodbye to every\n"
-         "node.\n"
+         "node, which then stops.\n"
+         "\n"
+         "With --service there is no console: the server runs until SIGTERM\n"
+         "or SIGINT and then tells every node it is restarting; nodes keep\n"
+         "reconnecting (with backoff) until it is back.\n"
          "\n"
          "Exit status: 0 when all went well; 1 when a piped command failed\n"
          "or the server could not start; 2 for a bad command line or\n"

@@ -66,6 +66,8 @@ public:
   bool require_client_cert = false;
   bool require_token = true;
   std::string enrollment_token;
+  /// No console: run until SIGTERM/SIGINT, then tell nodes to reconnect.
+  bool service = false;
   // Actions instead of serving:
   bool init = false;
   std::string issue_client_cert;

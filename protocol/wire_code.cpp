@@ -54,6 +54,8 @@ std::string_view to_string(wire_code x) noexcept {
       return "tls_required";
     case wire_code::already_exists:
       return "already_exists";
+    case wire_code::restarting:
+      return "restarting";
   }
   // Only reachable through a cast from an out-of-range integer.
   return "unknown";

@@ -59,10 +59,12 @@ enum class wire_code : uint16_t {
   tls_required = 23,
   /// The target of a transfer exists and is never overwritten.
   already_exists = 24,
+  /// The server is stopping to come back: the node keeps reconnecting.
+  restarting = 25,
 };
 
 /// The highest code this build knows.
-constexpr wire_code last_wire_code = wire_code::already_exists;
+constexpr wire_code last_wire_code = wire_code::restarting;
 
 /// Returns a short snake_case name for `x`, e.g. "not_found".
 std::string_view to_string(wire_code x) noexcept;

@@ -23,6 +23,7 @@ bool is_retryable(const caf::error& reason) {
     case wire_code::timeout:
     case wire_code::protocol_error:
     case wire_code::shutdown:
+    case wire_code::restarting:
       return true;
     default:
       return false; // rejected: name taken, version mismatch, server full...

@@ -155,6 +155,36 @@ void finish_shutdown(self_ptr self) {
   st.shutdown_promises.clear();
 }
 
+/// Says goodbye(`code`) to every node; the result arrives once all are gone
+/// or the grace period ended. A second request waits like the first.
+caf::result<uint64_t> begin_shutdown(self_ptr self, wire_code code) {
+  auto& st = self->state;
+  if (st.shutdown_done)
+    return st.shutdown_count;
+  auto promise = self->make_response_promise<uint64_t>();
+  st.shutdown_promises.push_back(promise);
+  if (st.shutting_down)
+    return promise;
+  st.shutting_down = true;
+  st.shutdown_count = st.nodes.size();
+  auto restarting = code == wire_code::restarting;
+  spdlog::info("{}: saying goodbye to {} node(s)",
+               restarting ? "restarting" : "shutting down", st.nodes.size());
+  auto why = make_error(code, restarting ? "server restarting"
+                                         : "server shutting down");
+  for (auto& [id, rec] : st.nodes)
+    self->send(rec.conn, atom::goodbye_v, why);
+  for (auto& [addr, rec] : st.connections)
+    if (rec.id == 0)
+      if (auto hdl = caf::actor_cast<caf::actor>(addr))
+        self->send_exit(hdl, caf::exit_reason::user_shutdown);
+  if (st.connections.empty())
+    finish_shutdown(self);
+  else
+    self->delayed_send(self, st.settings.shutdown_grace, atom::deadline_v);
+  return promise;
+}
+
 } // namespace
 
 supervisor_actor::behavior_type
@@ -337,30 +367,10 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
     },
     // -- shutdown -------------------------------------------------------------
     [self](atom::shutdown) -> caf::result<uint64_t> {
-      auto& st = self->state;
-      if (st.shutdown_done)
-        return st.shutdown_count;
-      auto promise = self->make_response_promise<uint64_t>();
-      st.shutdown_promises.push_back(promise);
-      if (st.shutting_down)
-        return promise; // a second request waits like the first
-      st.shutting_down = true;
-      st.shutdown_count = st.nodes.size();
-      spdlog::info("shutting down: saying goodbye to {} node(s)",
-                   st.nodes.size());
-      for (auto& [id, rec] : st.nodes)
-        self->send(rec.conn, atom::goodbye_v,
-                   make_error(wire_code::shutdown, "server shutting down"));
-      for (auto& [addr, rec] : st.connections)
-        if (rec.id == 0)
-          if (auto hdl = caf::actor_cast<caf::actor>(addr))
-            self->send_exit(hdl, caf::exit_reason::user_shutdown);
-      if (st.connections.empty())
-        finish_shutdown(self);
-      else
-        self->delayed_send(self, st.settings.shutdown_grace,
-                           atom::deadline_v);
-      return promise;
+      return begin_shutdown(self, wire_code::shutdown);
+    },
+    [self](atom::restart) -> caf::result<uint64_t> {
+      return begin_shutdown(self, wire_code::restarting);
     },
     [self](atom::deadline) {
       auto& st = self->state;

@@ -578,6 +578,13 @@ TEST_CASE_METHOD(client_fixture,
     REQUIRE(conn_down->reason != caf::exit_reason::normal);
     CHECK(is_retryable(conn_down->reason));
   }
+  SECTION("goodbye(restarting) from a service: the node comes back") {
+    send(protocol::goodbye{wire_code::restarting, "server restarting"});
+    REQUIRE(conn_down->down);
+    REQUIRE(conn_down->reason != caf::exit_reason::normal);
+    CHECK(code_of(conn_down->reason) == wire_code::restarting);
+    CHECK(is_retryable(conn_down->reason));
+  }
   SECTION("the server stopping dismisses the node") {
     send(protocol::goodbye{wire_code::shutdown, "the server is shutting down"});
     REQUIRE(conn_down->down);
@@ -590,6 +597,7 @@ TEST_CASE("client: only kick, shutdown and ok dismiss a node", "[client]") {
   CHECK(ends_node(wire_code::kicked));
   CHECK(ends_node(wire_code::shutdown));
   CHECK(ends_node(wire_code::ok));
+  CHECK_FALSE(ends_node(wire_code::restarting));
   CHECK_FALSE(ends_node(wire_code::timeout));
   CHECK_FALSE(ends_node(wire_code::protocol_error));
   CHECK_FALSE(ends_node(wire_code::io_error));

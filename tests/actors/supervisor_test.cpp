@@ -346,6 +346,16 @@ TEST_CASE_METHOD(supervisor_fixture,
       CHECK(nodes().empty());
     }
   }
+  SECTION("a restart says restarting, so nodes come back") {
+    auto alpha = joined("alpha");
+    auto r = request<uint64_t>(sup, atom::restart_v);
+    run();
+    REQUIRE(alpha.log->goodbyes.size() == 1);
+    CHECK(code_of(alpha.log->goodbyes[0]) == wire_code::restarting);
+    REQUIRE(r->value);
+    CHECK(r->get() == 1u);
+    CHECK(nodes().empty());
+  }
   SECTION("after the grace period lingering connections are killed") {
     auto alpha = joined("alpha");
     auto beta = joined("beta");

@@ -39,7 +39,9 @@ TEST_CASE("wire codes have fixed values and names", "[wire_code]") {
     {wire_code::tls_failure, 22, "tls_failure"},
     {wire_code::tls_required, 23, "tls_required"},
     {wire_code::already_exists, 24, "already_exists"},
+    {wire_code::restarting, 25, "restarting"},
   };
+  CHECK(static_cast<uint16_t>(last_wire_code) == table.back().value);
   std::set<std::string> names;
   for (auto& x : table) {
     INFO("code " << x.value);
@@ -52,7 +54,8 @@ TEST_CASE("wire codes have fixed values and names", "[wire_code]") {
 }
 
 TEST_CASE("unknown wire values map to internal", "[wire_code]") {
-  for (uint32_t x = 25; x <= 0xffff; ++x)
+  for (uint32_t x = static_cast<uint32_t>(last_wire_code) + 1; x <= 0xffff;
+       ++x)
     if (wire_code_from(static_cast<uint16_t>(x)) != wire_code::internal)
       FAIL("value " << x);
   CHECK(to_string(static_cast<wire_code>(999)) == "unknown");
