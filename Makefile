@@ -7,7 +7,8 @@ JOBS ?= $(shell nproc)
 # Debian bookworm packages the build, the tests and the demo need.
 PACKAGES := cmake g++ make pkg-config libcaf-dev libspdlog-dev \
             libcrypto++-dev catch2 nlohmann-json3-dev libedit-dev python3 openssl \
-            libssl-dev libarchive-dev
+            libssl-dev libarchive-dev \
+            dpkg-dev systemd
 
 # The ASan+UBSan build (test-asan) and the libFuzzer build (fuzz*) live in
 # build directories of their own.
@@ -31,7 +32,7 @@ FUZZ_CAMPAIGN_SECONDS ?= 1800
 FUZZ_HARNESSES ?=
 
 .PHONY: all deps configure build test test-asan fuzz-build fuzz fuzz-smoke \
-        fuzz-campaign ci demo bench bench-scale clean
+        fuzz-campaign ci demo bench bench-scale package clean
 
 all: build
 
@@ -50,6 +51,10 @@ build: configure
 test: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -j $(JOBS)
+
+## package: the .deb packages dirscope-server and dirscope-client in build/
+package: build
+	cd $(BUILD_DIR) && cpack -G DEB
 
 ## test-asan: unit, actor and hostile-peer system tests on an ASan+UBSan build
 test-asan: deps
