@@ -11,7 +11,9 @@ namespace dirscope::console_impl {
 
 void watch_hashes(self_ptr self, uint64_t query) {
   auto& st = self->state;
-  if (st.options.progress)
+  // Only when the rows go to the same terminal (options.columns is set for
+  // a terminal stdout only): `ls > file` shows no progress.
+  if (st.options.progress && st.options.columns)
     st.hash_queries.push_back(query);
 }
 
