@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include <caf/io/network/multiplexer.hpp>
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "actors/config.hpp"
@@ -84,6 +86,18 @@ bool run_console(caf::actor_system& sys, supervisor_actor supervisor_hdl,
     options.failed = [command_failed](const failure&) {
       *command_failed = true;
     };
+  }
+  if (::isatty(STDOUT_FILENO) == 1) {
+    // Asked per command: the terminal may have been resized.
+    options.columns = [] {
+      struct winsize ws {};
+      if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0)
+        return size_t{0};
+      return static_cast<size_t>(ws.ws_col);
+    };
+    // https://no-color.org: any non-empty NO_COLOR turns colours off.
+    auto no_color = std::getenv("NO_COLOR");
+    options.color = no_color == nullptr || *no_color == '\0';
   }
   if (::isatty(STDERR_FILENO) == 1)
     options.progress = [](const std::string& line) {

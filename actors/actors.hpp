@@ -34,7 +34,10 @@ using caf::replies_to;
 /// Receives the entries of a listing as they arrive.
 using listing_sink_actor = caf::typed_actor<
   /// Part of the listing for query `id`; answer with `ack` to get more.
-  reacts_to<atom::chunk, uint64_t, std::vector<protocol::entry>>>;
+  reacts_to<atom::chunk, uint64_t, std::vector<protocol::entry>>,
+  /// Query `id` (a listing or a stat) is hashing file `name` (empty for a
+  /// stat) of `size` bytes, `hashed` of them done (hash_progress).
+  reacts_to<atom::progress, uint64_t, std::string, uint64_t, uint64_t>>;
 
 /// Receives the bytes of a download (the server's file writer).
 using transfer_sink_actor = caf::typed_actor<
@@ -84,6 +87,9 @@ using node_connection_actor = caf::typed_actor<
   reacts_to<atom::cancel, uint64_t>,
   /// Describes the entry at `path` (query `id`, for cancel).
   replies_to<atom::stat, uint64_t, std::string>::with<protocol::entry>,
+  /// As stat; the node's hash_progress for it goes to `sink`.
+  replies_to<atom::stat, uint64_t, std::string,
+             listing_sink_actor>::with<protocol::entry>,
   /// Measures the file or tree at `path` (query `id`, for cancel).
   replies_to<atom::du, uint64_t, std::string>::with<protocol::du_reply>,
   /// Deletes the entry at `path` (a directory only if `recursive`) under
@@ -210,9 +216,10 @@ using fs_worker_actor = caf::typed_actor<
   replies_to<atom::open, std::string>::with<dir_cursor_ptr>,
   /// Reads the next batch of an open listing.
   replies_to<atom::read, dir_cursor_ptr, bool>::with<node::listing_batch>,
-  /// Hashes file `name` in the cursor's directory, expecting `key`.
-  replies_to<atom::hash, dir_cursor_ptr, std::string,
-             node::file_key>::with<protocol::sha256_digest>,
+  /// Hashes file `name` in the cursor's directory, expecting `key`,
+  /// counting the bytes read in the counter.
+  replies_to<atom::hash, dir_cursor_ptr, std::string, node::file_key,
+             node::hash_counter>::with<protocol::sha256_digest>,
   /// Hashes the pending entries of a batch of the cursor's directory
   /// (small files, one message for many) and fills in hashes or errors.
   replies_to<atom::hash, dir_cursor_ptr,
@@ -222,6 +229,10 @@ using fs_worker_actor = caf::typed_actor<
   /// Describes the entry at `path`; a regular file is hashed only if its
   /// size is at most the given bytes (or its hash is cached).
   replies_to<atom::stat, std::string, uint64_t>::with<protocol::entry>,
+  /// Describes the entry at `path`, hashed if a regular file, counting
+  /// the bytes hashed in the counter.
+  replies_to<atom::stat, std::string,
+             node::hash_counter>::with<protocol::entry>,
   /// Measures the file or tree at `path` (links not followed).
   replies_to<atom::du, std::string>::with<protocol::du_reply>,
   /// Deletes the entry at `path`, a directory only if `recursive`; replies
@@ -274,14 +285,19 @@ using client_connection_actor = caf::typed_actor<
   /// Download `id` sends a file of this size, mode and mtime (file_meta).
   reacts_to<atom::meta, uint32_t, uint64_t, uint32_t, int64_t>,
   /// Listing `id` still hashes a large file: bytes hashed so far.
-  reacts_to<atom::progress, uint32_t, uint64_t>>;
+  reacts_to<atom::progress, uint32_t, uint64_t>,
+  /// Listing `id` hashes file `name` of `size` bytes, `hashed` done.
+  reacts_to<atom::progress, uint32_t, std::string, uint64_t, uint64_t>>;
 
 /// One listing in progress on the client.
 using lister_actor = caf::typed_actor<
   /// The server consumed one chunk.
   reacts_to<atom::ack>,
   /// Timer (its own): report progress while a large file is hashed.
-  reacts_to<atom::tick>>;
+  reacts_to<atom::tick>,
+  /// Timer (its own): batch `seq` waited long enough for a large file's
+  /// hash; with late rows, its other rows go out without that row.
+  reacts_to<atom::timeout, uint64_t>>;
 
 /// One download in progress on the client (reads on a worker).
 using file_sender_actor = caf::typed_actor<

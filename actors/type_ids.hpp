@@ -80,6 +80,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dirscope, (dirscope::node::file_chunk))
   CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::file_reader>))
   CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::file_writer>))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::node::hash_counter))
 
 CAF_END_TYPE_ID_BLOCK(dirscope)
 
@@ -93,6 +94,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::dir_cursor>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::file_chunk)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::file_reader>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::file_writer>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::hash_counter)
 
 // wire_code doubles as dirscope's caf::error code enum (all values < 256).
 // CAF turns such enums into caf::error inside messages, so interfaces carry

@@ -387,7 +387,7 @@ void hash_pending(int dir_fd, listing_batch& batch, hash_cache* cache,
 outcome<protocol::entry>
 stat_entry(int root_fd, std::string_view path, bool with_hash,
            hash_cache* cache, const std::atomic<bool>* stop,
-           uint64_t max_hash_size) {
+           uint64_t max_hash_size, std::atomic<uint64_t>* progress) {
   auto components = protocol::split_node_path(path);
   if (!components)
     return components.error();
@@ -424,7 +424,8 @@ stat_entry(int root_fd, std::string_view path, bool with_hash,
     return err;
   }
   if (d.pending && d.item.size <= max_hash_size) {
-    if (auto digest = hash_at(dir->get(), name, *d.pending, cache, stop))
+    if (auto digest = hash_at(dir->get(), name, *d.pending, cache, stop,
+                              progress))
       d.item.sha256 = *digest;
     else
       d.item.error = to_entry_error(digest.error());

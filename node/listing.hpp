@@ -109,10 +109,16 @@ void hash_pending(int dir_fd, listing_batch& batch, hash_cache* cache,
 /// Describes the single entry at `path` (the root itself is named "/"),
 /// with its hash when it is a regular file and `with_hash` is set.
 /// A regular file larger than `max_hash_size` and not in the cache is
-/// described without its hash (the caller hashes it elsewhere).
+/// described without its hash (the caller hashes it elsewhere). Bytes
+/// hashed are added to `*progress` (when given).
 outcome<protocol::entry>
 stat_entry(int root_fd, std::string_view path, bool with_hash,
            hash_cache* cache, const std::atomic<bool>* stop = nullptr,
-           uint64_t max_hash_size = UINT64_MAX);
+           uint64_t max_hash_size = UINT64_MAX,
+           std::atomic<uint64_t>* progress = nullptr);
+
+/// Bytes one long hash has read so far: the worker hashing adds to it, the
+/// actor waiting for the hash reads it to report progress.
+using hash_counter = std::shared_ptr<std::atomic<uint64_t>>;
 
 } // namespace dirscope::node

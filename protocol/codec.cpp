@@ -30,7 +30,7 @@ constexpr message_tag tags[] = {
   message_tag::upload_request, message_tag::data_chunk,
   message_tag::upload_end,    message_tag::download_end,
   message_tag::upload_reply,  message_tag::file_meta,
-  message_tag::list_progress,
+  message_tag::list_progress, message_tag::hash_progress,
 };
 
 constexpr const char* names[] = {
@@ -41,7 +41,7 @@ constexpr const char* names[] = {
   "notice",        "echo_reply",     "du_reply",      "remove_reply",
   "echo",          "download_request", "upload_request", "data_chunk",
   "upload_end",    "download_end",     "upload_reply",     "file_meta",
-  "list_progress",
+  "list_progress", "hash_progress",
 };
 
 static_assert(std::size(tags) == std::variant_size_v<message>);
@@ -254,6 +254,13 @@ void write(byte_writer& w, const upload_reply& x) {
 
 void write(byte_writer& w, const list_progress& x) {
   w.u32(x.id);
+  w.u64(x.hashed);
+}
+
+void write(byte_writer& w, const hash_progress& x) {
+  w.u32(x.id);
+  w.str(x.name, "name");
+  w.u64(x.size);
   w.u64(x.hashed);
 }
 
@@ -478,6 +485,13 @@ void read(byte_reader& r, list_progress& x) {
   x.hashed = r.u64("hashed");
 }
 
+void read(byte_reader& r, hash_progress& x) {
+  x.id = r.u32("id");
+  x.name = r.str("name");
+  x.size = r.u64("size");
+  x.hashed = r.u64("hashed");
+}
+
 template <class T>
 outcome<message> decode_as(const uint8_t* data, size_t size) {
   byte_reader r{data, size, names[index_of<T>()]};
@@ -615,6 +629,8 @@ outcome<message> decode_body(const uint8_t* data, size_t size) {
       return decode_as<file_meta>(body, n);
     case message_tag::list_progress:
       return decode_as<list_progress>(body, n);
+    case message_tag::hash_progress:
+      return decode_as<hash_progress>(body, n);
   }
   return protocol_failure("unknown message tag "
                           + std::to_string(static_cast<int>(data[0])));

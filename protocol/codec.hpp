@@ -46,6 +46,7 @@ enum class message_tag : uint8_t {
   download_end = 39,
   upload_reply = 40,
   list_progress = 41,
+  hash_progress = 45,
 };
 
 /// Returns the tag of `msg`.

@@ -48,6 +48,9 @@ constexpr uint32_t remove = 1u << 5;
 constexpr uint32_t file_meta = 1u << 6;
 /// The node understands a welcome that carries `features` (PROTOCOL.md).
 constexpr uint32_t features = 1u << 7;
+/// The node understands list_flags::late_rows and sends hash_progress to a
+/// server whose welcome.features has server_feature::hash_progress.
+constexpr uint32_t hash_progress = 1u << 9;
 } // namespace capability
 
 /// What a server accepts beyond protocol version 1's base, in
@@ -55,12 +58,18 @@ constexpr uint32_t features = 1u << 7;
 namespace server_feature {
 /// The server accepts list_progress frames.
 constexpr uint32_t list_progress = 1u << 0;
+/// The server accepts hash_progress frames (same bit as the node's
+/// capability::hash_progress).
+constexpr uint32_t hash_progress = 1u << 9;
 } // namespace server_feature
 
 /// Flags of a list request.
 namespace list_flags {
 /// Compute SHA-256 for regular files.
 constexpr uint8_t with_hashes = 1u << 0;
+/// A row whose hash takes long may come after rows that follow it in name
+/// order (only to nodes with capability::hash_progress).
+constexpr uint8_t late_rows = 1u << 1;
 } // namespace list_flags
 
 enum class entry_type : uint8_t { file = 0, dir = 1, symlink = 2, other = 3 };
@@ -323,6 +332,17 @@ struct list_progress {
   uint64_t hashed = 0;
 };
 
+/// Client -> server: request `id` (a listing or a stat) is hashing file
+/// `name` (a listing's entry name; empty for a stat) of `size` bytes, of
+/// which `hashed` are done. Resets the request's timeout. Only to a server
+/// whose welcome.features has server_feature::hash_progress.
+struct hash_progress {
+  uint32_t id = 0;
+  std::string name;
+  uint64_t size = 0;
+  uint64_t hashed = 0;
+};
+
 /// Every message of the protocol. The index is not the wire tag: see
 /// message_tag in codec.hpp.
 using message
@@ -332,7 +352,7 @@ using message
                  remove_request, notice, echo_reply, du_reply, remove_reply,
                  echo, download_request, upload_request, data_chunk,
                  upload_end, download_end, upload_reply, file_meta,
-                 list_progress>;
+                 list_progress, hash_progress>;
 
 /// Number of unacknowledged entries_chunk frames a client may have in flight.
 constexpr uint32_t chunk_window = 4;

@@ -104,25 +104,42 @@ std::vector<command_spec> make_table() {
     {},
     0,
     1,
-    {"json"},
-    {},
-    "ls [PATH] [--json]",
+    {"json", "human", "reverse", "no-hash"},
+    {"sort"},
+    "ls [PATH] [-h] [-r] [--sort name|size|mtime] [--no-hash] [--json]",
     "list a directory: sizes, items, SHA-256",
     "Lists the directory PATH (default: the current directory). Each row\n"
     "shows the entry's type, modification time (server's local time), size\n"
     "in bytes, then the number of items for a directory, the SHA-256 for a\n"
     "file or the error for an entry that could not be read, and the name\n"
     "last (symlinks as name -> target).\n"
-    "With --json, prints one JSON object per entry and line, with keys\n"
-    "node, path (the directory holding the entry), name, type, mtime\n"
-    "(RFC 3339), size and items, sha256 or target, plus error and\n"
-    "error_code when the entry could not be read.\n"
+    "Rows come in name order as the node reads them. A file whose hash\n"
+    "takes long (a large file) does not hold up the others: its row\n"
+    "follows once its hash is done, and on a terminal a progress line\n"
+    "shows how far the hash got.\n"
+    "  -h (--human)    sizes as 4.0K, 1.5M, 2.0G (powers of 1024)\n"
+    "  --sort KEY      name (A-Z), size (largest first) or mtime (newest\n"
+    "                  first); sorted rows appear once all have arrived\n"
+    "  -r (--reverse)  reverse the order (alone: names Z-A)\n"
+    "  --no-hash       no SHA-256: the node reads no file, so the listing\n"
+    "                  is immediate even beside huge files\n"
+    "  --json          one JSON object per entry and line, with keys node,\n"
+    "                  path (the directory holding the entry), name, type,\n"
+    "                  mtime (RFC 3339), size and items, sha256 or target,\n"
+    "                  plus error and error_code when the entry could not\n"
+    "                  be read; sizes stay in bytes\n"
+    "On a terminal, rows fit its width (the SHA-256 is shortened, ending in\n"
+    "\u2026; ls --json or a pipe shows it whole) and names of directories\n"
+    "and symlinks are coloured (not with NO_COLOR set); pipes and --json\n"
+    "get neither.\n"
     "\n"
     "Examples:\n"
     "  ls\n"
-    "  ls /docs\n"
+    "  ls /docs -h --sort size\n"
     "  ls n1:/ --json\n"
+    "  ls /var/images --no-hash\n"
     "  ls 'with space/caf\\xe9'\n",
+    {{'h', "human"}, {'r', "reverse"}},
   });
   result.push_back(command_spec{
     "stat",
@@ -393,6 +410,19 @@ bool looks_like_option(std::string_view word) {
   return word.size() > 2 && word.substr(0, 2) == "--";
 }
 
+/// True if `word` is "-" and letters that are all short flags of `spec`.
+bool is_short_flags(const command_spec& spec, std::string_view word) {
+  if (spec.short_flags.empty() || word.size() < 2 || word[0] != '-')
+    return false;
+  for (auto c : word.substr(1)) {
+    auto known = std::any_of(spec.short_flags.begin(), spec.short_flags.end(),
+                             [c](const auto& x) { return x.first == c; });
+    if (!known)
+      return false;
+  }
+  return true;
+}
+
 std::string option_name(std::string_view option) {
   if (option.substr(0, 2) == "--")
     return std::string{option};
@@ -502,6 +532,13 @@ outcome<command> parse_command(std::string_view line) {
   bool options_done = false;
   for (size_t i = 1; i < words->size(); ++i) {
     auto& word = (*words)[i];
+    if (!options_done && is_short_flags(*spec, word)) {
+      for (size_t j = 1; j < word.size(); ++j)
+        for (auto& [letter, flag] : spec->short_flags)
+          if (letter == word[j] && !result.has_flag(flag))
+            result.flags.emplace_back(flag);
+      continue;
+    }
     if (options_done || !looks_like_option(word)) {
       if (!options_done && word == "--")
         options_done = true;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/outcome.hpp"
@@ -28,6 +29,9 @@ struct command_spec {
   std::string_view usage;   ///< e.g. "ls [PATH] [--json]"
   std::string_view summary; ///< one line for the `help` overview
   std::string_view details; ///< several lines for `help CMD`
+  /// One-letter switches and the flag each stands for, e.g. {'h',
+  /// "human"}: `-h`, and letters together as in `-hr` (not after `--`).
+  std::vector<std::pair<char, std::string_view>> short_flags = {};
 };
 
 /// Every command, in the order `help` lists them.

@@ -1,5 +1,6 @@
 #include "shell/render.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -98,21 +99,73 @@ size_t display_width(std::string_view x) {
   return n;
 }
 
-std::string ls_row(std::string_view type, std::string_view mtime,
-                   std::string_view size, std::string_view details,
-                   std::string_view name) {
+// Width of the size column with -h ("1023K", "9.9M").
+constexpr int human_size_width = 5;
+
+// Names of at least this many columns fit a row of a narrow terminal.
+constexpr size_t min_name_width = 16;
+
+// The SHA-256 column never gets narrower than this.
+constexpr size_t min_details_width = 12;
+
+struct row_layout {
+  size_t size_cols = size_width;
+  size_t details_cols = details_width;
+};
+
+row_layout layout_of(const listing_style& style) {
+  row_layout result;
+  if (style.human)
+    result.size_cols = human_size_width;
+  if (style.columns == 0)
+    return result;
+  // Five separators of two spaces between six columns.
+  size_t fixed = type_width + mtime_width + result.size_cols + 4 * 2;
+  auto room = style.columns > fixed + 2 + min_name_width
+                ? style.columns - fixed - 2 - min_name_width
+                : 0;
+  result.details_cols = std::clamp<size_t>(room, min_details_width,
+                                           details_width);
+  return result;
+}
+
+// Cuts `x` (ASCII: hex digits) to `width` columns, ending in "…".
+std::string shorten(std::string x, size_t width) {
+  if (x.size() <= width || width == 0)
+    return x;
+  x.resize(width - 1);
+  return x + "\u2026";
+}
+
+std::string ls_row(const row_layout& layout, std::string_view type,
+                   std::string_view mtime, std::string_view size,
+                   std::string_view details, std::string_view name) {
   std::string result;
   pad_right(result, type, type_width);
   result += "  ";
   pad_right(result, mtime, mtime_width);
   result += "  ";
-  pad_left(result, size, size_width);
+  pad_left(result, size, layout.size_cols);
   result += "  ";
-  pad_right(result, details, details_width);
+  result += details;
+  auto shown = display_width(details);
+  if (shown < layout.details_cols)
+    result.append(layout.details_cols - shown, ' ');
   result += "  ";
   result += name;
   result += '\n';
   return result;
+}
+
+const char* color_of(protocol::entry_type x) {
+  switch (x) {
+    case protocol::entry_type::dir:
+      return "\x1b[1;34m";
+    case protocol::entry_type::symlink:
+      return "\x1b[1;36m";
+    default:
+      return nullptr;
+  }
 }
 
 } // namespace
@@ -152,16 +205,19 @@ std::string format_rfc3339(int64_t ns_since_epoch) {
 
 // -- entries ------------------------------------------------------------------
 
-std::string render_listing_header() {
-  return ls_row("TYPE", "MTIME", "SIZE", "ITEMS/SHA256", "NAME");
+std::string render_listing_header(const listing_style& style) {
+  auto layout = layout_of(style);
+  return ls_row(layout, "TYPE", "MTIME", "SIZE", "ITEMS/SHA256", "NAME");
 }
 
-std::string render_entry_line(const protocol::entry& x) {
+std::string render_entry_line(const protocol::entry& x,
+                              const listing_style& style) {
+  auto layout = layout_of(style);
   std::string details;
   if (x.items)
     details = items_text(*x.items);
   else if (x.sha256)
-    details = protocol::to_hex(*x.sha256);
+    details = shorten(protocol::to_hex(*x.sha256), layout.details_cols);
   if (x.error) {
     if (!details.empty())
       details += ' ';
@@ -169,8 +225,48 @@ std::string render_entry_line(const protocol::entry& x) {
   }
   if (details.empty())
     details = "-";
-  return ls_row(short_type(x.type), format_local_time(x.mtime_ns),
-                std::to_string(x.size), details, display_name(x));
+  std::string name;
+  auto color = style.color ? color_of(x.type) : nullptr;
+  if (color != nullptr) {
+    name = color + protocol::escape_name(x.name) + "\x1b[0m";
+    if (x.target)
+      name += " -> " + protocol::escape_name(*x.target);
+  } else {
+    name = display_name(x);
+  }
+  return ls_row(layout, short_type(x.type), format_local_time(x.mtime_ns),
+                style.human ? human_size(x.size) : std::to_string(x.size),
+                details, name);
+}
+
+std::string human_size(uint64_t n) {
+  if (n < 1024)
+    return std::to_string(n);
+  static constexpr char units[] = {'K', 'M', 'G', 'T', 'P', 'E'};
+  // Exact integer steps: value = n / 1024^(u+1), rounded up like ls -h.
+  size_t u = 0;
+  uint64_t scale = 1024;
+  while (u + 1 < std::size(units) && n / scale >= 1024) {
+    scale *= 1024;
+    ++u;
+  }
+  char buf[32];
+  // Tenths, rounded up: 1025 bytes is 1.1K, as ls -h says.
+  auto tenths = (n / (scale / 1024) * 10 + 1023) / 1024;
+  auto whole = n / scale;
+  if (tenths < 100) {
+    std::snprintf(buf, sizeof(buf), "%llu.%llu%c",
+                  static_cast<unsigned long long>(tenths / 10),
+                  static_cast<unsigned long long>(tenths % 10), units[u]);
+  } else {
+    auto up = whole + (n % scale != 0 ? 1 : 0);
+    if (up >= 1024 && u + 1 < std::size(units))
+      std::snprintf(buf, sizeof(buf), "1.0%c", units[u + 1]);
+    else
+      std::snprintf(buf, sizeof(buf), "%llu%c",
+                    static_cast<unsigned long long>(up), units[u]);
+  }
+  return buf;
 }
 
 std::string render_entry_json(std::string_view node, std::string_view dir,
@@ -355,6 +451,17 @@ std::string render_progress(uint64_t done, uint64_t total, double seconds) {
       result += eta;
     }
   }
+  return result;
+}
+
+std::string render_hash_progress(std::string_view name, uint64_t hashed,
+                                 uint64_t size, double seconds, size_t more) {
+  std::string result = "hashing ";
+  result += protocol::escape_name(name);
+  result += ": ";
+  result += render_progress(std::min(hashed, size), size, seconds);
+  if (more > 0)
+    result += "  (+" + std::to_string(more) + " more)";
   return result;
 }
 

@@ -21,13 +21,36 @@ std::string format_local_time(int64_t ns_since_epoch);
 /// RFC 3339 with offset, e.g. "2026-11-24T09:00:29+01:00" (local zone).
 std::string format_rfc3339(int64_t ns_since_epoch);
 
+/// How `ls` rows look. The default is the full row, for pipes and scripts.
+struct listing_style {
+  /// Sizes as people read them ("4.0K", "1.5G") instead of bytes.
+  bool human = false;
+  /// Terminal width: rows shorten the SHA-256 column (to at least 12
+  /// characters, ending in "…") so that a row with a name of up to 16
+  /// columns fits. 0: no limit.
+  size_t columns = 0;
+  /// ANSI colours for the names of directories (bold blue) and symlinks
+  /// (bold cyan).
+  bool color = false;
+};
+
 /// Header line for `ls` text output.
-std::string render_listing_header();
+std::string render_listing_header(const listing_style& style = {});
 
 /// One `ls` row: type, mtime, size, then ITEMS for a dir, the 64-hex
 /// SHA256 for a file or the entry's error in brackets, and last the name
 /// (escaped; symlinks "name -> target").
-std::string render_entry_line(const protocol::entry& x);
+std::string render_entry_line(const protocol::entry& x,
+                              const listing_style& style = {});
+
+/// A size as `ls -h` shows it: "512", "4.0K", "12K", "1.5M" (powers of
+/// 1024, rounded up).
+std::string human_size(uint64_t n);
+
+/// The progress line of a long hash (no newline): "hashing NAME: " and
+/// what render_progress shows, plus "(+N more)" when others run too.
+std::string render_hash_progress(std::string_view name, uint64_t hashed,
+                                 uint64_t size, double seconds, size_t more);
 
 /// One JSON object line with keys node, path, name, type, mtime, size and
 /// items / sha256 / target, plus error when present. `dir` is the listed

@@ -232,6 +232,13 @@ bool current(self_ptr self, uint32_t id, uint64_t serial) {
          && i->second.serial == serial;
 }
 
+/// True if the server's welcome.features accepts hash_progress frames.
+bool accepts_hash_progress(self_ptr self) {
+  return (self->state.server_features
+          & protocol::server_feature::hash_progress)
+         != 0;
+}
+
 void on_list(self_ptr self, protocol::list_request& req) {
   if (!admit(self, req.id, req.path))
     return;
@@ -239,28 +246,56 @@ void on_list(self_ptr self, protocol::list_request& req) {
                 req.id);
   auto& st = self->state;
   auto conn = caf::actor_cast<client_connection_actor>(self);
+  lister_config config;
+  config.with_hashes = (req.flags & protocol::list_flags::with_hashes) != 0;
+  config.late_rows = (req.flags & protocol::list_flags::late_rows) != 0;
+  config.hash_progress = accepts_hash_progress(self);
+  config.max_chunk_bytes = entries_room(st.peer_max_frame);
   auto hdl = self->spawn(lister, conn, st.pool, req.id, std::move(req.path),
-                         (req.flags & protocol::list_flags::with_hashes) != 0,
-                         entries_room(st.peer_max_frame));
+                         config);
   st.listers.emplace(req.id, hdl);
 }
 
-/// Stat with the hash of a large file, on a bulk worker.
+/// Stat with the hash of a large file (`size` bytes), on a bulk worker;
+/// the liveness tick reports its progress meanwhile (hash_progress).
 void stat_bulk(self_ptr self, uint32_t id, uint64_t serial,
-               const std::string& path) {
+               const std::string& path, uint64_t size) {
+  auto counter = std::make_shared<std::atomic<uint64_t>>(0);
+  self->state.stat_hashes[id] = state::stat_hash{serial, size, counter};
   self->request(self->state.pool.pick_bulk(), caf::infinite, atom::stat_v,
-                path)
+                path, counter)
     .then(
       [self, id, serial](protocol::entry& x) {
         if (!current(self, id, serial))
           return; // cancelled
         self->state.in_flight.erase(id);
+        self->state.stat_hashes.erase(id);
         send_reply(self, id, protocol::stat_reply{id, std::move(x)});
       },
       [self, id, serial](caf::error& err) {
-        if (current(self, id, serial))
-          send_failed(self, id, to_failure(err));
+        if (!current(self, id, serial))
+          return;
+        self->state.stat_hashes.erase(id);
+        send_failed(self, id, to_failure(err));
       });
+}
+
+/// One hash_progress per stat still hashing (to a server that accepts
+/// them): its request timeout restarts, and the shell shows the bytes.
+void report_stat_hashes(self_ptr self) {
+  auto& st = self->state;
+  if (!accepts_hash_progress(self))
+    return;
+  for (auto i = st.stat_hashes.begin(); i != st.stat_hashes.end();) {
+    if (!current(self, i->first, i->second.serial)) {
+      i = st.stat_hashes.erase(i);
+      continue;
+    }
+    send_reply(self, i->first,
+               protocol::hash_progress{i->first, {}, i->second.size,
+                                       i->second.counter->load()});
+    ++i;
+  }
 }
 
 void on_stat(self_ptr self, protocol::stat_request& req) {
@@ -278,7 +313,7 @@ void on_stat(self_ptr self, protocol::stat_request& req) {
         if (!current(self, id, serial))
           return; // cancelled
         if (x.type == protocol::entry_type::file && !x.sha256 && !x.error)
-          return stat_bulk(self, id, serial, path);
+          return stat_bulk(self, id, serial, path, x.size);
         self->state.in_flight.erase(id);
         send_reply(self, id, protocol::stat_reply{id, std::move(x)});
       },
@@ -604,7 +639,8 @@ caf::behavior client_connection(client_connection_broker self,
   self->ack_writes(hdl, true);
   namespace cap = protocol::capability;
   uint32_t caps
-    = cap::list | cap::stat | cap::hash | cap::file_meta | cap::features;
+    = cap::list | cap::stat | cap::hash | cap::file_meta | cap::features
+      | cap::hash_progress;
   if (st.settings.allow_download)
     caps |= cap::download;
   if (st.settings.allow_upload)
@@ -667,6 +703,7 @@ caf::behavior client_connection(client_connection_broker self,
         return;
       }
       schedule_tick(self);
+      report_stat_hashes(self);
       drain_outbox(self);
     },
     [self](const caf::io::data_transferred_msg&) {
@@ -686,6 +723,14 @@ caf::behavior client_connection(client_connection_broker self,
           && from_current(self, st.listers, id)
           && (st.server_features & protocol::server_feature::list_progress))
         send_reply(self, id, protocol::list_progress{id, hashed});
+    },
+    [self](atom::progress, uint32_t id, std::string& name, uint64_t size,
+           uint64_t hashed) {
+      auto& st = self->state;
+      if (st.stage == state::phase::serving
+          && from_current(self, st.listers, id) && accepts_hash_progress(self))
+        send_reply(self, id,
+                   protocol::hash_progress{id, std::move(name), size, hashed});
     },
     [self](atom::done, uint32_t id, uint64_t total, bool sorted) {
       auto& st = self->state;

@@ -55,6 +55,14 @@ struct client_connection_state {
   };
   /// Requests in flight by id.
   std::unordered_map<uint32_t, flow> in_flight;
+  /// A stat hashing a large file on a bulk worker.
+  struct stat_hash {
+    uint64_t serial = 0;
+    uint64_t size = 0;
+    node::hash_counter counter;
+  };
+  /// Stats hashing large files by request id (for hash_progress).
+  std::unordered_map<uint32_t, stat_hash> stat_hashes;
   uint64_t serials = 0;
   /// A reply frame waiting for room in the socket's write buffer.
   struct outgoing {

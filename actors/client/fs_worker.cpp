@@ -31,10 +31,11 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
                           self->state.cache.get());
     },
     [self](atom::hash, const dir_cursor_ptr& cursor, const std::string& name,
-           const node::file_key& key) -> caf::result<protocol::sha256_digest> {
+           const node::file_key& key, const node::hash_counter& counter)
+      -> caf::result<protocol::sha256_digest> {
       auto digest = node::hash_at(cursor->fd(), name, key,
                                   self->state.cache.get(),
-                                  cursor->stop_flag(), cursor->hashed());
+                                  cursor->stop_flag(), counter.get());
       if (!digest)
         return to_error(digest.error());
       return *digest;
@@ -59,6 +60,15 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
       auto& st = self->state;
       auto x = node::stat_entry(st.root->get(), path, true, st.cache.get(),
                                 st.stopping.get(), max_hash_size);
+      if (!x)
+        return to_error(x.error());
+      return std::move(*x);
+    },
+    [self](atom::stat, const std::string& path,
+           const node::hash_counter& counter) -> caf::result<protocol::entry> {
+      auto& st = self->state;
+      auto x = node::stat_entry(st.root->get(), path, true, st.cache.get(),
+                                st.stopping.get(), UINT64_MAX, counter.get());
       if (!x)
         return to_error(x.error());
       return std::move(*x);

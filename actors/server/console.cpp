@@ -325,8 +325,15 @@ console_actor::behavior_type console(console_pointer self,
       if (i == st.sinks.end())
         return;
       auto conn = i->second.conn;
+      hide_hash_line(self);
+      hashes_arrived(self, query, xs);
       i->second.on_entries(xs);
+      show_hash_line(self);
       self->send(conn, atom::ack_v, query);
+    },
+    [self](atom::progress, uint64_t query, std::string& name, uint64_t size,
+           uint64_t hashed) {
+      on_hash_progress(self, query, std::move(name), size, hashed);
     },
   };
 }

@@ -49,6 +49,11 @@ struct console_options {
   /// Told of every command that failed, except those that the server's
   /// own shutdown ended (server_main's exit status).
   std::function<void(const failure&)> failed;
+  /// Width of the terminal `out` writes to, asked before each `ls` (rows
+  /// then fit it); empty or 0: not a terminal, full rows.
+  std::function<size_t()> columns;
+  /// `out` is a terminal that shows colours (ls colours names).
+  bool color = false;
 };
 
 /// The operator's shell: runs one command at a time, in input order.
@@ -59,6 +64,14 @@ struct console_state {
   struct listing_sink {
     node_connection_actor conn;
     std::function<void(std::vector<protocol::entry>&)> on_entries;
+  };
+
+  /// A long hash a node reported (hash_progress) for the progress line.
+  struct hash_status {
+    uint64_t size = 0;
+    uint64_t hashed = 0;
+    /// When the console first heard of it.
+    std::chrono::steady_clock::time_point since;
   };
 
   /// One directory of a `tree` walk.
@@ -108,6 +121,11 @@ struct console_state {
   /// Ctrl-C arrived while the running command was still preparing.
   bool cancel_requested = false;
   std::unordered_map<uint64_t, listing_sink> sinks;
+  /// Queries of the running command whose long hashes the progress line
+  /// shows (text output on a terminal), and those hashes by (query, name).
+  std::vector<uint64_t> hash_queries;
+  std::map<std::pair<uint64_t, std::string>, hash_status> hashes;
+  bool hash_line_shown = false;
   tree_walk tree;
 };
 

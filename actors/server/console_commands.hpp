@@ -87,6 +87,28 @@ void cmd_stat_print(self_ptr self, const target& t, bool json,
 
 void cmd_ls(self_ptr self, const command& cmd);
 
+// -- the progress line of long hashes (console_hash_progress.cpp) --
+
+/// Shows the long hashes of `query` on the progress line (if there is one).
+void watch_hashes(self_ptr self, uint64_t query);
+
+/// A node reported progress of a long hash for `query` (hash_progress).
+void on_hash_progress(self_ptr self, uint64_t query, std::string name,
+                      uint64_t size, uint64_t hashed);
+
+/// Clears the progress line before output.
+void hide_hash_line(self_ptr self);
+
+/// Draws the progress line again (if hashes still run).
+void show_hash_line(self_ptr self);
+
+/// Rows of `query` arrived: their hashes are done.
+void hashes_arrived(self_ptr self, uint64_t query,
+                    const std::vector<protocol::entry>& xs);
+
+/// The command is over: no progress line any more.
+void stop_watching_hashes(self_ptr self);
+
 void tree_step(self_ptr self);
 
 void tree_descend(self_ptr self, const std::string& path);

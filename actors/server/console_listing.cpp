@@ -2,8 +2,10 @@
 
 #include "actors/server/console_commands.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <functional>
 
 #include <caf/event_based_actor.hpp>
 #include <spdlog/spdlog.h>
@@ -20,10 +22,14 @@ void cmd_stat_print(self_ptr self, const target& t, bool json,
                     bool listing) {
   if (stop_if_cancelled(self))
     return;
-  self->request(t.conn, caf::infinite, atom::stat_v,
-                cancellable_query(self, t.conn), t.path)
+  auto query = cancellable_query(self, t.conn);
+  if (!json)
+    watch_hashes(self, query);
+  self->request(t.conn, caf::infinite, atom::stat_v, query, t.path,
+                caf::actor_cast<listing_sink_actor>(self))
     .then(
       [self, t, json, listing](protocol::entry& x) {
+        hide_hash_line(self);
         if (json)
           self->state.out(shell::render_entry_json(
             t.info.name, listing ? protocol::parent_path(t.path) : t.path,
@@ -35,38 +41,156 @@ void cmd_stat_print(self_ptr self, const target& t, bool json,
       [self](caf::error& err) { fail(self, err); });
 }
 
-void cmd_ls(self_ptr self, const command& cmd) {
-  auto json = cmd.has_flag("json");
-  auto arg = cmd.args.empty() ? std::nullopt
-                              : std::optional<std::string>{cmd.args[0]};
-  with_target(self, arg, [self, json](target& t) {
-    auto header_done = std::make_shared<bool>(false);
-    auto print_header = [self, json, header_done] {
-      if (!json && !*header_done) {
-        self->state.out(shell::render_listing_header());
-        *header_done = true;
-      }
+namespace {
+
+/// How `ls` was asked to order its rows.
+enum class ls_order { node, name, size, mtime };
+
+/// What `ls` options ask for.
+struct ls_request {
+  bool json = false;
+  bool hashes = true;
+  ls_order order = ls_order::node;
+  bool reverse = false;
+  shell::listing_style style;
+  std::optional<std::string> path;
+};
+
+/// Most rows `ls --sort`/`-r` holds to sort; a larger directory lists in
+/// the node's order (and says so).
+constexpr size_t max_sorted_rows = 200'000;
+
+outcome<ls_request> parse_ls(self_ptr self, const command& cmd) {
+  ls_request result;
+  result.json = cmd.has_flag("json");
+  result.hashes = !cmd.has_flag("no-hash");
+  result.reverse = cmd.has_flag("reverse");
+  result.style.human = cmd.has_flag("human");
+  if (!cmd.args.empty())
+    result.path = cmd.args[0];
+  if (auto key = cmd.option("sort")) {
+    if (*key == "name")
+      result.order = ls_order::name;
+    else if (*key == "size")
+      result.order = ls_order::size;
+    else if (*key == "mtime" || *key == "time")
+      result.order = ls_order::mtime;
+    else
+      return make_failure(wire_code::bad_request,
+                          "--sort expects name, size or mtime, got '"
+                            + protocol::escape_name(*key) + "'");
+  }
+  if (result.reverse && result.order == ls_order::node)
+    result.order = ls_order::name;
+  auto& opts = self->state.options;
+  if (!result.json) {
+    result.style.columns = opts.columns ? opts.columns() : 0;
+    result.style.color = opts.color;
+  }
+  return result;
+}
+
+/// Sorts rows as ls does: names ascending (bytewise), sizes and times
+/// largest / newest first, ties by name; `reverse` turns it around.
+void sort_rows(std::vector<protocol::entry>& xs, ls_order order,
+               bool reverse) {
+  auto by_name = [](const protocol::entry& a, const protocol::entry& b) {
+    return a.name < b.name;
+  };
+  std::function<bool(const protocol::entry&, const protocol::entry&)> less
+    = by_name;
+  if (order == ls_order::size)
+    less = [by_name](const protocol::entry& a, const protocol::entry& b) {
+      return a.size != b.size ? a.size > b.size : by_name(a, b);
     };
-    start_listing(
-      self, t.conn, t.path, protocol::list_flags::with_hashes,
-      [self, json, t, print_header](std::vector<protocol::entry>& xs) {
-        print_header();
-        for (auto& x : xs)
-          print_entry(self, json, t.info.name, t.path, x);
-      },
-      [self, json, print_header](uint64_t total, bool sorted) {
-        if (!json) {
-          print_header();
-          self->state.out(shell::render_listing_footer(total, sorted));
+  else if (order == ls_order::mtime)
+    less = [by_name](const protocol::entry& a, const protocol::entry& b) {
+      return a.mtime_ns != b.mtime_ns ? a.mtime_ns > b.mtime_ns
+                                      : by_name(a, b);
+    };
+  std::sort(xs.begin(), xs.end(), less);
+  if (reverse)
+    std::reverse(xs.begin(), xs.end());
+}
+
+/// Rows of one `ls` on their way to the screen.
+struct ls_rows {
+  ls_request req;
+  std::string node;
+  std::string dir;
+  bool header_done = false;
+  /// Rows held to sort (--sort, -r).
+  std::vector<protocol::entry> held;
+  /// Too many to sort: the rest streams in the node's order.
+  bool overflow = false;
+};
+
+void print_rows(self_ptr self, ls_rows& rows,
+                std::vector<protocol::entry>& xs) {
+  auto& out = self->state.out;
+  if (!rows.req.json && !rows.header_done) {
+    out(shell::render_listing_header(rows.req.style));
+    rows.header_done = true;
+  }
+  std::string text;
+  for (auto& x : xs)
+    text += rows.req.json
+              ? shell::render_entry_json(rows.node, rows.dir, x)
+              : shell::render_entry_line(x, rows.req.style);
+  if (!text.empty())
+    out(text);
+}
+
+} // namespace
+
+void cmd_ls(self_ptr self, const command& cmd) {
+  auto req = parse_ls(self, cmd);
+  if (!req)
+    return fail(self, req.error());
+  auto path = req->path;
+  with_target(self, path, [self, req = *req](target& t) {
+    auto rows = std::make_shared<ls_rows>();
+    rows->req = req;
+    rows->node = t.info.name;
+    rows->dir = t.path;
+    uint8_t flags = 0;
+    if (req.hashes)
+      flags = protocol::list_flags::with_hashes
+              | protocol::list_flags::late_rows;
+    auto query = start_listing(
+      self, t.conn, t.path, flags,
+      [self, rows](std::vector<protocol::entry>& xs) {
+        if (rows->req.order == ls_order::node || rows->overflow)
+          return print_rows(self, *rows, xs);
+        rows->held.insert(rows->held.end(),
+                          std::make_move_iterator(xs.begin()),
+                          std::make_move_iterator(xs.end()));
+        if (rows->held.size() > max_sorted_rows) {
+          rows->overflow = true;
+          print_rows(self, *rows, rows->held);
+          rows->held.clear();
         }
+      },
+      [self, rows](uint64_t total, bool sorted) {
+        hide_hash_line(self);
+        if (!rows->held.empty() || !rows->header_done) {
+          sort_rows(rows->held, rows->req.order, rows->req.reverse);
+          print_rows(self, *rows, rows->held);
+        }
+        if (rows->req.order != ls_order::node)
+          sorted = !rows->overflow;
+        if (!rows->req.json)
+          self->state.out(shell::render_listing_footer(total, sorted));
         finish(self);
       },
-      [self, t, json](const caf::error& err) {
+      [self, t, json = req.json](const caf::error& err) {
         // `ls FILE` shows the file, as ls(1) does.
         if (to_failure(err).code == wire_code::not_a_directory)
           return cmd_stat_print(self, t, json, true);
         fail(self, err);
       });
+    if (!req.json)
+      watch_hashes(self, query);
   });
 }
 

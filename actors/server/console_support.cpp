@@ -47,6 +47,7 @@ void quit_now(self_ptr self) {
 /// Called when the running command is complete: starts the next one.
 void finish(self_ptr self) {
   auto& st = self->state;
+  stop_watching_hashes(self);
   st.busy = false;
   st.running.clear();
   st.cancel_requested = false;
@@ -71,6 +72,7 @@ void finish(self_ptr self) {
 
 void fail(self_ptr self, const failure& why) {
   auto& st = self->state;
+  hide_hash_line(self);
   auto& err = st.options.err ? st.options.err : st.out;
   if (why.code == wire_code::cancelled && st.cancel_requested)
     err("cancelled\n"); // the operator pressed Ctrl-C

@@ -286,6 +286,11 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
         return err;
       auto i = open_request(self, request_kind::list, query, path);
       i->second.entries_sink = std::move(sink);
+      // Nodes that predate late rows get the version-1 flags.
+      if ((self->state.info.capabilities
+           & protocol::capability::hash_progress)
+          == 0)
+        flags = static_cast<uint8_t>(flags & ~protocol::list_flags::late_rows);
       write(self, protocol::list_request{i->first, path, flags});
       return i->second.reply;
     },
@@ -296,6 +301,15 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
       if (auto err = admit_request(self, path))
         return err;
       auto i = open_request(self, request_kind::stat, query, path);
+      write(self, protocol::stat_request{i->first, path});
+      return i->second.reply;
+    },
+    [self](atom::stat, uint64_t query, std::string& path,
+           listing_sink_actor& sink) -> caf::result<protocol::entry> {
+      if (auto err = admit_request(self, path))
+        return err;
+      auto i = open_request(self, request_kind::stat, query, path);
+      i->second.entries_sink = std::move(sink);
       write(self, protocol::stat_request{i->first, path});
       return i->second.reply;
     },

@@ -80,6 +80,28 @@ void on(self_ptr self, protocol::list_progress& msg) {
     touch(self, i);
 }
 
+/// A listing or a stat still hashes a large file: it is alive, and the
+/// shell may show how far it got.
+void on(self_ptr self, protocol::hash_progress& msg) {
+  auto& st = self->state;
+  auto i = st.requests.find(msg.id);
+  if (i == st.requests.end())
+    return; // ended meanwhile
+  auto& req = i->second;
+  if (req.kind != request_kind::list && req.kind != request_kind::stat)
+    return protocol_violation(self, std::string{"unexpected hash_progress "
+                                                "for a "}
+                                      + command_of(req) + " request");
+  if (req.kind == request_kind::list
+        ? !protocol::is_valid_entry_name(msg.name)
+        : !msg.name.empty())
+    return protocol_violation(self, "hash_progress with an invalid name");
+  touch(self, i);
+  if (req.entries_sink && req.query)
+    self->send(req.entries_sink, atom::progress_v, *req.query,
+               std::move(msg.name), msg.size, msg.hashed);
+}
+
 // -- single replies -----------------------------------------------------------
 
 void on(self_ptr self, protocol::stat_reply& msg) {

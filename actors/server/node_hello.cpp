@@ -23,7 +23,8 @@ void on_welcome(self_ptr self, uint64_t id) {
                       st.settings.max_frame};
   // Only a node that said it understands the field gets it.
   if (st.info.capabilities & protocol::capability::features)
-    w.features = protocol::server_feature::list_progress;
+    w.features = protocol::server_feature::list_progress
+                 | protocol::server_feature::hash_progress;
   write(self, w);
   after(self, st.settings.heartbeat_interval, atom::tick_v);
 }

@@ -138,6 +138,22 @@ keep_pending(node_connection_actor::pointer self,
   return promise;
 }
 
+caf::result<protocol::entry>
+fake_stat(node_connection_actor::pointer self,
+          const std::shared_ptr<fake_node_log>& log, uint64_t query,
+          const std::string& path) {
+  log->requests.push_back("stat " + path);
+  if (log->silent)
+    return keep_pending<protocol::entry>(self, log, query);
+  if (path == "/")
+    return dir_entry("/", log->dirs["/"].size());
+  if (auto i = log->files.find(path); i != log->files.end())
+    return i->second;
+  if (auto i = log->dirs.find(path); i != log->dirs.end())
+    return dir_entry(path.substr(path.rfind('/') + 1), i->second.size());
+  return make_error(wire_code::not_found, "no such entry: " + path);
+}
+
 node_connection_actor::behavior_type
 fake_node(node_connection_actor::pointer self,
           std::shared_ptr<fake_node_log> log) {
@@ -168,16 +184,11 @@ fake_node(node_connection_actor::pointer self,
     },
     [self, log](atom::stat, uint64_t query,
                 std::string& path) -> caf::result<protocol::entry> {
-      log->requests.push_back("stat " + path);
-      if (log->silent)
-        return keep_pending<protocol::entry>(self, log, query);
-      if (path == "/")
-        return dir_entry("/", log->dirs["/"].size());
-      if (auto i = log->files.find(path); i != log->files.end())
-        return i->second;
-      if (auto i = log->dirs.find(path); i != log->dirs.end())
-        return dir_entry(path.substr(path.rfind('/') + 1), i->second.size());
-      return make_error(wire_code::not_found, "no such entry: " + path);
+      return fake_stat(self, log, query, path);
+    },
+    [self, log](atom::stat, uint64_t query, std::string& path,
+                listing_sink_actor&) -> caf::result<protocol::entry> {
+      return fake_stat(self, log, query, path);
     },
     [self, log](atom::du, uint64_t query,
                 std::string& path) -> caf::result<protocol::du_reply> {

@@ -30,6 +30,15 @@ struct lanes_log {
   std::vector<protocol::entry> rows;
   bool done = false;
   std::vector<uint64_t> progress;
+  /// hash_progress reports: (name, size, hashed).
+  struct file_progress {
+    std::string name;
+    uint64_t size = 0;
+    uint64_t hashed = 0;
+  };
+  std::vector<file_progress> hash_progress;
+  /// The counters the bulk worker was handed, per hash.
+  std::vector<node::hash_counter> counters;
   /// Names the bulk worker was asked to hash, with their open requests.
   std::vector<std::string> bulk_hashes;
   std::vector<caf::typed_response_promise<protocol::sha256_digest>> open;
@@ -54,6 +63,10 @@ fake_conn(client_connection_actor::pointer, std::shared_ptr<lanes_log> log) {
     [log](atom::progress, uint32_t, uint64_t hashed) {
       log->progress.push_back(hashed);
     },
+    [log](atom::progress, uint32_t, const std::string& name, uint64_t size,
+          uint64_t hashed) {
+      log->hash_progress.push_back({name, size, hashed});
+    },
   };
 }
 
@@ -74,9 +87,10 @@ fake_bulk(fs_worker_actor::pointer self, std::shared_ptr<lanes_log> log) {
       return refused();
     },
     [self, log](atom::hash, const dir_cursor_ptr&, const std::string& name,
-                const node::file_key&)
+                const node::file_key&, const node::hash_counter& counter)
       -> caf::result<protocol::sha256_digest> {
       log->bulk_hashes.push_back(name);
+      log->counters.push_back(counter);
       auto rp = self->make_response_promise<protocol::sha256_digest>();
       log->open.push_back(rp);
       return rp;
@@ -92,6 +106,11 @@ fake_bulk(fs_worker_actor::pointer self, std::shared_ptr<lanes_log> log) {
     },
     [log](atom::stat, const std::string&,
           uint64_t) -> caf::result<protocol::entry> {
+      ++log->bulk_other;
+      return refused();
+    },
+    [log](atom::stat, const std::string&,
+          const node::hash_counter&) -> caf::result<protocol::entry> {
       ++log->bulk_other;
       return refused();
     },
@@ -189,9 +208,15 @@ struct lanes_fixture : fixture {
     run();
   }
 
-  lister_actor start_listing() {
+  lister_actor start_listing(bool late_rows = false,
+                             bool hash_progress = false) {
+    lister_config config;
+    config.with_hashes = true;
+    config.late_rows = late_rows;
+    config.hash_progress = hash_progress;
+    config.max_chunk_bytes = 32'000;
     auto hdl = track(sys.spawn(lister, conn, pool, uint32_t{7},
-                               std::string{"/"}, true, size_t{32'000}));
+                               std::string{"/"}, config));
     run();
     return hdl;
   }
@@ -259,4 +284,68 @@ TEST_CASE_METHOD(lanes_fixture,
   // No reports after the hash ended.
   advance(lister_progress_interval * 3);
   CHECK(log->progress.size() == reports);
+}
+
+// -- late rows (issue 10 item 2) ----------------------------------------------
+
+TEST_CASE_METHOD(lanes_fixture,
+                 "lister: with late rows, other rows go out while a large "
+                 "file is hashed, its row once the hash is done",
+                 "[client][lister]") {
+  start_listing(true, true);
+  REQUIRE(log->bulk_hashes == std::vector<std::string>{"c-big"});
+  // Within the grace period the batch keeps waiting (a quick hash keeps
+  // its place in name order)...
+  CHECK(log->rows.empty());
+  // ... then the other rows go out without it.
+  advance(late_row_grace);
+  REQUIRE(log->rows.size() == 3);
+  CHECK(log->rows[0].name == "a");
+  CHECK(log->rows[1].name == "b");
+  CHECK(log->rows[2].name == "d");
+  for (auto& x : log->rows)
+    CHECK(x.sha256 == node::sha256_bytes(std::string(4096, x.name[0])));
+  CHECK_FALSE(log->done);
+  // While it hashes, each interval reports the file and its bytes.
+  *log->counters.front() = 12345;
+  advance(lister_hash_progress_interval);
+  REQUIRE_FALSE(log->hash_progress.empty());
+  CHECK(log->hash_progress.back().name == "c-big");
+  CHECK(log->hash_progress.back().size == node::small_hash_limit + 1);
+  CHECK(log->hash_progress.back().hashed == 12345);
+  CHECK(log->progress.empty()); // no list_progress for such a server
+  finish_hashes();
+  REQUIRE(log->done);
+  REQUIRE(log->rows.size() == 4);
+  CHECK(log->rows[3].name == "c-big");
+  protocol::sha256_digest digest{};
+  digest[0] = 42;
+  CHECK(log->rows[3].sha256 == digest);
+}
+
+TEST_CASE_METHOD(lanes_fixture,
+                 "lister: a large file hashed within the grace period keeps "
+                 "its place",
+                 "[client][lister]") {
+  start_listing(true, true);
+  CHECK(log->rows.empty());
+  finish_hashes();
+  REQUIRE(log->done);
+  REQUIRE(log->rows.size() == 4);
+  std::vector<std::string> names;
+  for (auto& x : log->rows)
+    names.push_back(x.name);
+  CHECK(names == std::vector<std::string>{"a", "b", "c-big", "d"});
+}
+
+TEST_CASE_METHOD(lanes_fixture,
+                 "lister: without late rows (older servers) rows keep name "
+                 "order however long the hash takes",
+                 "[client][lister]") {
+  start_listing(false, false);
+  advance(late_row_grace * 10);
+  CHECK(log->rows.empty());
+  finish_hashes();
+  REQUIRE(log->rows.size() == 4);
+  CHECK(log->rows[2].name == "c-big");
 }

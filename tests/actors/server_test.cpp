@@ -57,6 +57,7 @@ recording_sink(listing_sink_actor::pointer self, std::shared_ptr<sink_log> log,
       if (log->auto_ack)
         self->send(conn, atom::ack_v, query);
     },
+    [](atom::progress, uint64_t, const std::string&, uint64_t, uint64_t) {},
   };
 }
 

@@ -77,6 +77,7 @@ TEST_CASE("tags and names are fixed", "[codec]") {
     {upload_reply{}, 40, "upload_reply"},
     {file_meta{}, 28, "file_meta"},
     {list_progress{}, 41, "list_progress"},
+    {hash_progress{}, 45, "hash_progress"},
   };
   REQUIRE(table.size() == std::variant_size_v<message>);
   for (auto& x : table) {

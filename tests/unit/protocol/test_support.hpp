@@ -143,6 +143,10 @@ inline auto fields(const list_progress& x) {
   return std::tie(x.id, x.hashed);
 }
 
+inline auto fields(const hash_progress& x) {
+  return std::tie(x.id, x.name, x.size, x.hashed);
+}
+
 template <class T>
 bool equal(const T& x, const T& y) {
   return fields(x) == fields(y);
@@ -282,6 +286,8 @@ inline std::vector<message> sample_messages() {
   result.emplace_back(file_meta{20, 0, 07777, -1});
   result.emplace_back(list_progress{3, 0});
   result.emplace_back(list_progress{4, UINT64_MAX});
+  result.emplace_back(hash_progress{5, "big.iso", 2u << 30, 1u << 30});
+  result.emplace_back(hash_progress{6, "", UINT64_MAX, 0});
   {
     welcome w{1, 2, 3, default_max_frame};
     w.features = server_feature::list_progress;

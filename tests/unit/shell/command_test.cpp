@@ -248,7 +248,8 @@ TEST_CASE("parse_command rejects unknown commands") {
 TEST_CASE("parse_command rejects unknown options") {
   auto err = parse_error("ls --foo");
   CHECK(err.message
-        == "unknown option --foo for ls; usage: ls [PATH] [--json]");
+        == "unknown option --foo for ls; usage: ls [PATH] [-h] [-r] "
+              "[--sort name|size|mtime] [--no-hash] [--json]");
   err = parse_error("ls --foo=1 /");
   CHECK_THAT(err.message, Catch::StartsWith("unknown option --foo for ls"));
   err = parse_error("pwd --json");
@@ -276,7 +277,7 @@ TEST_CASE("parse_command reports wrong argument counts with the usage") {
   auto err = parse_error("cd");
   CHECK_THAT(err.message, Catch::Contains("usage: cd PATH"));
   err = parse_error("ls a b");
-  CHECK_THAT(err.message, Catch::Contains("usage: ls [PATH] [--json]"));
+  CHECK_THAT(err.message, Catch::Contains("usage: ls [PATH] [-h] [-r]"));
   err = parse_error("wait-nodes 1 2 --timeout 3");
   CHECK_THAT(err.message,
              Catch::Contains("usage: wait-nodes N [--timeout S]"));
