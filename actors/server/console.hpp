@@ -108,6 +108,12 @@ struct console_state {
   /// Ctrl-C arrived while the running command was still preparing.
   bool cancel_requested = false;
   std::unordered_map<uint64_t, listing_sink> sinks;
+  /// Receives the matches of one find query.
+  struct find_sink {
+    node_connection_actor conn;
+    std::function<void(std::vector<protocol::find_match>&)> on_matches;
+  };
+  std::unordered_map<uint64_t, find_sink> find_sinks;
   tree_walk tree;
 };
 
