@@ -8,7 +8,8 @@
 //         console (user commands, the only place that renders output).
 // Client: node_agent (connects, reconnects with backoff, owns the pool);
 //         client_connection (broker, speaks the protocol);
-//         lister (one per listing in progress); fs_worker pool (blocking I/O).
+//         lister (one per listing in progress); finder (one per find or
+//         node-side tree walk); fs_worker pool (blocking I/O).
 
 #include <cstdint>
 #include <memory>
@@ -38,6 +39,11 @@ using listing_sink_actor = caf::typed_actor<
   /// Query `id` (a listing or a stat) is hashing file `name` (empty for a
   /// stat) of `size` bytes, `hashed` of them done (hash_progress).
   reacts_to<atom::progress, uint64_t, std::string, uint64_t, uint64_t>>;
+
+/// Receives the matches of a find as they arrive.
+using find_sink_actor = caf::typed_actor<
+  /// Part of the matches of query `id`; answer with `ack` to get more.
+  reacts_to<atom::chunk, uint64_t, std::vector<protocol::find_match>>>;
 
 /// Receives the bytes of a download (the server's file writer).
 using transfer_sink_actor = caf::typed_actor<
@@ -80,6 +86,12 @@ using node_connection_actor = caf::typed_actor<
   /// replies with (total entries, sorted) when the listing is complete.
   replies_to<atom::list, uint64_t, std::string, uint8_t,
              listing_sink_actor>::with<uint64_t, bool>,
+  /// Walks the tree at `spec.path` on the node (capability::find) with the
+  /// filters of `spec` (its id is set here), streaming matches to `sink`
+  /// under query `id`; replies with (matched, visited) at the end. Fails
+  /// with bad_request for a node without the capability.
+  replies_to<atom::find, uint64_t, protocol::find_request,
+             find_sink_actor>::with<uint64_t, uint64_t>,
   /// The sink consumed one chunk of query `id`.
   reacts_to<atom::ack, uint64_t>,
   /// Abandons query `id` (timeout, user gave up): it fails with cancelled
@@ -190,7 +202,7 @@ using supervisor_actor = caf::typed_actor<
   reacts_to<atom::tick>>;
 
 /// Reads commands and renders every result for people.
-using console_actor = listing_sink_actor::extend<
+using console_actor = listing_sink_actor::extend_with<find_sink_actor>::extend<
   /// One line of user input.
   reacts_to<atom::line, std::string>,
   /// End of input: run what is queued, then quit.
@@ -209,6 +221,7 @@ using console_actor = listing_sink_actor::extend<
 // -- client -------------------------------------------------------------------
 
 using dir_cursor_ptr = std::shared_ptr<node::dir_cursor>;
+using find_walk_ptr = std::shared_ptr<node::find_walk>;
 
 /// A blocking filesystem worker; a pool of them serves one node.
 using fs_worker_actor = caf::typed_actor<
@@ -224,6 +237,10 @@ using fs_worker_actor = caf::typed_actor<
   /// (small files, one message for many) and fills in hashes or errors.
   replies_to<atom::hash, dir_cursor_ptr,
              node::listing_batch>::with<node::listing_batch>,
+  /// Starts the find walk a find_request describes.
+  replies_to<atom::find, protocol::find_request>::with<find_walk_ptr>,
+  /// One bounded step of a find walk: its next matches.
+  replies_to<atom::find, find_walk_ptr>::with<node::find_batch>,
   /// Describes the entry at `path`, hashed if a regular file.
   replies_to<atom::stat, std::string>::with<protocol::entry>,
   /// Describes the entry at `path`; a regular file is hashed only if its
@@ -284,8 +301,13 @@ using client_connection_actor = caf::typed_actor<
   reacts_to<atom::commit, uint32_t, uint64_t>,
   /// Download `id` sends a file of this size, mode and mtime (file_meta).
   reacts_to<atom::meta, uint32_t, uint64_t, uint32_t, int64_t>,
-  /// Listing `id` still hashes a large file: bytes hashed so far.
+  /// Listing `id` still hashes a large file: bytes hashed so far (or find
+  /// `id` still walks: entries visited so far).
   reacts_to<atom::progress, uint32_t, uint64_t>,
+  /// Matches of find `id` are ready to send.
+  reacts_to<atom::chunk, uint32_t, std::vector<protocol::find_match>>,
+  /// Find `id` is complete: (matched, visited).
+  reacts_to<atom::done, uint32_t, uint64_t, uint64_t>,
   /// Listing `id` hashes file `name` of `size` bytes, `hashed` done.
   reacts_to<atom::progress, uint32_t, std::string, uint64_t, uint64_t>>;
 
@@ -298,6 +320,9 @@ using lister_actor = caf::typed_actor<
   /// Timer (its own): batch `seq` waited long enough for a large file's
   /// hash; with late rows, its other rows go out without that row.
   reacts_to<atom::timeout, uint64_t>>;
+
+/// One find or node-side tree walk in progress on the client.
+using finder_actor = lister_actor;
 
 /// One download in progress on the client (reads on a worker).
 using file_sender_actor = caf::typed_actor<

@@ -14,6 +14,7 @@
 #include <caf/type_id.hpp>
 
 #include "node/hash_cache.hpp"
+#include "node/find_walk.hpp"
 #include "node/listing.hpp"
 #include "node/transfer.hpp"
 #include "protocol/messages.hpp"
@@ -39,6 +40,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
   DIRSCOPE_ADD_ATOM(echo, "echo")
   DIRSCOPE_ADD_ATOM(eof, "eof")
   DIRSCOPE_ADD_ATOM(failed, "failed")
+  DIRSCOPE_ADD_ATOM(find, "find")
   DIRSCOPE_ADD_ATOM(get, "get")
   DIRSCOPE_ADD_ATOM(goodbye, "goodbye")
   DIRSCOPE_ADD_ATOM(hash, "hash")
@@ -82,6 +84,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::file_writer>))
   CAF_ADD_TYPE_ID(dirscope, (dirscope::node::hash_counter))
 
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::protocol::find_request))
+  CAF_ADD_TYPE_ID(dirscope, (std::vector<dirscope::protocol::find_match>))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::node::find_batch))
+  CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::find_walk>))
+
 CAF_END_TYPE_ID_BLOCK(dirscope)
 
 // Messages that never leave the process: no serialization needed.
@@ -95,6 +102,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::file_chunk)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::file_reader>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::file_writer>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::hash_counter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::protocol::find_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dirscope::protocol::find_match>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::find_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::find_walk>)
 
 // wire_code doubles as dirscope's caf::error code enum (all values < 256).
 // CAF turns such enums into caf::error inside messages, so interfaces carry

@@ -31,6 +31,8 @@ constexpr message_tag tags[] = {
   message_tag::upload_end,    message_tag::download_end,
   message_tag::upload_reply,  message_tag::file_meta,
   message_tag::list_progress, message_tag::hash_progress,
+  message_tag::find_request,  message_tag::find_chunk,
+  message_tag::find_end,      message_tag::find_progress,
 };
 
 constexpr const char* names[] = {
@@ -41,7 +43,8 @@ constexpr const char* names[] = {
   "notice",        "echo_reply",     "du_reply",      "remove_reply",
   "echo",          "download_request", "upload_request", "data_chunk",
   "upload_end",    "download_end",     "upload_reply",     "file_meta",
-  "list_progress", "hash_progress",
+  "list_progress", "hash_progress", "find_request", "find_chunk",
+  "find_end", "find_progress",
 };
 
 static_assert(std::size(tags) == std::variant_size_v<message>);
@@ -262,6 +265,51 @@ void write(byte_writer& w, const hash_progress& x) {
   w.str(x.name, "name");
   w.u64(x.size);
   w.u64(x.hashed);
+}
+
+template <class T, class F>
+void write_opt(byte_writer& w, const std::optional<T>& x, F&& f) {
+  w.boolean(x.has_value());
+  if (x)
+    f(*x);
+}
+
+void write(byte_writer& w, const find_request& x) {
+  w.u32(x.id);
+  w.str(x.path, "path");
+  w.u8(x.flags);
+  write_opt(w, x.max_depth, [&w](uint32_t v) { w.u32(v); });
+  write_opt(w, x.name_glob,
+            [&w](const std::string& v) { w.str(v, "name glob"); });
+  write_opt(w, x.path_glob,
+            [&w](const std::string& v) { w.str(v, "path glob"); });
+  w.u8(x.types);
+  write_opt(w, x.min_size, [&w](uint64_t v) { w.u64(v); });
+  write_opt(w, x.max_size, [&w](uint64_t v) { w.u64(v); });
+  write_opt(w, x.min_mtime_ns, [&w](int64_t v) { w.i64(v); });
+  write_opt(w, x.max_mtime_ns, [&w](int64_t v) { w.i64(v); });
+  write_opt(w, x.sha256,
+            [&w](const sha256_digest& v) { w.raw(v.data(), v.size()); });
+}
+
+void write(byte_writer& w, const find_chunk& x) {
+  w.u32(x.id);
+  w.count(x.matches.size(), "match count");
+  for (auto& m : x.matches) {
+    w.boolean(m.last);
+    write(w, m.item);
+  }
+}
+
+void write(byte_writer& w, const find_end& x) {
+  w.u32(x.id);
+  w.u64(x.matched);
+  w.u64(x.visited);
+}
+
+void write(byte_writer& w, const find_progress& x) {
+  w.u32(x.id);
+  w.u64(x.visited);
 }
 
 // -- decoding -----------------------------------------------------------------
@@ -492,6 +540,63 @@ void read(byte_reader& r, hash_progress& x) {
   x.hashed = r.u64("hashed");
 }
 
+void read(byte_reader& r, find_request& x) {
+  x.id = r.u32("id");
+  x.path = r.str("path");
+  x.flags = r.u8("flags");
+  if (r.flag("max_depth"))
+    x.max_depth = r.u32("max_depth");
+  if (r.flag("name glob"))
+    x.name_glob = r.str("name glob");
+  if (r.flag("path glob"))
+    x.path_glob = r.str("path glob");
+  x.types = r.u8("types");
+  if (r.flag("min_size"))
+    x.min_size = r.u64("min_size");
+  if (r.flag("max_size"))
+    x.max_size = r.u64("max_size");
+  if (r.flag("min_mtime_ns"))
+    x.min_mtime_ns = r.i64("min_mtime_ns");
+  if (r.flag("max_mtime_ns"))
+    x.max_mtime_ns = r.i64("max_mtime_ns");
+  if (r.flag("sha256")) {
+    x.sha256.emplace();
+    r.raw(*x.sha256, "sha256");
+  }
+}
+
+void read(byte_reader& r, find_chunk& x) {
+  x.id = r.u32("id");
+  auto n = r.u32("match count");
+  if (!r.ok())
+    return;
+  // Bound the reservation by what the body can hold, not by what it claims.
+  if (n > r.remaining() / (1 + min_entry_size)) {
+    r.fail(std::to_string(n) + " matches cannot fit in "
+           + std::to_string(r.remaining()) + " bytes (a match takes at least "
+           + std::to_string(1 + min_entry_size) + ")");
+    return;
+  }
+  x.matches.resize(n);
+  for (auto& m : x.matches) {
+    m.last = r.boolean("last");
+    read(r, m.item);
+    if (!r.ok())
+      return;
+  }
+}
+
+void read(byte_reader& r, find_end& x) {
+  x.id = r.u32("id");
+  x.matched = r.u64("matched");
+  x.visited = r.u64("visited");
+}
+
+void read(byte_reader& r, find_progress& x) {
+  x.id = r.u32("id");
+  x.visited = r.u64("visited");
+}
+
 template <class T>
 outcome<message> decode_as(const uint8_t* data, size_t size) {
   byte_reader r{data, size, names[index_of<T>()]};
@@ -565,6 +670,10 @@ size_t encoded_size(const entry& x) noexcept {
   return n;
 }
 
+size_t encoded_size(const find_match& x) noexcept {
+  return 1 + encoded_size(x.item);
+}
+
 outcome<message> decode_body(const uint8_t* data, size_t size) {
   if (size == 0)
     return protocol_failure("empty frame body");
@@ -631,6 +740,14 @@ outcome<message> decode_body(const uint8_t* data, size_t size) {
       return decode_as<list_progress>(body, n);
     case message_tag::hash_progress:
       return decode_as<hash_progress>(body, n);
+    case message_tag::find_request:
+      return decode_as<find_request>(body, n);
+    case message_tag::find_chunk:
+      return decode_as<find_chunk>(body, n);
+    case message_tag::find_end:
+      return decode_as<find_end>(body, n);
+    case message_tag::find_progress:
+      return decode_as<find_progress>(body, n);
   }
   return protocol_failure("unknown message tag "
                           + std::to_string(static_cast<int>(data[0])));

@@ -47,6 +47,10 @@ enum class message_tag : uint8_t {
   upload_reply = 40,
   list_progress = 41,
   hash_progress = 45,
+  find_request = 50,
+  find_chunk = 51,
+  find_end = 52,
+  find_progress = 53,
 };
 
 /// Returns the tag of `msg`.
@@ -84,6 +88,9 @@ size_t max_text_size(uint32_t max_frame) noexcept;
 
 /// Returns how many bytes `x` adds to an entries_chunk body.
 size_t encoded_size(const entry& x) noexcept;
+
+/// Returns how many bytes `x` adds to a find_chunk body.
+size_t encoded_size(const find_match& x) noexcept;
 
 /// Decodes one frame body (without the length prefix). Fails with
 /// wire_code::protocol_error on an unknown tag, truncated or trailing bytes,

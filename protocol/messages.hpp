@@ -48,6 +48,8 @@ constexpr uint32_t remove = 1u << 5;
 constexpr uint32_t file_meta = 1u << 6;
 /// The node understands a welcome that carries `features` (PROTOCOL.md).
 constexpr uint32_t features = 1u << 7;
+/// The node walks trees itself: find_request (find, tree).
+constexpr uint32_t find = 1u << 8;
 /// The node understands list_flags::late_rows and sends hash_progress to a
 /// server whose welcome.features has server_feature::hash_progress.
 constexpr uint32_t hash_progress = 1u << 9;
@@ -332,6 +334,70 @@ struct list_progress {
   uint64_t hashed = 0;
 };
 
+// -- find (capability::find) --------------------------------------------------
+
+/// Flags of a find_request.
+namespace find_flags {
+/// Compute SHA-256 for matching regular files (through the hash cache).
+constexpr uint8_t with_hashes = 1u << 0;
+} // namespace find_flags
+
+/// Type bits of find_request.types (0: every type).
+namespace find_types {
+constexpr uint8_t file = 1u << 0;
+constexpr uint8_t dir = 1u << 1;
+constexpr uint8_t symlink = 1u << 2;
+constexpr uint8_t other = 1u << 3;
+constexpr uint8_t all = file | dir | symlink | other;
+} // namespace find_types
+
+/// Walk the tree at `path` on the node (links never followed, never leaving
+/// the root) and stream back the entries that pass every filter given.
+/// Bounds are inclusive; absent means unbounded.
+struct find_request {
+  uint32_t id = 0;
+  std::string path;
+  uint8_t flags = 0;
+  std::optional<uint32_t> max_depth; ///< 0: `path` itself only
+  std::optional<std::string> name_glob; ///< fnmatch on the entry's name
+  std::optional<std::string> path_glob; ///< fnmatch on the relative path
+  uint8_t types = 0;                    ///< find_types bits, 0: all
+  std::optional<uint64_t> min_size;
+  std::optional<uint64_t> max_size;
+  std::optional<int64_t> min_mtime_ns;
+  std::optional<int64_t> max_mtime_ns;
+  std::optional<sha256_digest> sha256; ///< regular files with this content
+};
+
+/// One entry a find walk matched. `item.name` is its path relative to the
+/// search root ("." for the root itself, else "a/b/c").
+struct find_match {
+  /// No later entry of the same directory follows in the walk (matched or
+  /// not): what `tree` draws its guides from.
+  bool last = false;
+  entry item;
+};
+
+/// Part of a find's matches, under the listing's flow control.
+struct find_chunk {
+  uint32_t id = 0;
+  std::vector<find_match> matches;
+};
+
+/// Final frame of a successful find.
+struct find_end {
+  uint32_t id = 0;
+  uint64_t matched = 0; ///< entries sent in all find_chunks
+  uint64_t visited = 0; ///< entries the walk looked at
+};
+
+/// The walk of find `id` is alive (`visited` entries so far) though no
+/// chunk went out for a while. Resets the server's request timeout.
+struct find_progress {
+  uint32_t id = 0;
+  uint64_t visited = 0;
+};
+
 /// Client -> server: request `id` (a listing or a stat) is hashing file
 /// `name` (a listing's entry name; empty for a stat) of `size` bytes, of
 /// which `hashed` are done. Resets the request's timeout. Only to a server
@@ -352,7 +418,8 @@ using message
                  remove_request, notice, echo_reply, du_reply, remove_reply,
                  echo, download_request, upload_request, data_chunk,
                  upload_end, download_end, upload_reply, file_meta,
-                 list_progress, hash_progress>;
+                 list_progress, hash_progress, find_request, find_chunk,
+                 find_end, find_progress>;
 
 /// Number of unacknowledged entries_chunk frames a client may have in flight.
 constexpr uint32_t chunk_window = 4;

@@ -170,13 +170,56 @@ std::vector<command_spec> make_table() {
     "show a directory tree (default depth 3)",
     "Shows the directory PATH (default: the current directory) and what\n"
     "lies below it, down to N levels (default 3; --depth 1 is like ls).\n"
-    "Symlinks are shown, never followed.\n"
+    "Symlinks are shown, never followed. The node walks the tree itself and\n"
+    "streams it (nodes older than find: one listing per directory).\n"
     "With --json, prints one JSON object per entry and line, as ls --json.\n"
     "\n"
     "Examples:\n"
     "  tree\n"
     "  tree /src --depth 2\n"
     "  tree n1:/ --depth=1 --json\n",
+  });
+  result.push_back(command_spec{
+    "find",
+    {},
+    0,
+    1,
+    {"hash", "json"},
+    {"name", "path", "type", "size", "newer", "mtime", "sha256", "max-depth"},
+    "find [PATH] [--name GLOB] [--path GLOB] [--type f|d|l|o] "
+    "[--size +N|-N] [--newer TIME | --mtime -7d] [--sha256 HEX] "
+    "[--max-depth N] [--hash] [--json]",
+    "search a tree on the node",
+    "Walks the tree at PATH on its node (default: the current directory)\n"
+    "and shows every entry that passes all the filters given, one row per\n"
+    "match as ls shows it, named by its path relative to PATH (. is PATH\n"
+    "itself), then how many matched. The walk runs on the node, never\n"
+    "follows a symlink and never leaves the node's root; an unreadable\n"
+    "directory shows up with its error and the walk goes on.\n"
+    "  --name GLOB    the entry's name matches GLOB (* ? [..], as find -name)\n"
+    "  --path GLOB    its path relative to PATH matches GLOB (* matches /)\n"
+    "  --type T       f file, d directory, l symlink, o other; f,d for both\n"
+    "  --size +N      larger than N bytes; -N smaller; N exactly (k, M, G:\n"
+    "                 KiB, MiB, GiB). Write --size=-1k or --size -1k.\n"
+    "  --newer TIME   modified after TIME: YYYY-MM-DD[THH:MM[:SS]] in the\n"
+    "                 server's time zone, with Z in UTC, or @SECONDS\n"
+    "  --mtime -N     modified less than N ago (+N: more than N ago; N:\n"
+    "                 between N and N+1 ago); units s m h d w, default d\n"
+    "  --sha256 HEX   regular files with this content (hashed on the node\n"
+    "                 through its hash cache)\n"
+    "  --max-depth N  at most N levels below PATH (0: PATH itself)\n"
+    "  --hash         show the SHA-256 of matching files\n"
+    "Names are shown escaped as ls shows them; globs take the same escapes\n"
+    "(\\xNN for a byte). With --json, one JSON object per match with the\n"
+    "keys of ls --json (path is the match's directory on the node).\n"
+    "Ctrl-C stops the walk on the node. Nodes older than this server's\n"
+    "find answer with an error saying so.\n"
+    "\n"
+    "Examples:\n"
+    "  find n1:/etc --name passwd\n"
+    "  find /var/log --type f --size +100M --mtime -7d\n"
+    "  find n1:/ --sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+    "  find /src --path 'lib/*.c' --hash --json\n",
   });
   result.push_back(command_spec{
     "du",

@@ -6,11 +6,13 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/client/finder.hpp"
 #include "actors/client/lister.hpp"
 #include "actors/client/transfer.hpp"
 #include "actors/client/node_output.hpp"
 #include "actors/error.hpp"
 #include "actors/wire_io.hpp"
+#include "node/find_walk.hpp"
 #include "node/listing.hpp"
 #include "protocol/names.hpp"
 #include "protocol/paths.hpp"
@@ -46,6 +48,9 @@ void close(self_ptr self, caf::error reason) {
   for (auto& [id, hdl] : st.listers)
     self->send_exit(hdl, caf::exit_reason::user_shutdown);
   st.listers.clear();
+  for (auto& [id, hdl] : st.finders)
+    self->send_exit(hdl, caf::exit_reason::user_shutdown);
+  st.finders.clear();
   // Their temporary files go with them.
   for (auto& [id, hdl] : st.senders)
     self->send_exit(hdl, caf::exit_reason::user_shutdown);
@@ -95,6 +100,12 @@ size_t entries_room(uint32_t max_frame) {
   return max_frame - overhead;
 }
 
+/// Most match bytes a find_chunk may carry under `max_frame`.
+size_t matches_room(uint32_t max_frame) {
+  static const auto overhead = body_size(protocol::find_chunk{});
+  return max_frame - overhead;
+}
+
 /// Most data bytes a data_chunk may carry under `max_frame`.
 size_t data_room(uint32_t max_frame) {
   static const auto overhead = body_size(protocol::data_chunk{});
@@ -126,6 +137,7 @@ void stop_request(self_ptr self, uint32_t id) {
     }
   };
   stop(st.listers);
+  stop(st.finders);
   stop(st.senders);
   stop(st.receivers);
   st.outbox.erase(std::remove_if(st.outbox.begin(), st.outbox.end(),
@@ -162,6 +174,7 @@ void write_reply(self_ptr self, state::outgoing& out) {
     bytes = protocol::encode(failed, frame);
   } else if (auto i = st.in_flight.find(out.id); i != st.in_flight.end()) {
     if (std::holds_alternative<protocol::entries_chunk>(out.msg)
+        || std::holds_alternative<protocol::find_chunk>(out.msg)
         || std::holds_alternative<protocol::data_chunk>(out.msg))
       ++i->second.unacked_out;
     else if (std::holds_alternative<protocol::chunk_ack>(out.msg)
@@ -254,6 +267,21 @@ void on_list(self_ptr self, protocol::list_request& req) {
   auto hdl = self->spawn(lister, conn, st.pool, req.id, std::move(req.path),
                          config);
   st.listers.emplace(req.id, hdl);
+}
+
+void on_find(self_ptr self, protocol::find_request& req) {
+  if (!admit(self, req.id, req.path))
+    return;
+  if (auto err = node::check_find_request(req))
+    return send_failed(self, req.id, *err);
+  spdlog::debug("find {} (request {})", protocol::escape_name(req.path),
+                req.id);
+  auto& st = self->state;
+  auto conn = caf::actor_cast<client_connection_actor>(self);
+  auto id = req.id;
+  auto hdl = self->spawn(finder, conn, st.pool, std::move(req),
+                         matches_room(st.peer_max_frame));
+  st.finders.emplace(id, hdl);
 }
 
 /// Stat with the hash of a large file (`size` bytes), on a bulk worker;
@@ -488,6 +516,8 @@ void on_ack(self_ptr self, uint32_t id) {
   --i->second.unacked_out;
   if (auto j = st.listers.find(id); j != st.listers.end())
     self->send(j->second, atom::ack_v);
+  else if (auto f = st.finders.find(id); f != st.finders.end())
+    self->send(f->second, atom::ack_v);
   else if (auto k = st.senders.find(id); k != st.senders.end())
     self->send(k->second, atom::ack_v);
 }
@@ -566,6 +596,8 @@ bool on_frame(self_ptr self, protocol::message& msg) {
     on_list(self, *x);
   } else if (auto x = std::get_if<protocol::stat_request>(&msg)) {
     on_stat(self, *x);
+  } else if (auto x = std::get_if<protocol::find_request>(&msg)) {
+    on_find(self, *x);
   } else if (auto x = std::get_if<protocol::chunk_ack>(&msg)) {
     on_ack(self, x->id);
   } else if (auto x = std::get_if<protocol::cancel>(&msg)) {
@@ -640,7 +672,7 @@ caf::behavior client_connection(client_connection_broker self,
   namespace cap = protocol::capability;
   uint32_t caps
     = cap::list | cap::stat | cap::hash | cap::file_meta | cap::features
-      | cap::hash_progress;
+      | cap::hash_progress | cap::find;
   if (st.settings.allow_download)
     caps |= cap::download;
   if (st.settings.allow_upload)
@@ -716,8 +748,26 @@ caf::behavior client_connection(client_connection_broker self,
       if (st.stage == state::phase::serving && from_current(self, st.listers, id))
         send_reply(self, id, protocol::entries_chunk{id, std::move(xs)});
     },
+    [self](atom::chunk, uint32_t id, std::vector<protocol::find_match>& xs) {
+      auto& st = self->state;
+      if (st.stage == state::phase::serving
+          && from_current(self, st.finders, id))
+        send_reply(self, id, protocol::find_chunk{id, std::move(xs)});
+    },
+    [self](atom::done, uint32_t id, uint64_t matched, uint64_t visited) {
+      auto& st = self->state;
+      if (st.stage != state::phase::serving
+          || !from_current(self, st.finders, id))
+        return;
+      st.finders.erase(id);
+      st.in_flight.erase(id);
+      send_reply(self, id, protocol::find_end{id, matched, visited});
+    },
     [self](atom::progress, uint32_t id, uint64_t hashed) {
       auto& st = self->state;
+      if (st.stage == state::phase::serving
+          && from_current(self, st.finders, id))
+        return send_reply(self, id, protocol::find_progress{id, hashed});
       // An older server knows no list_progress frame: it gets none.
       if (st.stage == state::phase::serving
           && from_current(self, st.listers, id)
@@ -747,9 +797,11 @@ caf::behavior client_connection(client_connection_broker self,
       if (from_current(self, st.receivers, id))
         spdlog::warn("upload {} failed: {}", id, to_failure(err).message);
       else if (!from_current(self, st.listers, id)
+               && !from_current(self, st.finders, id)
                && !from_current(self, st.senders, id))
         return; // cancelled, or an earlier request under this id
       st.listers.erase(id);
+      st.finders.erase(id);
       st.senders.erase(id);
       st.receivers.erase(id);
       send_failed(self, id, to_failure(err));

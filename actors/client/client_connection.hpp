@@ -41,6 +41,8 @@ struct client_connection_state {
   uint32_t server_features = 0;
   /// Listings in progress by request id.
   std::unordered_map<uint32_t, lister_actor> listers;
+  /// Finds (and node-side tree walks) in progress by request id.
+  std::unordered_map<uint32_t, finder_actor> finders;
   /// Downloads and uploads in progress by request id.
   std::unordered_map<uint32_t, file_sender_actor> senders;
   std::unordered_map<uint32_t, file_receiver_actor> receivers;

@@ -1,7 +1,10 @@
 #include "actors/client/fs_worker.hpp"
 
+#include "actors/client/finder.hpp"
+
 #include "actors/error.hpp"
 #include "node/file_ops.hpp"
+#include "node/find_walk.hpp"
 #include "node/listing.hpp"
 #include "node/transfer.hpp"
 
@@ -45,6 +48,19 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
       node::hash_pending(cursor->fd(), batch, self->state.cache.get(),
                          cursor->stop_flag(), cursor->hashed());
       return std::move(batch);
+    },
+    // -- find -----------------------------------------------------------------
+    [self](atom::find,
+           const protocol::find_request& req) -> caf::result<find_walk_ptr> {
+      auto walk = node::find_walk::open(self->state.root->get(), req);
+      if (!walk)
+        return to_error(walk.error());
+      return std::move(*walk);
+    },
+    [self](atom::find, const find_walk_ptr& walk) -> caf::result<node::find_batch> {
+      return walk->next(protocol::max_entries_per_chunk,
+                        protocol::chunk_byte_budget, finder_step_visits,
+                        self->state.cache.get());
     },
     [self](atom::stat,
            const std::string& path) -> caf::result<protocol::entry> {

@@ -242,6 +242,8 @@ void run_line(self_ptr self, const std::string& line) {
     cmd_stat(self, cmd);
   else if (name == "tree")
     cmd_tree(self, cmd);
+  else if (name == "find")
+    cmd_find(self, cmd);
   else if (name == "nodes")
     cmd_nodes(self, cmd);
   else if (name == "use")
@@ -318,6 +320,16 @@ console_actor::behavior_type console(console_pointer self,
     },
     [self](atom::progress, uint64_t generation) {
       show_progress(self, generation);
+    },
+    [self](atom::chunk, uint64_t query,
+           std::vector<protocol::find_match>& xs) {
+      auto& st = self->state;
+      auto i = st.find_sinks.find(query);
+      if (i == st.find_sinks.end())
+        return;
+      auto conn = i->second.conn;
+      i->second.on_matches(xs);
+      self->send(conn, atom::ack_v, query);
     },
     [self](atom::chunk, uint64_t query, std::vector<protocol::entry>& xs) {
       auto& st = self->state;

@@ -126,6 +126,12 @@ struct console_state {
   std::vector<uint64_t> hash_queries;
   std::map<std::pair<uint64_t, std::string>, hash_status> hashes;
   bool hash_line_shown = false;
+  /// Receives the matches of one find query.
+  struct find_sink {
+    node_connection_actor conn;
+    std::function<void(std::vector<protocol::find_match>&)> on_matches;
+  };
+  std::unordered_map<uint64_t, find_sink> find_sinks;
   tree_walk tree;
 };
 

@@ -111,6 +111,21 @@ void stop_watching_hashes(self_ptr self);
 
 void tree_step(self_ptr self);
 
+// -- find (console_find.cpp) --------------------------------------------------
+
+/// `find [NODE:]PATH [filters]`.
+void cmd_find(self_ptr self, const command& cmd);
+
+/// Runs one find on one node (`t`) and prints its rows named by `t`'s
+/// node; `on_done(matched, visited)` or `on_error` then. Takes the node as
+/// a parameter so a fleet selector can run it on many.
+void run_find(self_ptr self, const target& t, protocol::find_request spec,
+              bool json, std::function<void(uint64_t, uint64_t)> on_done,
+              std::function<void(const caf::error&)> on_error);
+
+/// `tree` on the node's own walk (nodes with capability::find).
+void tree_by_walk(self_ptr self, const target& t, size_t depth, bool json);
+
 void tree_descend(self_ptr self, const std::string& path);
 
 void tree_step(self_ptr self);

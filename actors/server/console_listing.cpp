@@ -284,6 +284,9 @@ void cmd_tree(self_ptr self, const command& cmd) {
                                     0};
     if (!json)
       self->state.out(shown(t) + "\n");
+    // One streamed walk on the node instead of one listing per directory.
+    if ((t.info.capabilities & protocol::capability::find) != 0 && depth > 0)
+      return tree_by_walk(self, t, depth, json);
     if (depth == 0)
       return tree_step(self);
     tree_descend(self, t.path);

@@ -294,6 +294,23 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
       write(self, protocol::list_request{i->first, path, flags});
       return i->second.reply;
     },
+    [self](atom::find, uint64_t query, protocol::find_request& spec,
+           find_sink_actor& sink) -> caf::result<uint64_t, uint64_t> {
+      if (auto err = admit_request(self, spec.path))
+        return err;
+      // Only nodes that announced the capability know the frame.
+      if ((self->state.info.capabilities & protocol::capability::find) == 0)
+        return make_error(wire_code::bad_request,
+                          "node " + self->state.info.name
+                            + " is too old for find (no node-side walk; "
+                              "upgrade dirscope-client)");
+      auto i = open_request(self, request_kind::find, query, spec.path);
+      i->second.matches_sink = std::move(sink);
+      i->second.max_depth = spec.max_depth;
+      spec.id = i->first;
+      write(self, spec);
+      return i->second.reply;
+    },
     [self](atom::ack, uint64_t query) { on_consumer_ack(self, query); },
     [self](atom::cancel, uint64_t query) { cancel_query(self, query); },
     [self](atom::stat, uint64_t query,

@@ -102,6 +102,70 @@ void on(self_ptr self, protocol::hash_progress& msg) {
                std::move(msg.name), msg.size, msg.hashed);
 }
 
+// -- finds --------------------------------------------------------------------
+
+/// A find match names a path relative to the search root: "." or valid
+/// entry names joined by '/', at most `max_depth` of them.
+bool valid_match_path(const std::string& rel,
+                      const std::optional<uint32_t>& max_depth) {
+  if (rel == ".")
+    return true;
+  uint64_t depth = 0;
+  size_t start = 0;
+  for (;;) {
+    auto slash = rel.find('/', start);
+    auto part = rel.substr(start, slash == std::string::npos
+                                    ? std::string::npos
+                                    : slash - start);
+    if (!protocol::is_valid_entry_name(part))
+      return false;
+    ++depth;
+    if (slash == std::string::npos)
+      break;
+    start = slash + 1;
+  }
+  return !max_depth || depth <= *max_depth;
+}
+
+void on(self_ptr self, protocol::find_chunk& msg) {
+  auto i = expect_request(self, msg.id, request_kind::find, "find_chunk");
+  if (i == self->state.requests.end())
+    return; // cancelled or timed out: late frames are expected
+  auto& req = i->second;
+  if (req.unacked >= protocol::chunk_window)
+    return protocol_violation(self,
+                              "find_chunk beyond the window of "
+                                + std::to_string(protocol::chunk_window)
+                                + " unacknowledged chunks");
+  for (auto& x : msg.matches) {
+    if (!valid_match_path(x.item.name, req.max_depth))
+      return protocol_violation(self, "find match with an invalid path");
+    sanitize(x.item);
+  }
+  ++req.unacked;
+  req.count += msg.matches.size();
+  touch(self, i);
+  self->send(req.matches_sink, atom::chunk_v, *req.query,
+             std::move(msg.matches));
+}
+
+void on(self_ptr self, protocol::find_end& msg) {
+  auto i = expect_request(self, msg.id, request_kind::find, "find_end");
+  if (i == self->state.requests.end())
+    return;
+  if (msg.matched != i->second.count)
+    return protocol_violation(self, "find_end count does not match matches");
+  i->second.reply.deliver(msg.matched, msg.visited);
+  finish_request(self, i, msg.matched, "matches");
+}
+
+/// A find still walks: it is alive, not timed out.
+void on(self_ptr self, protocol::find_progress& msg) {
+  auto i = expect_request(self, msg.id, request_kind::find, "find_progress");
+  if (i != self->state.requests.end())
+    touch(self, i);
+}
+
 // -- single replies -----------------------------------------------------------
 
 void on(self_ptr self, protocol::stat_reply& msg) {

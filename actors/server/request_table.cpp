@@ -16,6 +16,8 @@ const char* command_of(const pending_request& req) {
       return "get";
     case request_kind::put:
       return "put";
+    case request_kind::find:
+      return "find";
   }
   return "?";
 }

@@ -14,7 +14,7 @@ namespace dirscope {
 
 /// What a request to a node asks for: its final frame and the type of its
 /// reply differ.
-enum class request_kind : uint8_t { list, stat, du, remove, get, put };
+enum class request_kind : uint8_t { list, stat, du, remove, get, put, find };
 
 /// One request in flight on a node connection: the single table entry
 /// that failing, timing out, cancelling and finishing work on.
@@ -34,6 +34,9 @@ struct pending_request {
   caf::actor_clock::time_point deadline;
   /// list: where entries go; get: where bytes go; put: who reads them.
   listing_sink_actor entries_sink;
+  /// find: where matches go, and the depth they may reach (none: any).
+  find_sink_actor matches_sink;
+  std::optional<uint32_t> max_depth;
   transfer_sink_actor data_sink;
   upload_pump_actor pump;
   /// The flow-control window in use: chunks received and not yet acked

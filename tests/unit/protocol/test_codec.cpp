@@ -78,6 +78,10 @@ TEST_CASE("tags and names are fixed", "[codec]") {
     {file_meta{}, 28, "file_meta"},
     {list_progress{}, 41, "list_progress"},
     {hash_progress{}, 45, "hash_progress"},
+    {find_request{}, 50, "find_request"},
+    {find_chunk{}, 51, "find_chunk"},
+    {find_end{}, 52, "find_end"},
+    {find_progress{}, 53, "find_progress"},
   };
   REQUIRE(table.size() == std::variant_size_v<message>);
   for (auto& x : table) {

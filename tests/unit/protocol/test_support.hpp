@@ -147,6 +147,20 @@ inline auto fields(const hash_progress& x) {
   return std::tie(x.id, x.name, x.size, x.hashed);
 }
 
+inline auto fields(const find_request& x) {
+  return std::tie(x.id, x.path, x.flags, x.max_depth, x.name_glob,
+                  x.path_glob, x.types, x.min_size, x.max_size,
+                  x.min_mtime_ns, x.max_mtime_ns, x.sha256);
+}
+
+inline auto fields(const find_end& x) {
+  return std::tie(x.id, x.matched, x.visited);
+}
+
+inline auto fields(const find_progress& x) {
+  return std::tie(x.id, x.visited);
+}
+
 template <class T>
 bool equal(const T& x, const T& y) {
   return fields(x) == fields(y);
@@ -157,6 +171,16 @@ inline bool equal(const entries_chunk& x, const entries_chunk& y) {
     return false;
   for (size_t i = 0; i < x.entries.size(); ++i)
     if (!equal(x.entries[i], y.entries[i]))
+      return false;
+  return true;
+}
+
+inline bool equal(const find_chunk& x, const find_chunk& y) {
+  if (x.id != y.id || x.matches.size() != y.matches.size())
+    return false;
+  for (size_t i = 0; i < x.matches.size(); ++i)
+    if (x.matches[i].last != y.matches[i].last
+        || !equal(x.matches[i].item, y.matches[i].item))
       return false;
   return true;
 }
@@ -293,6 +317,41 @@ inline std::vector<message> sample_messages() {
     w.features = server_feature::list_progress;
     result.emplace_back(w);
   }
+  {
+    find_request f;
+    f.id = 22;
+    f.path = "/";
+    result.emplace_back(f);
+  }
+  {
+    find_request f;
+    f.id = 23;
+    f.path = std::string("/s\xff\0rc", 7);
+    f.flags = find_flags::with_hashes;
+    f.max_depth = 3;
+    f.name_glob = "*.c";
+    f.path_glob = std::string("a/*\xff", 5);
+    f.types = find_types::file | find_types::symlink;
+    f.min_size = 1025;
+    f.max_size = UINT64_MAX;
+    f.min_mtime_ns = INT64_MIN;
+    f.max_mtime_ns = 1'700'000'000'000'000'000;
+    f.sha256 = sample_digest();
+    result.emplace_back(f);
+  }
+  {
+    find_chunk c{24, {}};
+    bool last = false;
+    for (auto& e : sample_entries()) {
+      c.matches.push_back(find_match{last, e});
+      last = !last;
+    }
+    c.matches.front().item.name = "a/b/c";
+    result.emplace_back(c);
+  }
+  result.emplace_back(find_chunk{25, {}});
+  result.emplace_back(find_end{24, 6, UINT64_MAX});
+  result.emplace_back(find_progress{24, 100000});
   return result;
 }
 
