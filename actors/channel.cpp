@@ -8,7 +8,7 @@ channel::channel(std::unique_ptr<tls::session> session)
 }
 
 outcome<bool> channel::receive(const char* data, size_t size,
-                               std::vector<uint8_t>& plain) {
+                               protocol::byte_buffer& plain) {
   auto bytes = reinterpret_cast<const uint8_t*>(data);
   if (!seen_bytes_ && size > 0) {
     seen_bytes_ = true;

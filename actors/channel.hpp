@@ -29,7 +29,7 @@ public:
   /// TLS error, or when the first bytes show the peer speaks the other
   /// transport (then wrong_transport() says so).
   outcome<bool> receive(const char* data, size_t size,
-                        std::vector<uint8_t>& plain);
+                        protocol::byte_buffer& plain);
 
   /// Plaintext for the peer (queued until a TLS handshake completes).
   outcome<bool> send(const std::vector<uint8_t>& plain);

@@ -755,6 +755,14 @@ outcome<message> decode_body(const uint8_t* data, size_t size) {
 
 // -- frame_decoder ------------------------------------------------------------
 
+namespace {
+
+/// Consumed bytes a decoder keeps in front of a partial frame before it
+/// moves that frame to the front of its buffer.
+constexpr size_t compact_after = 256u << 10;
+
+} // namespace
+
 frame_decoder::frame_decoder(uint32_t max_frame)
   : max_frame_(effective_max_frame(max_frame)) {
   // nop
@@ -800,7 +808,10 @@ std::variant<std::monostate, message, failure> frame_decoder::next() {
   if (pos_ == buf_.size()) {
     buf_.clear();
     pos_ = 0;
-  } else if (pos_ > buf_.size() / 2) {
+  } else if (pos_ > buf_.size() / 2 && pos_ >= compact_after) {
+    // Moving the partial frame to the front costs a copy of it: do it only
+    // once a good many consumed bytes would be reclaimed, not after every
+    // frame of a transfer.
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(pos_));
     pos_ = 0;
   }

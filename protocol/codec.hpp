@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "protocol/byte_buffer.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/outcome.hpp"
 
@@ -98,7 +99,9 @@ size_t encoded_size(const find_match& x) noexcept;
 outcome<message> decode_body(const uint8_t* data, size_t size);
 
 /// Splits a byte stream into frames and decodes them. Feed it whatever the
-/// socket delivered; it never buffers more than one frame beyond `max_frame`.
+/// socket delivered; it never buffers more than one frame beyond `max_frame`
+/// (plus up to 256 KiB already decoded, reclaimed in one move rather than
+/// after every frame).
 class frame_decoder {
 public:
   explicit frame_decoder(uint32_t max_frame = default_max_frame);
@@ -108,7 +111,7 @@ public:
 
   /// The buffer that feed() appends to, for a producer that writes into it
   /// directly (a TLS session decrypting): append at the end only.
-  std::vector<uint8_t>& input() noexcept {
+  byte_buffer& input() noexcept {
     return buf_;
   }
 
@@ -124,7 +127,7 @@ public:
 
 private:
   uint32_t max_frame_;
-  std::vector<uint8_t> buf_;
+  byte_buffer buf_;
   size_t pos_ = 0;
   bool failed_ = false;
 };

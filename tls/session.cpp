@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
+#include <new>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -45,12 +47,103 @@ bool looks_like_tls(const uint8_t* data, size_t size) noexcept {
   return size < 2 || data[1] == 0x03;
 }
 
+// -- the session's BIO ---------------------------------------------------------
+
+/// OpenSSL's view of a session's transport: reads come from the bytes being
+/// fed (in place), writes append to the session's output vector. Replaces a
+/// pair of memory BIOs, which copied every received byte once more (and
+/// zero-filled, moved and cleansed their buffers on the way).
+struct session_bio {
+  static session* self(BIO* bio) {
+    return static_cast<session*>(BIO_get_data(bio));
+  }
+
+  static int read_ex(BIO* bio, char* out, size_t size, size_t* n) {
+    BIO_clear_retry_flags(bio);
+    *n = self(bio)->bio_read(reinterpret_cast<uint8_t*>(out), size);
+    if (*n > 0)
+      return 1;
+    // Nothing more fed: "retry later", never end of file.
+    BIO_set_retry_read(bio);
+    return 0;
+  }
+
+  static int write_ex(BIO* bio, const char* data, size_t size, size_t* n) {
+    BIO_clear_retry_flags(bio);
+    try {
+      self(bio)->bio_write(reinterpret_cast<const uint8_t*>(data), size);
+    } catch (const std::bad_alloc&) {
+      *n = 0;
+      return 0;
+    }
+    *n = size;
+    return 1;
+  }
+
+  static long ctrl(BIO* bio, int cmd, long, void*) {
+    switch (cmd) {
+      case BIO_CTRL_PENDING:
+        return static_cast<long>(self(bio)->bio_pending());
+      case BIO_CTRL_WPENDING:
+        return static_cast<long>(self(bio)->bio_wpending());
+      case BIO_CTRL_FLUSH:
+        return 1;
+      default:
+        return 0;
+    }
+  }
+
+  /// The method, made once (thread-safe static initialisation); nullptr if
+  /// OpenSSL cannot allocate it.
+  static const BIO_METHOD* method() {
+    static BIO_METHOD* result = [] {
+      auto index = BIO_get_new_index();
+      auto* m = BIO_meth_new((index > 0 ? index : 0) | BIO_TYPE_SOURCE_SINK,
+                             "dirscope session");
+      if (m == nullptr)
+        return m;
+      BIO_meth_set_read_ex(m, read_ex);
+      BIO_meth_set_write_ex(m, write_ex);
+      BIO_meth_set_ctrl(m, ctrl);
+      return m;
+    }();
+    return result;
+  }
+};
+
+size_t session::bio_read(uint8_t* out, size_t size) noexcept {
+  if (stash_pos_ < stash_.size()) {
+    auto n = std::min(size, stash_.size() - stash_pos_);
+    std::memcpy(out, stash_.data() + stash_pos_, n);
+    stash_pos_ += n;
+    if (stash_pos_ == stash_.size()) {
+      stash_.clear();
+      stash_pos_ = 0;
+    }
+    return n;
+  }
+  auto n = std::min(size, in_size_);
+  if (n > 0) {
+    std::memcpy(out, in_, n);
+    in_ += n;
+    in_size_ -= n;
+  }
+  return n;
+}
+
+void session::bio_write(const uint8_t* data, size_t size) {
+  auto first = reinterpret_cast<const char*>(data);
+  out_.insert(out_.end(), first, first + size);
+}
+
+// -- session -------------------------------------------------------------------
+
 session::session(std::shared_ptr<context> ctx) : ctx_(std::move(ctx)) {
   // nop
 }
 
 session::~session() {
-  SSL_free(ssl_); // also frees both BIOs
+  SSL_free(ssl_); // also frees the BIO
 }
 
 outcome<std::unique_ptr<session>>
@@ -63,18 +156,15 @@ session::make(std::shared_ptr<context> ctx) {
   if (self->ssl_ == nullptr)
     return make_failure(wire_code::internal,
                         "SSL_new failed: " + detail::openssl_errors());
-  auto* rbio = BIO_new(BIO_s_mem());
-  auto* wbio = BIO_new(BIO_s_mem());
-  if (rbio == nullptr || wbio == nullptr) {
-    BIO_free(rbio);
-    BIO_free(wbio);
+  auto* method = session_bio::method();
+  auto* bio = method != nullptr ? BIO_new(method) : nullptr;
+  if (bio == nullptr)
     return make_failure(wire_code::internal,
                         "BIO_new failed: " + detail::openssl_errors());
-  }
-  // An empty memory BIO must mean "retry later", not end of file.
-  BIO_set_mem_eof_return(rbio, -1);
-  BIO_set_mem_eof_return(wbio, -1);
-  SSL_set_bio(self->ssl_, rbio, wbio);
+  BIO_set_data(bio, self.get());
+  BIO_set_init(bio, 1);
+  // One BIO for both directions: SSL_set_bio takes one reference.
+  SSL_set_bio(self->ssl_, bio, bio);
   SSL_set_app_data(self->ssl_, &self->verify_note_);
   if (!self->is_client()) {
     SSL_set_accept_state(self->ssl_);
@@ -93,8 +183,9 @@ session::make(std::shared_ptr<context> ctx) {
   return self;
 }
 
-outcome<bool> session::feed(const uint8_t* data, size_t size,
-                            std::vector<uint8_t>& plaintext) {
+template <class Buffer>
+outcome<bool> session::feed_impl(const uint8_t* data, size_t size,
+                                 Buffer& plaintext) {
   if (failed_)
     return error_;
   if (peer_closed_ || size == 0)
@@ -105,21 +196,34 @@ outcome<bool> session::feed(const uint8_t* data, size_t size,
       || (head_size_ == 2 && head_[1] != 0x03))
     return fail_with(make_failure(wire_code::protocol_error, not_tls));
   ERR_clear_error();
-  auto* rbio = SSL_get_rbio(ssl_);
-  while (size > 0) {
-    auto chunk = static_cast<int>(std::min(size, size_t{INT_MAX}));
-    auto n = BIO_write(rbio, data, chunk);
-    if (n <= 0)
-      return fail_with(make_failure(wire_code::internal,
-                                    "cannot buffer TLS input: "
-                                      + detail::openssl_errors()));
-    data += n;
-    size -= static_cast<size_t>(n);
+  in_ = data;
+  in_size_ = size;
+  auto result = advance(plaintext);
+  // OpenSSL reads until it wants more, so this stays empty unless it
+  // stopped early; then the rest goes first next time.
+  if (in_size_ > 0 && !failed_ && !peer_closed_) {
+    stash_.erase(stash_.begin(),
+                 stash_.begin() + static_cast<ptrdiff_t>(stash_pos_));
+    stash_pos_ = 0;
+    stash_.insert(stash_.end(), in_, in_ + in_size_);
   }
-  return advance(plaintext);
+  in_ = nullptr;
+  in_size_ = 0;
+  return result;
 }
 
-outcome<bool> session::advance(std::vector<uint8_t>& plaintext) {
+outcome<bool> session::feed(const uint8_t* data, size_t size,
+                            std::vector<uint8_t>& plaintext) {
+  return feed_impl(data, size, plaintext);
+}
+
+outcome<bool> session::feed(const uint8_t* data, size_t size,
+                            protocol::byte_buffer& plaintext) {
+  return feed_impl(data, size, plaintext);
+}
+
+template <class Buffer>
+outcome<bool> session::advance(Buffer& plaintext) {
   if (!established_) {
     auto res = SSL_do_handshake(ssl_);
     if (res != 1) {
@@ -142,8 +246,7 @@ outcome<bool> session::advance(std::vector<uint8_t>& plaintext) {
   auto finish = [&plaintext, &used] { plaintext.resize(used); };
   for (;;) {
     if (plaintext.size() - used < read_chunk)
-      plaintext.resize(used + read_chunk
-                       + BIO_ctrl_pending(SSL_get_rbio(ssl_))
+      plaintext.resize(used + read_chunk + bio_pending()
                        + static_cast<size_t>(SSL_pending(ssl_)));
     size_t n = 0;
     auto res = SSL_read_ex(ssl_, plaintext.data() + used,
@@ -190,34 +293,21 @@ outcome<bool> session::encrypt(const uint8_t* data, size_t size) {
   return true;
 }
 
-namespace {
-
-/// Appends what the memory BIO `wbio` holds to `out` and empties it.
-template <class Buffer>
-void drain_mem_bio(BIO* wbio, Buffer& out) {
-  char* data = nullptr;
-  auto n = BIO_get_mem_data(wbio, &data);
-  if (n <= 0 || data == nullptr)
-    return;
-  using value_type = typename Buffer::value_type;
-  auto first = reinterpret_cast<const value_type*>(data);
-  out.insert(out.end(), first, first + n);
-  // A read-write memory BIO drops its data on reset.
-  (void) BIO_reset(wbio);
-}
-
-} // namespace
-
 void session::drain(std::vector<uint8_t>& out) {
-  drain_mem_bio(SSL_get_wbio(ssl_), out);
+  out.insert(out.end(), out_.begin(), out_.end());
+  out_.clear();
 }
 
 void session::drain(std::vector<char>& out) {
-  drain_mem_bio(SSL_get_wbio(ssl_), out);
+  if (out.empty())
+    out.swap(out_);
+  else
+    out.insert(out.end(), out_.begin(), out_.end());
+  out_.clear();
 }
 
 bool session::has_output() const noexcept {
-  return BIO_ctrl_pending(SSL_get_wbio(ssl_)) > 0;
+  return !out_.empty();
 }
 
 void session::close() {

@@ -2,8 +2,10 @@
 
 // One TLS connection without I/O ("sans-I/O"): the owner feeds ciphertext
 // received from the socket, gets plaintext back, and drains ciphertext to
-// write to the socket. OpenSSL runs over two memory BIOs, so nothing here
-// blocks or touches a socket.
+// write to the socket. OpenSSL runs over a BIO of our own that reads the
+// bytes being fed in place and appends records to a vector that drain()
+// hands over, so nothing here blocks or touches a socket, and no byte is
+// copied through an OpenSSL memory BIO.
 //
 // Driving it, for a broker:
 //   - after make(), after every feed(), write() and close(), and after a
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/byte_buffer.hpp"
 #include "protocol/outcome.hpp"
 #include "tls/context.hpp"
 
@@ -56,6 +59,11 @@ public:
   outcome<bool> feed(const uint8_t* data, size_t size,
                      std::vector<uint8_t>& plaintext);
 
+  /// As above, into a buffer that grows without zero-filling (a frame
+  /// decoder's input).
+  outcome<bool> feed(const uint8_t* data, size_t size,
+                     protocol::byte_buffer& plaintext);
+
   /// Queues application data. Returns true if it was encrypted right away,
   /// false if it waits for the handshake to complete. Fails after a
   /// failure or after close().
@@ -65,7 +73,7 @@ public:
   void drain(std::vector<uint8_t>& out);
 
   /// Appends every pending ciphertext byte to `out` (a broker's write
-  /// buffer: one copy, straight from OpenSSL's buffer).
+  /// buffer). An empty `out` swaps buffers with the session: no copy.
   void drain(std::vector<char>& out);
 
   /// True if drain() would append something.
@@ -111,10 +119,33 @@ public:
   std::string protocol_version() const;
 
 private:
+  // The BIO's callbacks (tls/session.cpp) call the bio_* members.
+  friend struct session_bio;
+
   explicit session(std::shared_ptr<context> ctx);
 
+  /// Gives OpenSSL up to `size` bytes of the input being fed; 0 if none.
+  size_t bio_read(uint8_t* out, size_t size) noexcept;
+
+  /// Takes a TLS record (or part of one) OpenSSL wants sent.
+  void bio_write(const uint8_t* data, size_t size);
+
+  /// Input bytes fed and not yet read by OpenSSL.
+  size_t bio_pending() const noexcept {
+    return stash_.size() - stash_pos_ + in_size_;
+  }
+
+  /// Output bytes not yet drained.
+  size_t bio_wpending() const noexcept {
+    return out_.size();
+  }
+
+  template <class Buffer>
+  outcome<bool> feed_impl(const uint8_t* data, size_t size, Buffer& plaintext);
+
   // Runs the handshake and reads records until OpenSSL wants more input.
-  outcome<bool> advance(std::vector<uint8_t>& plaintext);
+  template <class Buffer>
+  outcome<bool> advance(Buffer& plaintext);
 
   // Encrypts application data (handshake complete).
   outcome<bool> encrypt(const uint8_t* data, size_t size);
@@ -135,6 +166,15 @@ private:
   size_t head_size_ = 0;
   failure error_;
   std::vector<uint8_t> queued_;
+  // The input of the current feed(), read by OpenSSL in place.
+  const uint8_t* in_ = nullptr;
+  size_t in_size_ = 0;
+  // Input OpenSSL left unread after a feed() (not expected: it reads until
+  // it wants more); read before the next feed's bytes.
+  std::vector<uint8_t> stash_;
+  size_t stash_pos_ = 0;
+  // Ciphertext to write to the socket, appended by OpenSSL.
+  std::vector<char> out_;
   // Set by the certificate verification callback (via SSL app data).
   std::string verify_note_;
 };
