@@ -322,7 +322,11 @@ using lister_actor = caf::typed_actor<
   reacts_to<atom::timeout, uint64_t>>;
 
 /// One find or node-side tree walk in progress on the client.
-using finder_actor = lister_actor;
+using finder_actor = caf::typed_actor<
+  /// The server consumed one chunk.
+  reacts_to<atom::ack>,
+  /// Timer (its own): report progress while the walk goes on.
+  reacts_to<atom::tick>>;
 
 /// One download in progress on the client (reads on a worker).
 using file_sender_actor = caf::typed_actor<

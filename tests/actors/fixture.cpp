@@ -190,6 +190,11 @@ fake_node(node_connection_actor::pointer self,
                 listing_sink_actor&) -> caf::result<protocol::entry> {
       return fake_stat(self, log, query, path);
     },
+    [log](atom::find, uint64_t, protocol::find_request& req,
+          find_sink_actor&) -> caf::result<uint64_t, uint64_t> {
+      log->requests.push_back("find " + req.path);
+      return make_error(wire_code::bad_request, "the fake node cannot find");
+    },
     [self, log](atom::du, uint64_t query,
                 std::string& path) -> caf::result<protocol::du_reply> {
       log->requests.push_back("du " + path);

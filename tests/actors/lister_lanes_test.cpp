@@ -67,6 +67,8 @@ fake_conn(client_connection_actor::pointer, std::shared_ptr<lanes_log> log) {
           uint64_t hashed) {
       log->hash_progress.push_back({name, size, hashed});
     },
+    [](atom::chunk, uint32_t, std::vector<protocol::find_match>&) {},
+    [](atom::done, uint32_t, uint64_t, uint64_t) {},
   };
 }
 
@@ -78,6 +80,14 @@ fs_worker_actor::behavior_type
 fake_bulk(fs_worker_actor::pointer self, std::shared_ptr<lanes_log> log) {
   return {
     [log](atom::open, const std::string&) -> caf::result<dir_cursor_ptr> {
+      ++log->bulk_other;
+      return refused();
+    },
+    [log](atom::find, protocol::find_request&) -> caf::result<find_walk_ptr> {
+      ++log->bulk_other;
+      return refused();
+    },
+    [log](atom::find, find_walk_ptr&) -> caf::result<node::find_batch> {
       ++log->bulk_other;
       return refused();
     },
