@@ -186,10 +186,11 @@ std::vector<command_spec> make_table() {
     1,
     {"hash", "json"},
     {"name", "path", "type", "size", "newer", "mtime", "sha256", "max-depth"},
-    "find [PATH] [--name GLOB] [--path GLOB] [--type f|d|l|o] "
-    "[--size +N|-N] [--newer TIME | --mtime -7d] [--sha256 HEX] "
-    "[--max-depth N] [--hash] [--json]",
+    "find [PATH] [--name GLOB] [--type f|d|l] [--size +N] [--mtime -7d] [...]",
     "search a tree on the node",
+    "find [NODE:]PATH [--name GLOB] [--path GLOB] [--type f|d|l|o]\n"
+    "     [--size +N|-N] [--newer TIME | --mtime -7d] [--sha256 HEX]\n"
+    "     [--max-depth N] [--hash] [--json]\n"
     "Walks the tree at PATH on its node (default: the current directory)\n"
     "and shows every entry that passes all the filters given, one row per\n"
     "match as ls shows it, named by its path relative to PATH (. is PATH\n"
