@@ -93,7 +93,8 @@ TEST_CASE("the command table lists every command once") {
     names.emplace_back(spec.name);
   CHECK(names
         == strings{"nodes", "use", "pwd", "cd", "ls", "stat", "tree", "du",
-                   "rm", "get", "put", "broadcast", "kick", "wait-nodes",
+                   "rm", "get", "cat", "head", "tail", "put", "broadcast",
+                   "kick", "wait-nodes",
                    "echo", "help", "quit"});
   for (auto& spec : command_table()) {
     INFO(spec.name);
