@@ -299,6 +299,72 @@ std::vector<command_spec> make_table() {
     "  get n1:/isos/big.iso --resume\n",
   });
   result.push_back(command_spec{
+    "cat",
+    {},
+    1,
+    1,
+    {"binary"},
+    {"max"},
+    "cat PATH [--max SIZE] [--binary]",
+    "print a remote file",
+    "Prints the regular file PATH from its node. The node must allow it\n"
+    "(client option allow-download), as for get. At most 1M bytes (1 MiB)\n"
+    "by default: a larger file is refused, nothing is printed; --max SIZE\n"
+    "raises the cap (a number of bytes, or with k, M, G: powers of 1024; at\n"
+    "most 256M; get fetches any size). What arrives is checked against the\n"
+    "node's SHA-256 of the file. Binary content (a NUL byte, control\n"
+    "characters other than tab, CR, LF, VT and FF, e.g. the ESC of\n"
+    "terminal escape sequences) is refused unless --binary is given, which\n"
+    "prints the bytes exactly as they are. Text that does not end with a\n"
+    "newline gets one.\n"
+    "\n"
+    "Examples:\n"
+    "  cat n1:/etc/hostname\n"
+    "  cat n1:/var/log/big.log --max 16M\n",
+  });
+  result.push_back(command_spec{
+    "head",
+    {},
+    1,
+    3,
+    {"binary"},
+    {"max", "lines"},
+    "head [-n N] PATH [--max SIZE] [--binary]",
+    "print the first lines of a remote file",
+    "Prints the first N lines (default 10) of the regular file PATH, the\n"
+    "same lines as coreutils head -n N (also -nN or --lines N). The node\n"
+    "must allow it (client option allow-download). The node stops sending\n"
+    "once the lines are there; lines longer in total than the cap (1M by\n"
+    "default, --max SIZE as for cat) are refused. Binary content is refused\n"
+    "unless --binary is given, as for cat.\n"
+    "\n"
+    "Examples:\n"
+    "  head n1:/etc/passwd\n"
+    "  head -n 3 n1:/var/log/syslog\n",
+  });
+  result.push_back(command_spec{
+    "tail",
+    {},
+    1,
+    3,
+    {"binary"},
+    {"max", "lines"},
+    "tail [-n N] PATH [--max SIZE] [--binary]",
+    "print the last lines of a remote file",
+    "Prints the last N lines (default 10) of the regular file PATH, the\n"
+    "same lines as coreutils tail -n N (a last line without a newline\n"
+    "counts; also -nN or --lines N). The node must allow it (client option\n"
+    "allow-download). Only the last SIZE bytes travel (the cap: 1M by\n"
+    "default, --max SIZE as for cat); last lines longer than that are\n"
+    "refused. The node still reads the file from its start (the download\n"
+    "path hashes the whole file). Binary content is refused unless\n"
+    "--binary is given, as for cat.\n"
+    "\n"
+    "Examples:\n"
+    "  tail n1:/var/log/syslog\n"
+    "  tail -n 100 n1:/var/log/big.log --max 8M\n",
+  });
+  result.push_back(command_spec{
     "put",
     {},
     2,

@@ -260,6 +260,12 @@ void run_line(self_ptr self, const std::string& line) {
     cmd_get(self, cmd);
   else if (name == "put")
     cmd_put(self, cmd);
+  else if (name == "cat")
+    cmd_peek(self, cmd, shell::peek_kind::cat);
+  else if (name == "head")
+    cmd_peek(self, cmd, shell::peek_kind::head);
+  else if (name == "tail")
+    cmd_peek(self, cmd, shell::peek_kind::tail);
   else if (name == "wait-nodes")
     cmd_wait_nodes(self, cmd);
   else if (name == "help")

@@ -17,6 +17,7 @@
 #include "actors/server/transfer.hpp"
 #include "protocol/outcome.hpp"
 #include "shell/command.hpp"
+#include "shell/peek.hpp"
 
 namespace dirscope::console_impl {
 
@@ -178,6 +179,9 @@ void put_all(self_ptr self, const std::string& local, const std::string& arg,
              bool tree);
 
 void cmd_put(self_ptr self, const command& cmd);
+
+/// cat, head, tail: prints (part of) a remote file (console_peek.cpp).
+void cmd_peek(self_ptr self, const command& cmd, shell::peek_kind kind);
 
 void cmd_nodes(self_ptr self, const command& cmd);
 

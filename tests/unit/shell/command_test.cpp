@@ -92,8 +92,9 @@ TEST_CASE("the command table lists every command once") {
   for (auto& spec : command_table())
     names.emplace_back(spec.name);
   CHECK(names
-        == strings{"nodes", "use", "pwd", "cd", "ls", "stat", "tree", "find", "du",
-                   "rm", "get", "put", "broadcast", "kick", "wait-nodes",
+        == strings{"nodes", "use", "pwd", "cd", "ls", "stat", "tree", "find",
+                   "du", "rm", "get", "cat", "head", "tail", "put", "broadcast",
+                   "kick", "wait-nodes",
                    "echo", "help", "quit"});
   for (auto& spec : command_table()) {
     INFO(spec.name);
