@@ -32,9 +32,39 @@ supervisor_state::find(const std::string& name_or_id) {
   return nullptr;
 }
 
+node_info supervisor_state::node_record::row() const {
+  auto result = info;
+  if (liveness)
+    result.last_heartbeat_ns
+      = liveness->last_ack_ns.load(std::memory_order_relaxed);
+  return result;
+}
+
 namespace {
 
 using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+
+/// Arms the heartbeat timer for the next round, if any node is due.
+void schedule_round(self_ptr self) {
+  auto& st = self->state;
+  auto next = st.heartbeats.next_due();
+  if (st.round_pending || !next)
+    return;
+  st.round_pending = true;
+  auto now = self->clock().now();
+  self->delayed_send(self, *next > now ? *next - now : caf::timespan{0},
+                     atom::heartbeat_v);
+}
+
+/// Ticks every connection whose heartbeat is due.
+void run_round(self_ptr self) {
+  auto& st = self->state;
+  st.round_pending = false;
+  st.heartbeats.run(self->clock().now(), [self](node_connection_actor& conn) {
+    self->send(conn, atom::tick_v);
+  });
+  schedule_round(self);
+}
 
 void release_waiters(self_ptr self) {
   auto& st = self->state;
@@ -96,6 +126,7 @@ supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
            server_settings settings) {
   self->state.settings = settings;
+  self->state.heartbeats = heartbeat_schedule{settings.heartbeat_interval};
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
     auto i = st.connections.find(msg.source);
@@ -113,6 +144,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       for (auto k = first; k != last; ++k)
         k->second.deliver(n->second.info);
       st.kicks.erase(first, last);
+      st.heartbeats.remove(id);
       st.nodes.erase(n);
     }
     if (st.shutting_down && st.connections.empty())
@@ -139,8 +171,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
         schedule_sweep(self, st.settings.handshake_timeout);
     },
     [self](atom::tick) { sweep(self); },
-    [self](atom::join, node_info info,
-           node_connection_actor conn) -> caf::result<uint64_t> {
+    [self](atom::join, node_info info, node_connection_actor conn,
+           node_liveness_ptr& liveness) -> caf::result<uint64_t> {
       auto& st = self->state;
       if (st.shutting_down)
         return make_error(wire_code::shutdown, "server is shutting down");
@@ -161,26 +193,25 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       spdlog::info("node {} joined from {} (id {}, host {})", info.name,
                    info.endpoint(), info.id,
                    protocol::escape_name(info.hostname));
-      st.nodes.emplace(info.id, supervisor_state::node_record{info, conn});
+      st.heartbeats.add(info.id, conn, self->clock().now());
+      schedule_round(self);
+      st.nodes.emplace(info.id, supervisor_state::node_record{
+                                  info, conn, std::move(liveness)});
       release_waiters(self);
       return info.id;
     },
-    [self](atom::heartbeat, uint64_t id, int64_t ns) {
-      auto i = self->state.nodes.find(id);
-      if (i != self->state.nodes.end())
-        i->second.info.last_heartbeat_ns = ns;
-    },
+    [self](atom::heartbeat) { run_round(self); },
     // -- queries from the console ---------------------------------------------
     [self](atom::nodes) {
       std::vector<node_info> result;
       for (auto& [id, rec] : self->state.nodes)
-        result.push_back(rec.info);
+        result.push_back(rec.row());
       return result;
     },
     [self](atom::resolve, const std::string& name)
       -> caf::result<node_info, node_connection_actor> {
       if (auto rec = self->state.find(name))
-        return {rec->info, rec->conn};
+        return {rec->row(), rec->conn};
       return make_error(wire_code::not_found,
                         "no node named '" + name + "' (see 'nodes')");
     },

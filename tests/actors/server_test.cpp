@@ -1439,3 +1439,31 @@ TEST_CASE_METHOD(broker_fixture,
   CHECK(mpx.read_config(ch).second == idle_read_size);
   check_alive(ch, "alpha");
 }
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: one heartbeat per node per interval, from one "
+                 "coarse timer",
+                 "[server]") {
+  auto alpha = join("alpha");
+  advance(3500ms);
+  auto beta = join("beta");
+  advance(6500ms); // alpha joined 10 s ago
+  CHECK(single<protocol::heartbeat>(sent(alpha)).seq == 1u);
+  CHECK(sent(beta).empty());
+  advance(3s); // beta joined 9.5 s ago: its round is due (one round early)
+  CHECK(sent(alpha).empty());
+  CHECK(single<protocol::heartbeat>(sent(beta)).seq == 1u);
+  for (uint64_t seq = 2; seq <= 3; ++seq) {
+    advance(7s);
+    CHECK(single<protocol::heartbeat>(sent(alpha)).seq == seq);
+    send(alpha, protocol::heartbeat_ack{seq});
+    CHECK(sent(beta).empty());
+    advance(3s);
+    CHECK(single<protocol::heartbeat>(sent(beta)).seq == seq);
+    send(beta, protocol::heartbeat_ack{seq});
+  }
+  auto xs = nodes();
+  REQUIRE(xs.size() == 2);
+  CHECK(xs[0].last_heartbeat_ns > 0);
+  CHECK(xs[1].last_heartbeat_ns > 0);
+}
