@@ -15,6 +15,7 @@
 
 #include "node/hash_cache.hpp"
 #include "node/listing.hpp"
+#include "actors/liveness.hpp"
 #include "node/transfer.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/wire_code.hpp"
@@ -79,6 +80,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dirscope, (dirscope::node::file_chunk))
   CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::file_reader>))
   CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::file_writer>))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::node_liveness_ptr))
 
 CAF_END_TYPE_ID_BLOCK(dirscope)
 
@@ -92,6 +94,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::dir_cursor>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::file_chunk)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::file_reader>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::file_writer>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node_liveness_ptr)
 
 // wire_code doubles as dirscope's caf::error code enum (all values < 256).
 // CAF turns such enums into caf::error inside messages, so interfaces carry

@@ -25,7 +25,6 @@ void on_welcome(self_ptr self, uint64_t id) {
   if (st.info.capabilities & protocol::capability::features)
     w.features = protocol::server_feature::list_progress;
   write(self, w);
-  after(self, st.settings.heartbeat_interval, atom::tick_v);
 }
 
 } // namespace
@@ -59,7 +58,8 @@ void on_hello(self_ptr self, protocol::hello& hello) {
     st.info.tls_peer = session->peer_common_name();
   st.stage = state::phase::joining;
   auto conn = caf::actor_cast<node_connection_actor>(self);
-  self->request(st.supervisor, caf::infinite, atom::join_v, st.info, conn)
+  self->request(st.supervisor, caf::infinite, atom::join_v, st.info, conn,
+                st.liveness)
     .then(
       [self](uint64_t id) {
         if (self->state.stage == state::phase::joining)
