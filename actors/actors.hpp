@@ -82,6 +82,8 @@ using node_connection_actor = caf::typed_actor<
   /// The handshake deadline passed (sent by the supervisor's sweep): go
   /// unless the hello came.
   reacts_to<atom::deadline>,
+  /// The supervisor's heartbeat round: check liveness, send a heartbeat.
+  reacts_to<atom::tick>,
   /// Lists directory `path`, streaming chunks to `sink` under query `id`;
   /// replies with (total entries, sorted) when the listing is complete.
   replies_to<atom::list, uint64_t, std::string, uint8_t,
@@ -165,10 +167,10 @@ using supervisor_actor = caf::typed_actor<
   /// A TCP connection was accepted; the supervisor monitors it from now on.
   reacts_to<atom::connected, node_connection_actor>,
   /// The connection finished its hello; replies with the session id or
-  /// rejects (name_taken, server_full, shutdown).
-  replies_to<atom::join, node_info, node_connection_actor>::with<uint64_t>,
-  /// Node `id` answered a heartbeat at `ns` (UTC ns).
-  reacts_to<atom::heartbeat, uint64_t, int64_t>,
+  /// rejects (name_taken, server_full, shutdown). The connection keeps
+  /// the node's liveness up to date.
+  replies_to<atom::join, node_info, node_connection_actor,
+             node_liveness_ptr>::with<uint64_t>,
   /// Returns the node table, ordered by id.
   replies_to<atom::nodes>::with<std::vector<node_info>>,
   /// One page of the nodes matching the query, in name order (`nodes`).
@@ -199,7 +201,9 @@ using supervisor_actor = caf::typed_actor<
   /// Timer: the shutdown grace period is over.
   reacts_to<atom::deadline>,
   /// Timer: connections past their handshake deadline are told to go.
-  reacts_to<atom::tick>>;
+  reacts_to<atom::tick>,
+  /// Timer: the next heartbeat round (heartbeat_schedule).
+  reacts_to<atom::heartbeat>>;
 
 /// Reads commands and renders every result for people.
 using console_actor = listing_sink_actor::extend_with<find_sink_actor>::extend<

@@ -16,6 +16,7 @@
 #include "node/hash_cache.hpp"
 #include "node/find_walk.hpp"
 #include "node/listing.hpp"
+#include "actors/liveness.hpp"
 #include "node/transfer.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/wire_code.hpp"
@@ -88,6 +89,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dirscope, (std::vector<dirscope::protocol::find_match>))
   CAF_ADD_TYPE_ID(dirscope, (dirscope::node::find_batch))
   CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::find_walk>))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::node_liveness_ptr))
 
 CAF_END_TYPE_ID_BLOCK(dirscope)
 
@@ -106,6 +108,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::protocol::find_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dirscope::protocol::find_match>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node::find_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<dirscope::node::find_walk>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dirscope::node_liveness_ptr)
 
 // wire_code doubles as dirscope's caf::error code enum (all values < 256).
 // CAF turns such enums into caf::error inside messages, so interfaces carry

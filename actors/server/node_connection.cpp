@@ -182,7 +182,7 @@ void on_bytes(self_ptr self, caf::io::new_data_msg& msg) {
 
 // -- liveness -----------------------------------------------------------------
 
-/// Checks liveness, sends the heartbeat.
+/// The supervisor's heartbeat round: checks liveness, sends the heartbeat.
 void on_tick(self_ptr self) {
   auto& st = self->state;
   if (st.stage == state::phase::closing)
@@ -202,7 +202,6 @@ void on_tick(self_ptr self) {
     return;
   }
   write(self, protocol::heartbeat{++st.heartbeat_seq, wall_clock_ns()});
-  after(self, st.settings.heartbeat_interval, atom::tick_v);
 }
 
 /// Sets up the TLS session, if any; false if it cannot start.
@@ -277,7 +276,10 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
       failure why{wire_code::timeout, "no hello in time"};
       close(self, why, false, to_error(why));
     },
-    [self](atom::tick) { on_tick(self); },
+    [self](atom::tick) {
+      if (self->state.stage == state::phase::joined)
+        on_tick(self);
+    },
     [self](atom::timeout, uint32_t id) { expire_request(self, id); },
     // -- requests from the console --------------------------------------------
     [self](atom::list, uint64_t query, std::string& path, uint8_t flags,

@@ -36,6 +36,8 @@ struct node_connection_state {
   enum class phase { awaiting_hello, joining, joined, closing } stage
     = phase::awaiting_hello;
   uint64_t heartbeat_seq = 0;
+  /// When the node last acked a heartbeat, as the supervisor reads it.
+  node_liveness_ptr liveness = std::make_shared<node_liveness>();
   caf::actor_clock::time_point last_rx;
   /// Every request in flight.
   request_table requests;
@@ -64,10 +66,8 @@ constexpr size_t read_size = 64 * 1024;
 /// idle nodes must not cost read_size each (issue 9).
 constexpr size_t idle_read_size = 2 * 1024;
 
-/// The broker with its own timers, which only it sends to itself.
+/// The broker with its own timer, which only it sends to itself.
 using node_broker_impl_actor = node_broker_actor::extend<
-  /// Timer: check liveness, send the next heartbeat.
-  caf::reacts_to<atom::tick>,
   /// Timer: request `id` may have run out of time.
   caf::reacts_to<atom::timeout, uint32_t>>;
 

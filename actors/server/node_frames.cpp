@@ -288,8 +288,8 @@ void on(self_ptr self, protocol::upload_reply& msg) {
 // -- everything else ----------------------------------------------------------
 
 void on(self_ptr self, protocol::heartbeat_ack&) {
-  auto& st = self->state;
-  self->send(st.supervisor, atom::heartbeat_v, st.info.id, wall_clock_ns());
+  self->state.liveness->last_ack_ns.store(wall_clock_ns(),
+                                          std::memory_order_relaxed);
 }
 
 /// The node's operator typed a line: show it, answer it reversed.

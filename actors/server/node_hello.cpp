@@ -26,7 +26,6 @@ void on_welcome(self_ptr self, uint64_t id) {
     w.features = protocol::server_feature::list_progress
                  | protocol::server_feature::hash_progress;
   write(self, w);
-  after(self, st.settings.heartbeat_interval, atom::tick_v);
 }
 
 } // namespace
@@ -60,7 +59,8 @@ void on_hello(self_ptr self, protocol::hello& hello) {
     st.info.tls_peer = session->peer_common_name();
   st.stage = state::phase::joining;
   auto conn = caf::actor_cast<node_connection_actor>(self);
-  self->request(st.supervisor, caf::infinite, atom::join_v, st.info, conn)
+  self->request(st.supervisor, caf::infinite, atom::join_v, st.info, conn,
+                st.liveness)
     .then(
       [self](uint64_t id) {
         if (self->state.stage == state::phase::joining)

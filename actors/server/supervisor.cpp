@@ -32,9 +32,39 @@ supervisor_state::find(const std::string& name_or_id) {
   return nullptr;
 }
 
+node_info supervisor_state::node_record::row() const {
+  auto result = info;
+  if (liveness)
+    result.last_heartbeat_ns
+      = liveness->last_ack_ns.load(std::memory_order_relaxed);
+  return result;
+}
+
 namespace {
 
 using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+
+/// Arms the heartbeat timer for the next round, if any node is due.
+void schedule_round(self_ptr self) {
+  auto& st = self->state;
+  auto next = st.heartbeats.next_due();
+  if (st.round_pending || !next)
+    return;
+  st.round_pending = true;
+  auto now = self->clock().now();
+  self->delayed_send(self, *next > now ? *next - now : caf::timespan{0},
+                     atom::heartbeat_v);
+}
+
+/// Ticks every connection whose heartbeat is due.
+void run_round(self_ptr self) {
+  auto& st = self->state;
+  st.round_pending = false;
+  st.heartbeats.run(self->clock().now(), [self](node_connection_actor& conn) {
+    self->send(conn, atom::tick_v);
+  });
+  schedule_round(self);
+}
 
 void release_waiters(self_ptr self) {
   auto& st = self->state;
@@ -67,7 +97,7 @@ node_page nodes_page(self_ptr self, const node_query& q) {
       if (!shell::node_matches(q, rec.info))
         continue;
       ++c.matching;
-      if (shell::node_up(rec.info, now, interval))
+      if (shell::node_up(rec.row(), now, interval))
         ++c.up;
       else
         ++c.late;
@@ -77,14 +107,14 @@ node_page nodes_page(self_ptr self, const node_query& q) {
     return page;
   auto i = q.after.empty() ? st.names.begin() : st.names.upper_bound(q.after);
   for (; i != st.names.end(); ++i) {
-    auto& info = st.nodes.at(i->second).info;
-    if (!shell::node_matches(q, info))
+    auto& rec = st.nodes.at(i->second);
+    if (!shell::node_matches(q, rec.info))
       continue;
     if (page.rows.size() == q.limit) {
       page.more = true;
       break;
     }
-    page.rows.push_back(info);
+    page.rows.push_back(rec.row());
   }
   return page;
 }
@@ -95,18 +125,29 @@ size_t handshakes(const supervisor_state& st) {
 }
 
 /// Admission control: stops the acceptor at max_handshakes connections
-/// without a welcome and lets it go on once half of them are through.
+/// without a welcome and lets it go on once half of them are through;
+/// stops it for good at shutdown.
 void update_admission(self_ptr self) {
   auto& st = self->state;
   if (!st.acceptor)
     return;
+  if (st.shutting_down) {
+    // For good: nodes that come back while the server says goodbye to
+    // thousands would only add TLS handshakes to the one I/O thread (at
+    // 10,000 nodes quit then took 55 s and lost leaves).
+    if (!st.admission_closed) {
+      st.admission_closed = true;
+      caf::anon_send(st.acceptor, atom::open_v, false);
+    }
+    return;
+  }
   auto n = handshakes(st);
   auto most = std::max<size_t>(1, st.settings.max_handshakes);
   if (!st.admission_closed && n >= most) {
     st.admission_closed = true;
     spdlog::debug("{} handshakes in progress: not accepting for now", n);
     caf::anon_send(st.acceptor, atom::open_v, false);
-  } else if (st.admission_closed && (n <= most / 2 || st.shutting_down)) {
+  } else if (st.admission_closed && n <= most / 2) {
     st.admission_closed = false;
     spdlog::debug("{} handshakes in progress: accepting again", n);
     caf::anon_send(st.acceptor, atom::open_v, true);
@@ -166,6 +207,7 @@ caf::result<uint64_t> begin_shutdown(self_ptr self, wire_code code) {
   if (st.shutting_down)
     return promise;
   st.shutting_down = true;
+  update_admission(self);
   st.shutdown_count = st.nodes.size();
   auto restarting = code == wire_code::restarting;
   spdlog::info("{}: saying goodbye to {} node(s)",
@@ -191,6 +233,7 @@ supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
            server_settings settings) {
   self->state.settings = settings;
+  self->state.heartbeats = heartbeat_schedule{settings.heartbeat_interval};
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
     auto i = st.connections.find(msg.source);
@@ -209,6 +252,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
         k->second.deliver(n->second.info);
       st.kicks.erase(first, last);
       st.names.erase(n->second.info.name);
+      st.heartbeats.remove(id);
       st.nodes.erase(n);
     }
     update_admission(self);
@@ -239,8 +283,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       update_admission(self);
     },
     [self](atom::tick) { sweep(self); },
-    [self](atom::join, node_info info,
-           node_connection_actor conn) -> caf::result<uint64_t> {
+    [self](atom::join, node_info info, node_connection_actor conn,
+           node_liveness_ptr& liveness) -> caf::result<uint64_t> {
       auto& st = self->state;
       if (st.shutting_down)
         return make_error(wire_code::shutdown, "server is shutting down");
@@ -262,28 +306,27 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
                    info.endpoint(), info.id,
                    protocol::escape_name(info.hostname));
       st.names.emplace(info.name, info.id);
-      st.nodes.emplace(info.id, supervisor_state::node_record{info, conn});
+      st.heartbeats.add(info.id, conn, self->clock().now());
+      schedule_round(self);
+      st.nodes.emplace(info.id, supervisor_state::node_record{
+                                  info, conn, std::move(liveness)});
       update_admission(self);
       release_waiters(self);
       return info.id;
     },
-    [self](atom::heartbeat, uint64_t id, int64_t ns) {
-      auto i = self->state.nodes.find(id);
-      if (i != self->state.nodes.end())
-        i->second.info.last_heartbeat_ns = ns;
-    },
+    [self](atom::heartbeat) { run_round(self); },
     // -- queries from the console ---------------------------------------------
     [self](atom::nodes) {
       std::vector<node_info> result;
       for (auto& [id, rec] : self->state.nodes)
-        result.push_back(rec.info);
+        result.push_back(rec.row());
       return result;
     },
     [self](atom::nodes, const node_query& q) { return nodes_page(self, q); },
     [self](atom::resolve, const std::string& name)
       -> caf::result<node_info, node_connection_actor> {
       if (auto rec = self->state.find(name))
-        return {rec->info, rec->conn};
+        return {rec->row(), rec->conn};
       return make_error(wire_code::not_found,
                         "no node named '" + name + "' (see 'nodes')");
     },

@@ -10,6 +10,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/server/heartbeat_schedule.hpp"
 #include "actors/settings.hpp"
 
 namespace dirscope {
@@ -21,6 +22,11 @@ struct supervisor_state {
   struct node_record {
     node_info info;
     node_connection_actor conn;
+    /// Written by the connection on every heartbeat_ack.
+    node_liveness_ptr liveness;
+
+    /// The node's row for `nodes`: info with the last heartbeat now.
+    node_info row() const;
   };
 
   struct waiter {
@@ -54,6 +60,10 @@ struct supervisor_state {
   caf::actor acceptor;
   /// The acceptor was told to stop accepting: max_handshakes reached.
   bool admission_closed = false;
+  /// Every joined node's heartbeat, on one coarse timer.
+  heartbeat_schedule heartbeats{std::chrono::seconds{10}};
+  /// A heartbeat round is scheduled.
+  bool round_pending = false;
   /// Pending `kick` replies by session id.
   std::unordered_multimap<uint64_t, caf::typed_response_promise<node_info>>
     kicks;

@@ -76,7 +76,8 @@ struct console_fixture : fixture {
     caf::anon_send(sup, atom::connected_v, hdl);
     auto info = make_info(name);
     info.capabilities = capabilities;
-    auto r = request<uint64_t>(sup, atom::join_v, info, hdl);
+    auto r = request<uint64_t>(sup, atom::join_v, info, hdl,
+                               std::make_shared<node_liveness>());
     run();
     REQUIRE(r->value);
     return {hdl, log};

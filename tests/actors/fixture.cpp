@@ -159,6 +159,7 @@ fake_node(node_connection_actor::pointer self,
           std::shared_ptr<fake_node_log> log) {
   return {
     [](atom::deadline) {},
+    [](atom::tick) {},
     [self, log](atom::list, uint64_t query, std::string& path, uint8_t,
                 listing_sink_actor& sink) -> caf::result<uint64_t, bool> {
       log->requests.push_back("ls " + path);

@@ -15,6 +15,7 @@
 #include <caf/io/scribe.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/detail/simple_actor_clock.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -1241,6 +1242,107 @@ struct log_capture {
 
 } // namespace
 
+// -- heartbeats without a message per ack (issue 9) ----------------------------
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: a node that stops acking is dropped and its leave "
+                 "logged; acking nodes stay",
+                 "[server][heartbeat]") {
+  log_capture capture;
+  auto alpha = join("alpha");
+  advance(2500ms);
+  auto beta = join("beta");
+  advance(4s);
+  auto gamma = join("gamma");
+  // gamma never acks; alpha and beta ack every heartbeat they get.
+  std::map<std::string, uint64_t> acked;
+  for (int i = 0; i < 60 && !closed(gamma); ++i) {
+    advance(1s);
+    for (auto& [name, ch] : {std::pair{"alpha", alpha}, {"beta", beta}})
+      for (auto& hb : only<protocol::heartbeat>(sent(ch))) {
+        send(ch, protocol::heartbeat_ack{hb.seq});
+        acked[name] = hb.seq;
+      }
+  }
+  // Dropped after three silent intervals (a tick every 10 s, the first up
+  // to one round early), told why, and its leave in the log.
+  CHECK(closed(gamma));
+  auto out = sent(gamma);
+  REQUIRE_FALSE(only<protocol::goodbye>(out).empty());
+  CHECK(only<protocol::goodbye>(out).back().code == wire_code::timeout);
+  CHECK(only<protocol::heartbeat>(out).size() == 3);
+  CHECK(capture.text.str().find("node gamma (") != std::string::npos);
+  CHECK(capture.text.str().find(") left: ") != std::string::npos);
+  CHECK(node_names() == names{"alpha", "beta"});
+  CHECK(acked["alpha"] >= 3u);
+  CHECK(acked["beta"] >= 3u);
+  // The acking nodes stay, long after.
+  for (int i = 0; i < 100; ++i) {
+    advance(1s);
+    for (auto ch : {alpha, beta})
+      for (auto& hb : only<protocol::heartbeat>(sent(ch)))
+        send(ch, protocol::heartbeat_ack{hb.seq});
+  }
+  CHECK(node_names() == names{"alpha", "beta"});
+  CHECK_FALSE(closed(alpha));
+  CHECK_FALSE(closed(beta));
+  check_alive(alpha, "alpha");
+  for (auto& x : nodes())
+    CHECK(x.last_heartbeat_ns > 0);
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: a heartbeat ack sends the supervisor nothing",
+                 "[server][heartbeat]") {
+  auto ch = join("alpha");
+  advance(10s);
+  auto hb = single<protocol::heartbeat>(sent(ch));
+  CHECK(nodes()[0].last_heartbeat_ns == 0);
+  // Only the connection (on the multiplexer) runs: nothing may be queued
+  // for the scheduler's actors, the supervisor above all.
+  mpx.virtual_send(ch, frame(protocol::heartbeat_ack{hb.seq}));
+  while (mpx.try_exec_runnable() || mpx.read_data()) {
+  }
+  CHECK(sched.jobs.empty());
+  using sup_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+  // Blocked: idle, nothing enqueued (size() would unblock it).
+  CHECK(deref<sup_ptr>(sup)->mailbox().blocked());
+  // Yet `nodes` shows the ack: the supervisor reads it from the connection.
+  CHECK(nodes()[0].last_heartbeat_ns > 0);
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: one coarse heartbeat timer, not one per node",
+                 "[server][heartbeat]") {
+  using clock_type = caf::detail::simple_actor_clock;
+  // Delayed messages in the clock for anyone but the supervisor.
+  auto timers_of_others = [this] {
+    size_t n = 0;
+    for (auto& [due, ev] : sched.clock().schedule())
+      if (ev->subtype == clock_type::actor_msg_type) {
+        auto& x = static_cast<clock_type::actor_msg&>(*ev);
+        if (x.receiver != caf::actor_cast<caf::strong_actor_ptr>(sup))
+          ++n;
+      }
+    return n;
+  };
+  std::vector<connection_handle> chs;
+  for (auto name : {"a1", "a2", "a3"})
+    chs.push_back(join(name));
+  // Every heartbeat comes from the supervisor's round timer: no node has
+  // a timer of its own.
+  CHECK(timers_of_others() == 0u);
+  for (int round = 1; round <= 3; ++round) {
+    advance(10s);
+    for (auto ch : chs) {
+      auto hb = single<protocol::heartbeat>(sent(ch));
+      CHECK(hb.seq == static_cast<uint64_t>(round));
+      send(ch, protocol::heartbeat_ack{hb.seq});
+    }
+    CHECK(timers_of_others() == 0u);
+  }
+}
+
 TEST_CASE_METHOD(server_fixture,
                  "server: a node's name reaches the log escaped",
                  "[server][regression]") {
@@ -1535,4 +1637,32 @@ TEST_CASE_METHOD(broker_fixture,
   send(ch, protocol::heartbeat_ack{hb.seq});
   CHECK(mpx.read_config(ch).second == idle_read_size);
   check_alive(ch, "alpha");
+}
+
+TEST_CASE_METHOD(server_fixture,
+                 "server: one heartbeat per node per interval, from one "
+                 "coarse timer",
+                 "[server]") {
+  auto alpha = join("alpha");
+  advance(3500ms);
+  auto beta = join("beta");
+  advance(6500ms); // alpha joined 10 s ago
+  CHECK(single<protocol::heartbeat>(sent(alpha)).seq == 1u);
+  CHECK(sent(beta).empty());
+  advance(3s); // beta joined 9.5 s ago: its round is due (one round early)
+  CHECK(sent(alpha).empty());
+  CHECK(single<protocol::heartbeat>(sent(beta)).seq == 1u);
+  for (uint64_t seq = 2; seq <= 3; ++seq) {
+    advance(7s);
+    CHECK(single<protocol::heartbeat>(sent(alpha)).seq == seq);
+    send(alpha, protocol::heartbeat_ack{seq});
+    CHECK(sent(beta).empty());
+    advance(3s);
+    CHECK(single<protocol::heartbeat>(sent(beta)).seq == seq);
+    send(beta, protocol::heartbeat_ack{seq});
+  }
+  auto xs = nodes();
+  REQUIRE(xs.size() == 2);
+  CHECK(xs[0].last_heartbeat_ns > 0);
+  CHECK(xs[1].last_heartbeat_ns > 0);
 }

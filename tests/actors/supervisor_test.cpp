@@ -15,6 +15,7 @@ struct supervisor_fixture : fixture {
   struct node {
     node_connection_actor hdl;
     std::shared_ptr<fake_node_log> log;
+    node_liveness_ptr liveness = std::make_shared<node_liveness>();
   };
 
   server_settings settings;
@@ -33,11 +34,12 @@ struct supervisor_fixture : fixture {
     auto hdl = track(spawn_fake_node(sys, log));
     caf::anon_send(sup, atom::connected_v, hdl);
     run();
-    return {hdl, log};
+    return {hdl, log, std::make_shared<node_liveness>()};
   }
 
   std::shared_ptr<reply<uint64_t>> join(const node& n, std::string name) {
-    auto result = request<uint64_t>(sup, atom::join_v, make_info(name), n.hdl);
+    auto result = request<uint64_t>(sup, atom::join_v, make_info(name), n.hdl,
+                                    n.liveness);
     run();
     return result;
   }
@@ -121,8 +123,7 @@ TEST_CASE_METHOD(supervisor_fixture,
     }
   }
   SECTION("heartbeats are recorded per node") {
-    caf::anon_send(sup, atom::heartbeat_v, uint64_t{2}, int64_t{123456789});
-    run();
+    beta.liveness->last_ack_ns = 123456789;
     auto ys = nodes();
     CHECK(ys[0].last_heartbeat_ns == 0);
     CHECK(ys[1].last_heartbeat_ns == 123456789);
@@ -452,4 +453,13 @@ TEST_CASE_METHOD(supervisor_fixture,
   advance(settings.shutdown_grace);
   REQUIRE(nodes_at_reply->has_value());
   CHECK(**nodes_at_reply == 0u);
+}
+
+TEST_CASE_METHOD(supervisor_fixture,
+                 "supervisor: the last seen heartbeat is the connection's",
+                 "[supervisor]") {
+  auto alpha = joined("alpha");
+  CHECK(nodes()[0].last_heartbeat_ns == 0);
+  alpha.liveness->last_ack_ns = 42;
+  CHECK(nodes()[0].last_heartbeat_ns == 42);
 }
