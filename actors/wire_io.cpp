@@ -48,7 +48,7 @@ constexpr size_t idle_input_capacity = 4096;
 void release_idle_input(protocol::frame_decoder& decoder) {
   auto& buf = decoder.input();
   if (decoder.buffered() == 0 && buf.capacity() > idle_input_capacity)
-    std::vector<uint8_t>{}.swap(buf);
+    protocol::byte_buffer{}.swap(buf);
 }
 
 } // namespace
