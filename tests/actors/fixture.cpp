@@ -154,6 +154,12 @@ fake_node(node_connection_actor::pointer self,
         self->send(sink, atom::chunk_v, query, i->second);
       return {uint64_t{i->second.size()}, true};
     },
+    [log](atom::find, uint64_t, protocol::find_request& spec,
+          find_sink_actor&) -> caf::result<uint64_t, uint64_t> {
+      // A node that predates find (no capability bit 8).
+      log->requests.push_back("find " + spec.path);
+      return make_error(wire_code::bad_request, "too old for find");
+    },
     [log](atom::ack, uint64_t query) { log->acks.push_back(query); },
     [log](atom::cancel, uint64_t query) {
       log->cancels.push_back(query);

@@ -54,6 +54,8 @@ fake_conn(client_connection_actor::pointer, std::shared_ptr<lanes_log> log) {
     [log](atom::progress, uint32_t, uint64_t hashed) {
       log->progress.push_back(hashed);
     },
+    [](atom::chunk, uint32_t, std::vector<protocol::find_match>&) {},
+    [](atom::done, uint32_t, uint64_t, uint64_t) {},
   };
 }
 
@@ -83,6 +85,15 @@ fake_bulk(fs_worker_actor::pointer self, std::shared_ptr<lanes_log> log) {
     },
     [log](atom::hash, const dir_cursor_ptr&,
           node::listing_batch&) -> caf::result<node::listing_batch> {
+      ++log->bulk_other;
+      return refused();
+    },
+    [log](atom::find,
+          const protocol::find_request&) -> caf::result<find_walk_ptr> {
+      ++log->bulk_other;
+      return refused();
+    },
+    [log](atom::find, const find_walk_ptr&) -> caf::result<node::find_batch> {
       ++log->bulk_other;
       return refused();
     },
