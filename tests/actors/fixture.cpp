@@ -174,6 +174,12 @@ fake_node(node_connection_actor::pointer self,
         self->send(sink, atom::chunk_v, query, i->second);
       return {uint64_t{i->second.size()}, true};
     },
+    [log](atom::find, uint64_t, protocol::find_request& spec,
+          find_sink_actor&) -> caf::result<uint64_t, uint64_t> {
+      // A node that predates find (no capability bit 8).
+      log->requests.push_back("find " + spec.path);
+      return make_error(wire_code::bad_request, "too old for find");
+    },
     [log](atom::ack, uint64_t query) { log->acks.push_back(query); },
     [log](atom::cancel, uint64_t query) {
       log->cancels.push_back(query);
@@ -190,11 +196,6 @@ fake_node(node_connection_actor::pointer self,
     [self, log](atom::stat, uint64_t query, std::string& path,
                 listing_sink_actor&) -> caf::result<protocol::entry> {
       return fake_stat(self, log, query, path);
-    },
-    [log](atom::find, uint64_t, protocol::find_request& req,
-          find_sink_actor&) -> caf::result<uint64_t, uint64_t> {
-      log->requests.push_back("find " + req.path);
-      return make_error(wire_code::bad_request, "the fake node cannot find");
     },
     [self, log](atom::du, uint64_t query,
                 std::string& path) -> caf::result<protocol::du_reply> {

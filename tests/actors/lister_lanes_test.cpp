@@ -83,14 +83,6 @@ fake_bulk(fs_worker_actor::pointer self, std::shared_ptr<lanes_log> log) {
       ++log->bulk_other;
       return refused();
     },
-    [log](atom::find, protocol::find_request&) -> caf::result<find_walk_ptr> {
-      ++log->bulk_other;
-      return refused();
-    },
-    [log](atom::find, find_walk_ptr&) -> caf::result<node::find_batch> {
-      ++log->bulk_other;
-      return refused();
-    },
     [log](atom::read, const dir_cursor_ptr&,
           bool) -> caf::result<node::listing_batch> {
       ++log->bulk_other;
@@ -107,6 +99,15 @@ fake_bulk(fs_worker_actor::pointer self, std::shared_ptr<lanes_log> log) {
     },
     [log](atom::hash, const dir_cursor_ptr&,
           node::listing_batch&) -> caf::result<node::listing_batch> {
+      ++log->bulk_other;
+      return refused();
+    },
+    [log](atom::find,
+          const protocol::find_request&) -> caf::result<find_walk_ptr> {
+      ++log->bulk_other;
+      return refused();
+    },
+    [log](atom::find, const find_walk_ptr&) -> caf::result<node::find_batch> {
       ++log->bulk_other;
       return refused();
     },
