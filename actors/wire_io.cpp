@@ -41,13 +41,15 @@ namespace {
 /// Bytes of decoder input an idle connection may keep allocated.
 constexpr size_t idle_input_capacity = 4096;
 
-/// Frees the decoder's input buffer while it holds nothing. TLS decrypts
-/// into it and sizes it for a whole record (16 KiB and more): kept by every
-/// idle connection, that was ~40 % of the server's memory at 10,000 nodes
-/// (issue 9).
-void release_idle_input(protocol::frame_decoder& decoder) {
+/// Frees the decoder's input buffer once the connection is quiet: the read
+/// was small (a heartbeat ack) and left nothing half-read. Kept by every
+/// idle connection, that buffer was ~40 % of the server's memory at 10,000
+/// nodes (issue 9). Freed after every large read too, it cost a transfer an
+/// allocation and fresh pages per read (get 1.35x slower, bench/RESULTS.md).
+void release_idle_input(protocol::frame_decoder& decoder, size_t received) {
   auto& buf = decoder.input();
-  if (decoder.buffered() == 0 && buf.capacity() > idle_input_capacity)
+  if (received <= idle_input_capacity && decoder.buffered() == 0
+      && buf.capacity() > idle_input_capacity)
     protocol::byte_buffer{}.swap(buf);
 }
 
@@ -67,7 +69,7 @@ consume_bytes(channel& chan, protocol::frame_decoder& decoder,
       return *err;
     auto msg = std::get_if<protocol::message>(&next);
     if (msg == nullptr || !on_message(*msg)) {
-      release_idle_input(decoder);
+      release_idle_input(decoder, bytes.size());
       return std::nullopt;
     }
   }

@@ -15,7 +15,7 @@ namespace dirscope::tls {
 
 namespace {
 
-constexpr size_t min_read = 512;
+constexpr size_t read_chunk = 16u << 10;
 
 constexpr const char* not_tls = "peer does not speak TLS (plaintext peer?)";
 
@@ -240,17 +240,17 @@ outcome<bool> session::advance(Buffer& plaintext) {
         return res;
     }
   }
-  // Plaintext is never longer than the ciphertext it came from: grow for
-  // everything buffered, decrypt into it, trim once at the end. Not by a
-  // whole record more: a heartbeat ack is a few dozen bytes, and 10,000
-  // idle connections each paid for 16 KiB (issue 9). What a smaller buffer
-  // leaves over stays in SSL_pending and is read on the next turn.
+  // Plaintext is never longer than the ciphertext it came from: grow once
+  // for everything buffered (the buffer does not zero-fill), decrypt into
+  // it, trim once at the end. Sizing by what is buffered alone made a get
+  // 1.3x slower (bench/RESULTS.md); an idle connection's buffer is freed
+  // by consume_bytes instead (issue 9).
   auto used = plaintext.size();
   auto finish = [&plaintext, &used] { plaintext.resize(used); };
   for (;;) {
-    auto buffered = bio_pending() + static_cast<size_t>(SSL_pending(ssl_));
-    if (plaintext.size() - used < std::max<size_t>(buffered, 1))
-      plaintext.resize(used + std::max(buffered, min_read));
+    if (plaintext.size() - used < read_chunk)
+      plaintext.resize(used + read_chunk + bio_pending()
+                       + static_cast<size_t>(SSL_pending(ssl_)));
     size_t n = 0;
     auto res = SSL_read_ex(ssl_, plaintext.data() + used,
                            plaintext.size() - used, &n);

@@ -32,10 +32,15 @@ TEST_CASE("consume_bytes: an idle decoder keeps no large buffer",
     return true;
   };
   auto big = bytes_of(protocol::notice{std::string(20000, 'x')});
-  SECTION("a whole frame read: nothing half-read, the buffer is freed") {
+  auto small = bytes_of(protocol::notice{"ack-sized"});
+  SECTION("data flowing keeps the buffer, the next quiet read frees it") {
     CHECK_FALSE(consume_bytes(chan, decoder, big, on_message));
     REQUIRE(got.size() == 1);
     CHECK(decoder.buffered() == 0u);
+    // A large read: more may follow at once, no reallocation per read.
+    CHECK(decoder.input().capacity() > 4096u);
+    CHECK_FALSE(consume_bytes(chan, decoder, small, on_message));
+    REQUIRE(got.size() == 2);
     CHECK(decoder.input().capacity() <= 4096u);
   }
   SECTION("half a frame stays buffered until the rest comes") {
@@ -47,6 +52,7 @@ TEST_CASE("consume_bytes: an idle decoder keeps no large buffer",
     CHECK_FALSE(consume_bytes(chan, decoder, tail, on_message));
     REQUIRE(got.size() == 1);
     CHECK(std::get<protocol::notice>(got[0]).text.size() == 20000u);
+    CHECK_FALSE(consume_bytes(chan, decoder, small, on_message));
     CHECK(decoder.input().capacity() <= 4096u);
   }
 }
