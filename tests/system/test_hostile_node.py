@@ -109,13 +109,27 @@ class HostileNodeTests(harness.SystemTest):
         target = os.path.join(self.tmp, "out.bin")
         self.srv.send("get raw:/f " + target)
         du = node.expect(TAG_DU_REQUEST)
-        node.send(du_reply_body(request_id(du), 100 * 1000))
+        node.send(du_reply_body(request_id(du), 300 * 1000))
         req_id = request_id(node.expect(TAG_DOWNLOAD_REQUEST))
         data = b"x" * 1000
-        # One more than the window, in one segment: all read at once.
-        node.sock.sendall(b"".join(
-            frame(data_chunk_body(req_id, i * len(data), data))
-            for i in range(17)))
+        # Far beyond the window of 16, never waiting for an ack. 17 chunks
+        # in one segment were not enough: an idle connection reads 2 KiB at
+        # a time, so the server's writer could ack between reads and the
+        # overrun went unseen (a flake, even on a quiet machine). Once a
+        # read fills, the buffer grows to 64 KiB, and one such read holds
+        # ~60 chunks, all handled before any ack can arrive.
+        burst = b"".join(frame(data_chunk_body(req_id, i * len(data), data))
+                         for i in range(300))
+        try:
+            node.sock.sendall(burst)
+        except (ssl.SSLError, OSError):
+            # Dropped mid-burst: the goodbye may be lost to the reset that
+            # unread bytes cause, so only the server's side can be checked.
+            self.assertIn("window", self.error_line())
+            harness.wait_for(lambda: "raw" not in self.srv.node_names(),
+                             harness.DEFAULT_TIMEOUT, what="the node to leave")
+            self.assertFalse(os.path.exists(target))
+            return
         self.assert_dropped_for_protocol_error(node)
         self.assertFalse(os.path.exists(target))
 
