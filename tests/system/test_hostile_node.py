@@ -109,19 +109,18 @@ class HostileNodeTests(harness.SystemTest):
         target = os.path.join(self.tmp, "out.bin")
         self.srv.send("get raw:/f " + target)
         du = node.expect(TAG_DU_REQUEST)
-        node.send(du_reply_body(request_id(du), 20 * 300 * 1000))
+        node.send(du_reply_body(request_id(du), 20 * 600 * 10))
         req_id = request_id(node.expect(TAG_DOWNLOAD_REQUEST))
-        data = b"x" * 1000
-        # Far beyond the window of 16, never waiting for an ack. 17 chunks
-        # in one segment were not enough: an idle connection reads 2 KiB at
-        # a time, so the server's writer could ack between reads and the
-        # overrun went unseen (a flake, even on a quiet machine). Once a
-        # read fills, the buffer grows to 64 KiB, and one such read holds
-        # ~60 chunks, all handled before any ack can arrive.
-        chunks_per_burst, bursts = 300, 20
+        data = b"x" * 10
+        # Far beyond the window of 16, never waiting for an ack. The server
+        # acks a chunk once its writer has taken it, so a server that keeps
+        # pace never sees 17 in flight: an overrun can only be seen among the
+        # frames of one read. Tiny chunks put ~400 frames in one TLS record,
+        # which the server decrypts and decodes as a whole before its writer
+        # can ack any (1000-byte chunks, ~16 per record, flaked under load).
+        chunks_per_burst, bursts = 600, 20
         try:
-            # Under load the server may keep pace with one burst; it cannot
-            # with bursts that never wait (bounded: 6 MB in all).
+            # More bursts only if a record was split (bounded: 20 x 600).
             for b in range(bursts):
                 first = b * chunks_per_burst
                 node.sock.sendall(b"".join(
