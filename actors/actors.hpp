@@ -236,7 +236,7 @@ using fs_worker_actor = caf::typed_actor<
   /// Hashes file `name` in the cursor's directory, expecting `key`,
   /// counting the bytes read in the counter.
   replies_to<atom::hash, dir_cursor_ptr, std::string, node::file_key,
-             node::hash_counter>::with<protocol::sha256_digest>,
+             node::hash_job_ptr>::with<protocol::sha256_digest>,
   /// Hashes the pending entries of a batch of the cursor's directory
   /// (small files, one message for many) and fills in hashes or errors.
   replies_to<atom::hash, dir_cursor_ptr,
@@ -253,7 +253,7 @@ using fs_worker_actor = caf::typed_actor<
   /// Describes the entry at `path`, hashed if a regular file, counting
   /// the bytes hashed in the counter.
   replies_to<atom::stat, std::string,
-             node::hash_counter>::with<protocol::entry>,
+             node::hash_job_ptr>::with<protocol::entry>,
   /// Measures the file or tree at `path` (links not followed).
   replies_to<atom::du, std::string>::with<protocol::du_reply>,
   /// Deletes the entry at `path`, a directory only if `recursive`; replies

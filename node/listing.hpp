@@ -28,6 +28,11 @@ int64_t timespec_ns(const struct timespec& ts) noexcept;
 /// The hash cache key of the file `st` describes.
 file_key key_of(const struct stat& st) noexcept;
 
+/// The target of symlink `name` in `dir_fd`; `hint` is its size from
+/// lstat (a target can grow between the two calls: the buffer then grows).
+outcome<std::string> read_link(int dir_fd, const std::string& name,
+                               size_t hint);
+
 /// An entry whose hash is still to be computed (cache miss). `key` says
 /// which version of the file the hash must belong to.
 struct pending_hash {
@@ -117,8 +122,13 @@ stat_entry(int root_fd, std::string_view path, bool with_hash,
            uint64_t max_hash_size = UINT64_MAX,
            std::atomic<uint64_t>* progress = nullptr);
 
-/// Bytes one long hash has read so far: the worker hashing adds to it, the
-/// actor waiting for the hash reads it to report progress.
-using hash_counter = std::shared_ptr<std::atomic<uint64_t>>;
+/// One long hash an actor waits for: the worker hashing adds the bytes it
+/// has read (the waiting actor reports them as progress) and gives up once
+/// `stop` is set (a stat's request was cancelled or its connection closed).
+struct hash_job {
+  std::atomic<uint64_t> hashed{0};
+  std::atomic<bool> stop{false};
+};
+using hash_job_ptr = std::shared_ptr<hash_job>;
 
 } // namespace dirscope::node

@@ -140,6 +140,7 @@ void stop_request(self_ptr self, uint32_t id) {
   stop(st.finders);
   stop(st.senders);
   stop(st.receivers);
+  st.stat_hashes.erase(id);
   st.outbox.erase(std::remove_if(st.outbox.begin(), st.outbox.end(),
                                  [id](const state::outgoing& x) {
                                    return x.id == id;
@@ -288,10 +289,10 @@ void on_find(self_ptr self, protocol::find_request& req) {
 /// the liveness tick reports its progress meanwhile (hash_progress).
 void stat_bulk(self_ptr self, uint32_t id, uint64_t serial,
                const std::string& path, uint64_t size) {
-  auto counter = std::make_shared<std::atomic<uint64_t>>(0);
-  self->state.stat_hashes[id] = state::stat_hash{serial, size, counter};
+  auto job = std::make_shared<node::hash_job>();
+  self->state.stat_hashes[id] = state::stat_hash{serial, size, job};
   self->request(self->state.pool.pick_bulk(), caf::infinite, atom::stat_v,
-                path, counter)
+                path, job)
     .then(
       [self, id, serial](protocol::entry& x) {
         if (!current(self, id, serial))
@@ -321,7 +322,7 @@ void report_stat_hashes(self_ptr self) {
     }
     send_reply(self, i->first,
                protocol::hash_progress{i->first, {}, i->second.size,
-                                       i->second.counter->load()});
+                                       i->second.job->hashed.load()});
     ++i;
   }
 }

@@ -57,11 +57,20 @@ struct client_connection_state {
   };
   /// Requests in flight by id.
   std::unordered_map<uint32_t, flow> in_flight;
-  /// A stat hashing a large file on a bulk worker.
+  /// A stat hashing a large file on a bulk worker. Dropping it (the
+  /// request ended, was cancelled, or the connection closed) stops the
+  /// hash: nobody waits for it any more.
   struct stat_hash {
     uint64_t serial = 0;
     uint64_t size = 0;
-    node::hash_counter counter;
+    node::hash_job_ptr job;
+    stat_hash() = default;
+    stat_hash(stat_hash&&) = default;
+    stat_hash& operator=(stat_hash&&) = default;
+    ~stat_hash() {
+      if (job)
+        job->stop = true;
+    }
   };
   /// Stats hashing large files by request id (for hash_progress).
   std::unordered_map<uint32_t, stat_hash> stat_hashes;

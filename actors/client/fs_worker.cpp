@@ -34,11 +34,11 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
                           self->state.cache.get());
     },
     [self](atom::hash, const dir_cursor_ptr& cursor, const std::string& name,
-           const node::file_key& key, const node::hash_counter& counter)
+           const node::file_key& key, const node::hash_job_ptr& job)
       -> caf::result<protocol::sha256_digest> {
       auto digest = node::hash_at(cursor->fd(), name, key,
                                   self->state.cache.get(),
-                                  cursor->stop_flag(), counter.get());
+                                  cursor->stop_flag(), &job->hashed);
       if (!digest)
         return to_error(digest.error());
       return *digest;
@@ -81,10 +81,10 @@ fs_worker(fs_worker_actor::stateful_pointer<fs_worker_state> self,
       return std::move(*x);
     },
     [self](atom::stat, const std::string& path,
-           const node::hash_counter& counter) -> caf::result<protocol::entry> {
+           const node::hash_job_ptr& job) -> caf::result<protocol::entry> {
       auto& st = self->state;
       auto x = node::stat_entry(st.root->get(), path, true, st.cache.get(),
-                                st.stopping.get(), UINT64_MAX, counter.get());
+                                &job->stop, UINT64_MAX, &job->hashed);
       if (!x)
         return to_error(x.error());
       return std::move(*x);

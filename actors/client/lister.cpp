@@ -86,7 +86,7 @@ void release_front(self_ptr self, std::vector<protocol::entry>& out) {
       }
       x.sha256 = big.sha256;
       x.error = std::move(big.error);
-      st.big_bytes_done += big.counter->load(std::memory_order_relaxed);
+      st.big_bytes_done += big.job->hashed.load(std::memory_order_relaxed);
       st.bigs.erase(it);
     }
     out.push_back(std::move(x));
@@ -152,7 +152,7 @@ uint64_t hashed_bytes(const lister_state& st) {
   auto result = st.cursor->hashed()->load(std::memory_order_relaxed)
                 + st.big_bytes_done;
   for (auto& [serial, big] : st.bigs)
-    result += big.counter->load(std::memory_order_relaxed);
+    result += big.job->hashed.load(std::memory_order_relaxed);
   return result;
 }
 
@@ -168,7 +168,7 @@ void report_hashes(self_ptr self) {
       continue;
     if (first == nullptr)
       first = &big;
-    auto n = big.counter->load(std::memory_order_relaxed);
+    auto n = big.job->hashed.load(std::memory_order_relaxed);
     if (n == 0 || sent == lister_max_progress_frames)
       continue;
     self->send(st.conn, atom::progress_v, st.id, big.name, big.size, n);
@@ -195,7 +195,7 @@ void big_done(self_ptr self, uint64_t serial,
     big.row->sha256 = big.sha256;
     big.row->error = std::move(big.error);
     st.late.push_back(std::move(*big.row));
-    st.big_bytes_done += big.counter->load(std::memory_order_relaxed);
+    st.big_bytes_done += big.job->hashed.load(std::memory_order_relaxed);
     st.bigs.erase(it);
   }
   flush(self);
@@ -263,11 +263,11 @@ void start_hashes(self_ptr self, lister_state::batch_in_progress& slot) {
     big.name = x.name;
     big.size = x.size;
     big.index = job.index;
-    big.counter = std::make_shared<std::atomic<uint64_t>>(0);
+    big.job = std::make_shared<node::hash_job>();
     slot.bigs.push_back(serial);
     start_ticking(self);
     self->request(st.pool.pick_bulk(), caf::infinite, atom::hash_v, st.cursor,
-                  x.name, job.key, big.counter)
+                  x.name, job.key, big.job)
       .then(
         [self, serial](protocol::sha256_digest& digest) {
           big_done(self, serial, digest, std::nullopt);

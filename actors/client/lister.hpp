@@ -40,8 +40,8 @@ struct lister_state {
   struct big_hash {
     std::string name;
     uint64_t size = 0;
-    /// Bytes the bulk worker has read so far.
-    node::hash_counter counter;
+    /// The bulk worker's progress.
+    node::hash_job_ptr job;
     /// Position of its row in its batch.
     size_t index = 0;
     bool done = false;

@@ -37,8 +37,8 @@ struct lanes_log {
     uint64_t hashed = 0;
   };
   std::vector<file_progress> hash_progress;
-  /// The counters the bulk worker was handed, per hash.
-  std::vector<node::hash_counter> counters;
+  /// The jobs the bulk worker was handed, per hash.
+  std::vector<node::hash_job_ptr> jobs;
   /// Names the bulk worker was asked to hash, with their open requests.
   std::vector<std::string> bulk_hashes;
   std::vector<caf::typed_response_promise<protocol::sha256_digest>> open;
@@ -89,10 +89,10 @@ fake_bulk(fs_worker_actor::pointer self, std::shared_ptr<lanes_log> log) {
       return refused();
     },
     [self, log](atom::hash, const dir_cursor_ptr&, const std::string& name,
-                const node::file_key&, const node::hash_counter& counter)
+                const node::file_key&, const node::hash_job_ptr& job)
       -> caf::result<protocol::sha256_digest> {
       log->bulk_hashes.push_back(name);
-      log->counters.push_back(counter);
+      log->jobs.push_back(job);
       auto rp = self->make_response_promise<protocol::sha256_digest>();
       log->open.push_back(rp);
       return rp;
@@ -121,7 +121,7 @@ fake_bulk(fs_worker_actor::pointer self, std::shared_ptr<lanes_log> log) {
       return refused();
     },
     [log](atom::stat, const std::string&,
-          const node::hash_counter&) -> caf::result<protocol::entry> {
+          const node::hash_job_ptr&) -> caf::result<protocol::entry> {
       ++log->bulk_other;
       return refused();
     },
@@ -318,7 +318,7 @@ TEST_CASE_METHOD(lanes_fixture,
     CHECK(x.sha256 == node::sha256_bytes(std::string(4096, x.name[0])));
   CHECK_FALSE(log->done);
   // While it hashes, each interval reports the file and its bytes.
-  *log->counters.front() = 12345;
+  log->jobs.front()->hashed = 12345;
   advance(lister_hash_progress_interval);
   REQUIRE_FALSE(log->hash_progress.empty());
   CHECK(log->hash_progress.back().name == "c-big");

@@ -245,6 +245,42 @@ class LateRowsTest(harness.SystemTest):
                 self.assertEqual((name, size), (b"", 1 * GiB))
             self.assertLessEqual(hashed, size)
 
+    def test_a_cancelled_stat_stops_hashing(self):
+        # 16 GiB take the node over 10 s to hash; once the stat is cancelled
+        # nobody waits for that hash, so the node must stop reading the file
+        # (it used to read all of it).
+        root = self.make_dir("root")
+        sparse(os.path.join(root, "huge.bin"), 16 * GiB)
+        fake = FakeServer(self)
+        node = self.start_client(fake.port, root, "n1", args=["--tls=false"])
+        fake.accept(FEATURE_LIST_PROGRESS | FEATURE_HASH_PROGRESS)
+        fake.send(stat_request_body(2, "/huge.bin"))
+        for tag, body in fake.frames():
+            if tag == TAG_HASH_PROGRESS:
+                break  # the bulk worker is hashing
+            self.fail("unexpected frame tag %d" % tag)
+        fake.send(bytes([harness.TAG_CANCEL]) + struct.pack(">I", 2))
+        for tag, body in fake.frames():
+            if tag == harness.TAG_REQUEST_FAILED:
+                self.assertEqual(Reader(body).u32(), 2)
+                break
+            self.assertEqual(tag, TAG_HASH_PROGRESS)
+
+        def bytes_read():
+            with open("/proc/%d/io" % node.pid) as f:
+                for line in f:
+                    if line.startswith("rchar:"):
+                        return int(line.split()[1])
+            raise AssertionError("no rchar in /proc/%d/io" % node.pid)
+
+        # Allow the read in progress at the cancel to end, then watch: a
+        # hash that went on would read hundreds of MiB in two seconds even
+        # on a loaded machine.
+        time.sleep(0.5)
+        before = bytes_read()
+        time.sleep(2)
+        self.assertLess(bytes_read() - before, 64 * MiB)
+
     def test_older_server_gets_rows_in_order_and_no_new_frames(self):
         root = self.big_root()
         fake = FakeServer(self)
