@@ -25,9 +25,6 @@ using protocol::entry_type;
 
 constexpr int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
-// Linux caps symlink targets at PATH_MAX; anything longer is not a target.
-constexpr size_t max_link_target = 64u << 10;
-
 protocol::entry_error to_entry_error(failure err) {
   return protocol::entry_error{err.code, std::move(err.message)};
 }
@@ -84,23 +81,6 @@ outcome<frame> read_dir(int fd) {
   }
   std::sort(f.names.begin(), f.names.end());
   return f;
-}
-
-outcome<std::string> read_link(int dir_fd, const std::string& name,
-                               size_t hint) {
-  std::string buf(std::max<size_t>(hint, 255) + 1, '\0');
-  for (;;) {
-    auto n = ::readlinkat(dir_fd, name.c_str(), buf.data(), buf.size());
-    if (n < 0)
-      return errno_failure(errno, "cannot read symlink");
-    if (static_cast<size_t>(n) < buf.size()) {
-      buf.resize(static_cast<size_t>(n));
-      return buf;
-    }
-    if (buf.size() >= max_link_target)
-      return make_failure(wire_code::io_error, "symlink target too long");
-    buf.resize(buf.size() * 2);
-  }
 }
 
 uint8_t type_bit(entry_type t) {

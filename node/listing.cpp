@@ -71,23 +71,6 @@ outcome<uint64_t> count_entries(unique_fd fd) {
   return count;
 }
 
-outcome<std::string> read_link(int dir_fd, const std::string& name,
-                               size_t hint) {
-  std::string buf(std::max<size_t>(hint, 255) + 1, '\0');
-  for (;;) {
-    auto n = ::readlinkat(dir_fd, name.c_str(), buf.data(), buf.size());
-    if (n < 0)
-      return errno_failure(errno, "cannot read symlink");
-    if (static_cast<size_t>(n) < buf.size()) {
-      buf.resize(static_cast<size_t>(n));
-      return buf;
-    }
-    if (buf.size() >= max_link_target)
-      return make_failure(wire_code::io_error, "symlink target too long");
-    buf.resize(buf.size() * 2);
-  }
-}
-
 /// One entry as describe_entry sees it.
 struct described {
   protocol::entry item;
@@ -152,6 +135,23 @@ described describe_entry(int dir_fd, const std::string& name,
 }
 
 } // namespace
+
+outcome<std::string> read_link(int dir_fd, const std::string& name,
+                               size_t hint) {
+  std::string buf(std::max<size_t>(hint, 255) + 1, '\0');
+  for (;;) {
+    auto n = ::readlinkat(dir_fd, name.c_str(), buf.data(), buf.size());
+    if (n < 0)
+      return errno_failure(errno, "cannot read symlink");
+    if (static_cast<size_t>(n) < buf.size()) {
+      buf.resize(static_cast<size_t>(n));
+      return buf;
+    }
+    if (buf.size() >= max_link_target)
+      return make_failure(wire_code::io_error, "symlink target too long");
+    buf.resize(buf.size() * 2);
+  }
+}
 
 int64_t timespec_ns(const struct timespec& ts) noexcept {
   constexpr int64_t ns_per_s = 1'000'000'000;
