@@ -121,4 +121,10 @@ std::string render_nodes_counts_json(const node_counts& c) {
   return obj.dump() + "\n";
 }
 
+std::string render_nodes(const std::vector<node_info>& nodes) {
+  if (nodes.empty())
+    return "no nodes connected\n";
+  return nodes_table{}.rows(nodes);
+}
+
 } // namespace dirscope::shell

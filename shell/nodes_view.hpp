@@ -41,4 +41,7 @@ std::string render_nodes_summary(const node_counts& c, bool filtered);
 /// joining.
 std::string render_nodes_counts_json(const node_counts& c);
 
+/// `nodes` as one table (a friendly line when empty).
+std::string render_nodes(const std::vector<node_info>& nodes);
+
 } // namespace dirscope::shell

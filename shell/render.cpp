@@ -347,37 +347,6 @@ std::string render_tree_line(const std::vector<bool>& last,
 
 // -- nodes --------------------------------------------------------------------
 
-std::string render_nodes(const std::vector<node_info>& nodes) {
-  if (nodes.empty())
-    return "no nodes connected\n";
-  using row = std::array<std::string, 7>;
-  std::vector<row> rows;
-  rows.push_back(row{"ID", "NAME", "ADDRESS", "ROOT", "CONNECTED",
-                     "LAST-HEARTBEAT", "POLICY"});
-  for (auto& x : nodes)
-    rows.push_back(row{std::to_string(x.id), protocol::escape_name(x.name),
-                       x.endpoint(), protocol::escape_name(x.root),
-                       format_local_time(x.connected_ns),
-                       x.last_heartbeat_ns == 0
-                         ? std::string{"-"}
-                         : format_local_time(x.last_heartbeat_ns),
-                       x.policy()});
-  std::array<size_t, 7> widths{};
-  for (auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i)
-      widths[i] = std::max(widths[i], display_width(r[i]));
-  std::string result;
-  for (auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) {
-      result += r[i];
-      if (i + 1 < r.size())
-        result.append(widths[i] - display_width(r[i]) + 2, ' ');
-    }
-    result += '\n';
-  }
-  return result;
-}
-
 std::string render_nodes_json(const std::vector<node_info>& nodes) {
   std::string result;
   for (auto& x : nodes) {

@@ -68,9 +68,6 @@ std::string render_stat(std::string_view node, std::string_view path,
 std::string render_tree_line(const std::vector<bool>& last,
                              const protocol::entry& x);
 
-/// `nodes` as a table (a friendly line when empty).
-std::string render_nodes(const std::vector<node_info>& nodes);
-
 /// `nodes --json`: one JSON object per node with keys id, name, hostname,
 /// root, address, port, connected_since, last_heartbeat.
 std::string render_nodes_json(const std::vector<node_info>& nodes);

@@ -7,6 +7,7 @@
 #include "actors/server/console.hpp"
 #include "actors/server/supervisor.hpp"
 #include "shell/command.hpp"
+#include "shell/nodes_view.hpp"
 #include "shell/render.hpp"
 #include "tests/actors/fixture.hpp"
 

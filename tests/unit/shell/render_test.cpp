@@ -1,4 +1,5 @@
 #include "shell/render.hpp"
+#include "shell/nodes_view.hpp"
 
 #include <algorithm>
 #include <cstdlib>
