@@ -7,6 +7,7 @@
 // the behavior). Internal to the console actor.
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -114,6 +115,20 @@ void tree_step(self_ptr self);
 
 // -- find (console_find.cpp) --------------------------------------------------
 
+/// Starts a find on `conn`; matches go to `on_matches`, then
+/// `on_end(matched, visited)` or `on_error`. Returns the query id.
+uint64_t
+start_find(self_ptr self, const node_connection_actor& conn,
+           protocol::find_request spec,
+           std::function<void(std::vector<protocol::find_match>&)> on_matches,
+           std::function<void(uint64_t, uint64_t)> on_end,
+           std::function<void(const caf::error&)> on_error);
+
+/// The node directory holding relative path `rel` of a walk of `base`
+/// and its last component ("." is `base` itself).
+std::pair<std::string, std::string> split_match(const std::string& base,
+                                                const std::string& rel);
+
 /// `find [NODE:]PATH [filters]`.
 void cmd_find(self_ptr self, const command& cmd);
 
@@ -124,8 +139,11 @@ void run_find(self_ptr self, const target& t, protocol::find_request spec,
               bool json, std::function<void(uint64_t, uint64_t)> on_done,
               std::function<void(const caf::error&)> on_error);
 
-/// `tree` on the node's own walk (nodes with capability::find).
-void tree_by_walk(self_ptr self, const target& t, size_t depth, bool json);
+/// `tree` on the node's own walk (nodes with capability::find): lines go
+/// to `out`, then `on_done` or `on_error`.
+void tree_by_walk(self_ptr self, const target& t, size_t depth, bool json,
+                  console_output out, std::function<void()> on_done,
+                  std::function<void(const caf::error&)> on_error);
 
 void tree_descend(self_ptr self, const std::string& path);
 
@@ -180,8 +198,57 @@ void put_all(self_ptr self, const std::string& local, const std::string& arg,
 
 void cmd_put(self_ptr self, const command& cmd);
 
+/// What cat, head and tail were asked for.
+struct peek_spec {
+  shell::peek_kind kind = shell::peek_kind::cat;
+  std::string path;
+  uint64_t lines = 0;
+  uint64_t cap = 0;
+  bool binary = false;
+};
+
 /// cat, head, tail: prints (part of) a remote file (console_peek.cpp).
 void cmd_peek(self_ptr self, const command& cmd, shell::peek_kind kind);
+
+/// Prints (part of) the file at `t` through `out`, then `on_done` or
+/// `on_error` (binary content without --binary is an error).
+void run_peek(self_ptr self, const target& t, const peek_spec& spec,
+              console_output out, std::function<void()> on_done,
+              std::function<void(const caf::error&)> on_error);
+
+// -- fleet commands (console_fanout.cpp) -------------------------------------
+
+/// One node's part of a fleet command: runs on `t`, writes its rows with
+/// `out` (which names the node on every text line), then calls `ok` or
+/// `bad` exactly once.
+using fleet_op = std::function<void(const target& t, console_output out,
+                                    std::function<void()> ok,
+                                    std::function<void(const caf::error&)> bad)>;
+
+/// If `arg`'s node (or, without one, the `use` selection) names several
+/// nodes, runs `op` on each of them (at most `fleet-parallel` at once,
+/// rows streamed as they come, one line per node that fails or times
+/// out, a summary at the end followed by `extra()`) and returns true; also
+/// true when the selector is bad (the command failed then). False: one
+/// node, and the caller goes on as before.
+bool fleet_dispatch(self_ptr self, const std::optional<std::string>& arg,
+                    bool json, fleet_op op,
+                    std::function<std::string()> extra = {});
+
+/// The per-node parts of ls (console_listing.cpp), cat/head/tail
+/// (console_peek.cpp), stat, du, find and tree (console_fanout.cpp).
+fleet_op fleet_ls(self_ptr self, const command& cmd);
+fleet_op fleet_peek(self_ptr self, const peek_spec& spec);
+fleet_op fleet_stat(self_ptr self, bool json);
+fleet_op fleet_du(self_ptr self);
+fleet_op fleet_find(self_ptr self, const protocol::find_request& spec,
+                    bool json, std::shared_ptr<uint64_t> matches);
+fleet_op fleet_tree(self_ptr self, size_t depth, bool json);
+
+/// Fails the command if `arg` names several nodes (or none is named and
+/// `use` selected several): for commands that take one node. True if so.
+bool refuse_many(self_ptr self, const std::optional<std::string>& arg,
+                 const char* what);
 
 void cmd_nodes(self_ptr self, const command& cmd);
 

@@ -19,6 +19,8 @@ namespace dirscope::console_impl {
 // -- file operations ----------------------------------------------------------
 
 void cmd_du(self_ptr self, const command& cmd) {
+  if (fleet_dispatch(self, cmd.args[0], false, fleet_du(self)))
+    return;
   with_target(self, cmd.args[0], [self](target& t) {
     self->request(t.conn, caf::infinite, atom::du_v,
                   cancellable_query(self, t.conn), t.path)
