@@ -244,5 +244,50 @@ class Fleet(harness.SystemTest):
         self.assertTrue(any("passwd" in x for x in out), out)
 
 
+class FleetCtrlC(harness.SystemTest):
+    def test_ctrl_c_cancels_on_every_node(self):
+        state = os.path.join(self.workdir, "state")
+        log = os.path.join(self.workdir, "server.log")
+        port = harness.free_port()
+        server = harness.PtyProcess(
+            "server", [harness.server_bin(), "--state-dir=" + state,
+                       "--bind", "127.0.0.1", "--port", str(port),
+                       "--log-file=" + log, "--request-timeout=120s"],
+            env={"HOME": self.workdir})
+        self.addCleanup(server.kill)
+        harness.wait_for(lambda: "listening on" in harness.read_text(log),
+                         20, what="server listening")
+        args = ["--reconnect=false", "--ca-file=" + os.path.join(state,
+                                                                "ca.crt")]
+        token = os.path.join(state, "enrollment.token")
+        if os.path.exists(token):
+            args.append("--token-file=" + token)
+        nodes = {}
+        for name in ("n1", "n2", "n3"):
+            root = self.make_dir("root-" + name)
+            build(root, name)
+            nodes[name] = self.start_client(port, root, name, args=args)
+        server.type("wait-nodes 3")
+        at = server.wait_output("3 node(s) connected")
+        nodes["n3"].signal(signal.SIGSTOP)
+        try:
+            server.type("find all:/ --name 'only-*'")
+            at = max(server.wait_output("only-n1", since=at),
+                     server.wait_output("only-n2", since=at))
+            server.ctrl_c()
+            at = server.wait_output(
+                "2 nodes answered, 0 failed, 0 timed out, 1 cancelled",
+                since=at)
+            at = server.wait_output("cancelled", since=at)
+        finally:
+            nodes["n3"].signal(signal.SIGCONT)
+        # The shell stays up and the resumed node answers again.
+        server.type("ls all:/etc")
+        server.wait_output("3 nodes answered, 0 failed, 0 timed out",
+                           since=at)
+        server.type("quit")
+        self.assertEqual(server.wait(timeout=30), 0)
+
+
 if __name__ == "__main__":
     harness.main()
