@@ -29,7 +29,8 @@ constexpr std::string_view path_notes
     "\"node\"; a node that fails or times out gets one line (stderr when\n"
     "piped); a summary ends it: 3 nodes answered, 1 failed, 0 timed out\n"
     "(stderr with --json). Piped, such a command fails (exit 1) if a node\n"
-    "failed or timed out. rm, get, put and cd into a file take one node.\n";
+    "failed or timed out. rm asks once, naming how many nodes it will\n"
+    "touch; get and put take one node (put --all sends to every node).\n";
 
 std::vector<command_spec> make_table() {
   std::vector<command_spec> result;
@@ -277,10 +278,14 @@ std::vector<command_spec> make_table() {
     "it (client option allow-delete), else it answers 'not permitted by\n"
     "node policy'. The root itself is never deleted. A file named -r is\n"
     "written ./-r.\n"
+    "On several nodes (rm web*:/tmp/x) each node first says what it holds\n"
+    "(or fails with one line), then one question names how many nodes it\n"
+    "will touch: delete /tmp/x on 3 nodes (web*)? [y/N].\n"
     "\n"
     "Examples:\n"
     "  rm n1:/tmp/old.log\n"
-    "  rm n1:/tmp/cache -r -y\n",
+    "  rm n1:/tmp/cache -r -y\n"
+    "  rm web*:/tmp/old.log\n",
   });
   result.push_back(command_spec{
     "get",

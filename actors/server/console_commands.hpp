@@ -225,6 +225,30 @@ using fleet_op = std::function<void(const target& t, console_output out,
                                     std::function<void()> ok,
                                     std::function<void(const caf::error&)> bad)>;
 
+/// A fleet command ready to run.
+struct fleet_plan {
+  std::string selector; ///< as typed, for messages
+  /// Globs on node names (paged from the supervisor), unless `names`.
+  std::vector<std::string> patterns;
+  /// These nodes instead of `patterns` (a second pass, e.g. rm's).
+  std::vector<std::string> names;
+  std::string path; ///< resolved
+  bool json = false;
+  fleet_op op;
+  /// Appended to the summary line.
+  std::function<std::string()> extra;
+  /// After the summary instead of ending the command (not on Ctrl-C).
+  std::function<void()> then;
+};
+
+/// The plan for `arg` if its node (or the `use` selection) names several
+/// nodes (op and the rest still empty); nullopt for one node.
+outcome<std::optional<fleet_plan>>
+fleet_plan_of(self_ptr self, const std::optional<std::string>& arg);
+
+/// Runs `op` on every node of the plan (see fleet_dispatch).
+void run_fleet(self_ptr self, fleet_plan plan);
+
 /// If `arg`'s node (or, without one, the `use` selection) names several
 /// nodes, runs `op` on each of them (at most `fleet-parallel` at once,
 /// rows streamed as they come, one line per node that fails or times
@@ -244,6 +268,10 @@ fleet_op fleet_du(self_ptr self);
 fleet_op fleet_find(self_ptr self, const protocol::find_request& spec,
                     bool json, std::shared_ptr<uint64_t> matches);
 fleet_op fleet_tree(self_ptr self, size_t depth, bool json);
+
+/// `rm` on several nodes: says what each holds, asks once naming how many
+/// nodes it will touch, then deletes (console_fanout.cpp).
+void fleet_rm(self_ptr self, fleet_plan plan, bool recursive, bool yes);
 
 /// Fails the command if `arg` names several nodes (or none is named and
 /// `use` selected several): for commands that take one node. True if so.

@@ -30,6 +30,7 @@ struct fleet_run {
   bool json = false;
   fleet_op op;
   std::function<std::string()> extra;
+  std::function<void()> then;
   /// Names paged in, not yet started.
   std::deque<std::string> queue;
   bool more = true;
@@ -106,6 +107,8 @@ void end(self_ptr self, const run_ptr& run) {
   if (run->failed + run->timed_out > 0 && st.options.failed)
     st.options.failed(failure{wire_code::io_error,
                               "some nodes failed or timed out"});
+  if (run->then)
+    return run->then();
   finish(self);
 }
 
@@ -205,26 +208,19 @@ void pump(self_ptr self, const run_ptr& run) {
     end(self, run);
 }
 
-/// The selector of `arg` (or of the `use` selection when `arg` names no
-/// node) if it names several nodes, and the path resolved for all of them.
-struct fleet_spec {
-  std::string selector;
-  shell::node_selector sel;
-  std::string path;
-};
+} // namespace
 
-/// nullopt: one node (or no node at all), the caller goes on as before.
-outcome<std::optional<fleet_spec>>
-fleet_of(self_ptr self, const std::optional<std::string>& arg) {
+outcome<std::optional<fleet_plan>>
+fleet_plan_of(self_ptr self, const std::optional<std::string>& arg) {
   auto& st = self->state;
   auto spec = parse_target(arg);
   if (!spec)
     return spec.error();
-  fleet_spec result;
+  fleet_plan result;
   std::string cwd = "/";
   if (spec->node.empty()) {
     if (st.selection.empty())
-      return std::optional<fleet_spec>{};
+      return std::optional<fleet_plan>{};
     result.selector = st.selection;
     cwd = st.selection_cwd;
   } else {
@@ -234,43 +230,54 @@ fleet_of(self_ptr self, const std::optional<std::string>& arg) {
   if (!sel)
     return sel.error();
   if (!sel->many)
-    return std::optional<fleet_spec>{};
-  result.sel = std::move(*sel);
+    return std::optional<fleet_plan>{};
+  result.patterns = std::move(sel->patterns);
   auto path = protocol::resolve_path(cwd, spec->path);
   if (!path)
     return path.error();
   result.path = std::move(*path);
-  return std::optional<fleet_spec>{std::move(result)};
+  return std::optional<fleet_plan>{std::move(result)};
 }
 
-} // namespace
+void run_fleet(self_ptr self, fleet_plan plan) {
+  auto run = std::make_shared<fleet_run>();
+  run->selector = std::move(plan.selector);
+  run->query.patterns = std::move(plan.patterns);
+  run->query.limit = fleet_page_rows;
+  if (!plan.names.empty()) {
+    run->queue.assign(plan.names.begin(), plan.names.end());
+    run->selected = plan.names.size();
+    run->more = false;
+  }
+  run->path = std::move(plan.path);
+  run->json = plan.json;
+  run->op = std::move(plan.op);
+  run->extra = std::move(plan.extra);
+  run->then = std::move(plan.then);
+  run->parallel = std::max<size_t>(self->state.options.fleet_parallel, 1);
+  pump(self, run);
+}
 
 bool fleet_dispatch(self_ptr self, const std::optional<std::string>& arg,
                     bool json, fleet_op op,
                     std::function<std::string()> extra) {
-  auto spec = fleet_of(self, arg);
-  if (!spec) {
-    fail(self, spec.error());
+  auto plan = fleet_plan_of(self, arg);
+  if (!plan) {
+    fail(self, plan.error());
     return true;
   }
-  if (!*spec)
+  if (!*plan)
     return false;
-  auto run = std::make_shared<fleet_run>();
-  run->selector = (*spec)->selector;
-  run->query.patterns = std::move((*spec)->sel.patterns);
-  run->query.limit = fleet_page_rows;
-  run->path = std::move((*spec)->path);
-  run->json = json;
-  run->op = std::move(op);
-  run->extra = std::move(extra);
-  run->parallel = std::max<size_t>(self->state.options.fleet_parallel, 1);
-  pump(self, run);
+  (*plan)->json = json;
+  (*plan)->op = std::move(op);
+  (*plan)->extra = std::move(extra);
+  run_fleet(self, std::move(**plan));
   return true;
 }
 
 bool refuse_many(self_ptr self, const std::optional<std::string>& arg,
                  const char* what) {
-  auto spec = fleet_of(self, arg);
+  auto spec = fleet_plan_of(self, arg);
   if (!spec) {
     fail(self, spec.error());
     return true;
@@ -366,6 +373,92 @@ fleet_op fleet_tree(self_ptr self, size_t depth, bool json) {
     tree_by_walk(self, t, depth, json, std::move(out), std::move(ok),
                  std::move(bad));
   };
+}
+
+// -- rm on several nodes -----------------------------------------------------
+
+void fleet_rm(self_ptr self, fleet_plan plan, bool recursive, bool yes) {
+  if (plan.path == "/")
+    return fail(self, failure{wire_code::bad_request,
+                              "refusing to delete the root of any node"});
+  // Pass 1: what each node holds there (as rm on one node says it); the
+  // nodes where it can go are asked once, naming how many they are.
+  auto found = std::make_shared<std::vector<std::string>>();
+  auto shown_path = protocol::escape_name(plan.path);
+  plan.op = [self, recursive, found](const target& t, console_output out,
+                                     std::function<void()> ok,
+                                     std::function<void(const caf::error&)>
+                                       bad) {
+    if ((t.info.capabilities & protocol::capability::remove) == 0)
+      return bad(make_error(wire_code::not_permitted,
+                            "not permitted by node policy"));
+    auto shown = protocol::escape_name(t.path);
+    self
+      ->request(t.conn, caf::infinite, atom::du_v,
+                cancellable_query(self, t.conn), t.path)
+      .then(
+        [t, recursive, found, out, ok, bad, shown](protocol::du_reply& x) {
+          out(shell::render_remove_target(shown, x, recursive));
+          if (x.type == protocol::entry_type::dir && !recursive)
+            return bad(make_error(wire_code::bad_request,
+                                  shown + " is a directory: deleting it "
+                                          "needs -r"));
+          found->push_back(t.info.name);
+          ok();
+        },
+        [bad, shown](caf::error& err) {
+          auto why = to_failure(err);
+          if (why.code == wire_code::not_found)
+            return bad(make_error(why.code, shown + " does not exist: "
+                                                    "nothing to delete"));
+          bad(err);
+        });
+  };
+  auto selector = plan.selector;
+  auto path = plan.path;
+  plan.then = [self, found, recursive, yes, shown_path, selector, path] {
+    if (found->empty()) {
+      self->state.out("nothing to delete\n");
+      return finish(self);
+    }
+    auto run = [self, found, recursive, selector, path] {
+      if (stop_if_cancelled(self))
+        return;
+      fleet_plan second;
+      second.selector = selector;
+      second.names = *found;
+      second.path = path;
+      second.op = [self, recursive](const target& t, console_output out,
+                                    std::function<void()> ok,
+                                    std::function<void(const caf::error&)>
+                                      bad) {
+        self
+          ->request(t.conn, caf::infinite, atom::remove_v,
+                    cancellable_query(self, t.conn), t.path, recursive)
+          .then(
+            [t, out, ok](uint64_t n) {
+              out(shell::render_removed(protocol::escape_name(t.path), n));
+              ok();
+            },
+            [bad](caf::error& err) { bad(err); });
+      };
+      run_fleet(self, std::move(second));
+    };
+    if (yes)
+      return run();
+    auto n = found->size();
+    confirm(self,
+            "delete " + shown_path + " on " + std::to_string(n) + " node"
+              + (n == 1 ? "" : "s") + " (" + protocol::escape_name(selector)
+              + ")? [y/N] ",
+            [self, run](bool ok) {
+              if (ok)
+                return run();
+              self->state.out("not deleted\n");
+              finish(self);
+            });
+  };
+  run_fleet(self, std::move(plan));
 }
 
 } // namespace dirscope::console_impl

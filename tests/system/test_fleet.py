@@ -70,8 +70,11 @@ class Fleet(harness.SystemTest):
             root = self.make_dir("root-" + name)
             build(root, name)
             self.roots[name] = root
-            # db2 keeps the read-only default: cat refuses there.
+            # db2 keeps the read-only default: cat refuses there; only
+            # the web nodes allow rm.
             policy = [] if name == "db2" else ["--allow-download"]
+            if name.startswith("web"):
+                policy.append("--allow-delete")
             self.nodes[name] = self.start_client(
                 self.server, root, name, args=["--reconnect=false"] + policy)
         self.server.wait_nodes(len(NAMES), watch=list(self.nodes.values()))
@@ -171,10 +174,13 @@ class Fleet(harness.SystemTest):
         rows, other = rows_by_node(out)
         self.assertEqual(sorted(rows), ["web1", "web2"], out)
         self.assertTrue(all("hosts" in " ".join(v) for v in rows.values()))
-        # Write commands take one node.
-        out = self.server.command("rm passwd -y")
+        # get and put take one node.
+        out = self.server.command("get passwd")
         self.assertTrue(out and "takes one node" in out[-1], out)
-        out = self.server.command("rm all:/etc/passwd -y")
+        local = os.path.join(self.tmp, "local.txt")
+        with open(local, "w") as f:
+            f.write("x")
+        out = self.server.command("put %s all:/etc/" % local)
         self.assertTrue(out and "takes one node" in out[-1], out)
         # One node again: rows as before selectors (no node names).
         self.server.command("use web1")
@@ -185,6 +191,42 @@ class Fleet(harness.SystemTest):
         self.assertTrue(out and "no node matches" in out[-1], out)
         out = self.server.command("ls {a,,b}:/")
         self.assertTrue(out and "bad node selector" in out[-1], out)
+
+    def test_rm_on_several_nodes_asks_once_naming_how_many(self):
+        self.start_fleet()
+
+        def hosts_left():
+            return sorted(n for n, r in self.roots.items()
+                          if os.path.exists(os.path.join(r, "etc", "hosts")))
+
+        # What each node holds is shown, the db nodes refuse (policy), the
+        # question names the two nodes that can; "n" keeps everything.
+        out = self.server.command("rm all:/etc/hosts\nn")
+        rows, other = rows_by_node(out)
+        self.assertIn("is a file", rows["web1"][0], out)
+        self.assertIn("not permitted", rows["db1"][0], out)
+        self.assertEqual(summary_of(other), (2, 2, 0), out)
+        self.assertIn("delete /etc/hosts on 2 nodes (all)? [y/N] ", out)
+        self.assertEqual(out[-1], "not deleted")
+        self.assertEqual(hosts_left(), NAMES)
+        # "y" deletes on both.
+        out = self.server.command("rm web*:/etc/hosts\ny")
+        rows, other = rows_by_node(out)
+        self.assertIn("delete /etc/hosts on 2 nodes (web*)? [y/N] ", out)
+        self.assertTrue(any(r.startswith("deleted /etc/hosts")
+                            for r in rows["web2"]), out)
+        self.assertEqual(hosts_left(), ["db1", "db2"])
+        self.assertEqual(out[-1], "2 nodes answered, 0 failed, 0 timed out")
+        # A directory needs -r on every node: nothing asked, nothing gone.
+        out = self.server.command("rm web*:/var -y")
+        self.assertTrue(all("needs -r" in " ".join(v)
+                            for v in rows_by_node(out)[0].values()), out)
+        self.assertEqual(out[-1], "nothing to delete")
+        out = self.server.command("rm web*:/var -r -y")
+        self.assertFalse(os.path.exists(os.path.join(self.roots["web1"],
+                                                     "var")))
+        self.assertTrue(os.path.exists(os.path.join(self.roots["db1"],
+                                                    "var")))
 
     # -- failing nodes --------------------------------------------------------
 
