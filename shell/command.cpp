@@ -30,7 +30,7 @@ constexpr std::string_view path_notes
     "piped); a summary ends it: 3 nodes answered, 1 failed, 0 timed out\n"
     "(stderr with --json). Piped, such a command fails (exit 1) if a node\n"
     "failed or timed out. rm asks once, naming how many nodes it will\n"
-    "touch; get and put take one node (put --all sends to every node).\n";
+    "touch, and so does put; get and cd into a file take one node.\n";
 
 std::vector<command_spec> make_table() {
   std::vector<command_spec> result;
@@ -393,10 +393,10 @@ std::vector<command_spec> make_table() {
     "put",
     {},
     2,
-    3,
-    {"all", "recursive", "resume"},
+    4,
+    {"all", "recursive", "resume", "yes"},
     {},
-    "put [--all] [-r] [--resume] LOCAL PATH",
+    "put [--all] [-r] [-y] [--resume] LOCAL PATH",
     "send a file or (-r) a tree to nodes",
     "Sends the regular file LOCAL to PATH (NODE:PATH, or with --all a PATH\n"
     "on every node). A PATH ending in / (or\n"
@@ -413,6 +413,8 @@ std::vector<command_spec> make_table() {
     "With --all the file\n"
     "goes to every connected node (PATH without a node), one result line per\n"
     "node, and every node gets a notice that the new file is available.\n"
+    "PATH may name several nodes (web*:/etc/, {a,b}:/etc/): the same, on\n"
+    "those nodes, after one question naming how many (-y skips it).\n"
     "With -r (--recursive) LOCAL is a directory, sent as a tar.gz stream\n"
     "that the node unpacks into a temporary directory (refusing absolute\n"
     "names, '..' and paths through symlinks) and renames into place when\n"
@@ -421,6 +423,7 @@ std::vector<command_spec> make_table() {
     "Examples:\n"
     "  put ./app.conf n1:/etc/app.conf\n"
     "  put --all ./motd.txt /\n"
+    "  put ./motd.txt web*:/etc/\n"
     "  put -r ./site n1:/srv/\n"
     "  put --resume ./big.iso n1:/isos/\n",
   });

@@ -23,6 +23,8 @@
 namespace dirscope::console_impl {
 
 using self_ptr = console_pointer;
+
+struct fleet_plan;
 using shell::command;
 
 /// Hard cap on `tree --depth`.
@@ -194,7 +196,7 @@ void start_upload(self_ptr self, const node_connection_actor& conn,
                   std::function<void(const caf::error&)> bad);
 
 void put_all(self_ptr self, const std::string& local, const std::string& arg,
-             bool tree);
+             bool tree, bool resume, const fleet_plan* plan, bool yes);
 
 void cmd_put(self_ptr self, const command& cmd);
 

@@ -70,9 +70,10 @@ class Fleet(harness.SystemTest):
             root = self.make_dir("root-" + name)
             build(root, name)
             self.roots[name] = root
-            # db2 keeps the read-only default: cat refuses there; only
-            # the web nodes allow rm.
-            policy = [] if name == "db2" else ["--allow-download"]
+            # db2 keeps the read-only default: cat and put are refused
+            # there; only the web nodes allow rm.
+            policy = [] if name == "db2" else ["--allow-download",
+                                               "--allow-upload"]
             if name.startswith("web"):
                 policy.append("--allow-delete")
             self.nodes[name] = self.start_client(
@@ -174,13 +175,8 @@ class Fleet(harness.SystemTest):
         rows, other = rows_by_node(out)
         self.assertEqual(sorted(rows), ["web1", "web2"], out)
         self.assertTrue(all("hosts" in " ".join(v) for v in rows.values()))
-        # get and put take one node.
+        # get takes one node.
         out = self.server.command("get passwd")
-        self.assertTrue(out and "takes one node" in out[-1], out)
-        local = os.path.join(self.tmp, "local.txt")
-        with open(local, "w") as f:
-            f.write("x")
-        out = self.server.command("put %s all:/etc/" % local)
         self.assertTrue(out and "takes one node" in out[-1], out)
         # One node again: rows as before selectors (no node names).
         self.server.command("use web1")
@@ -227,6 +223,31 @@ class Fleet(harness.SystemTest):
                                                      "var")))
         self.assertTrue(os.path.exists(os.path.join(self.roots["db1"],
                                                     "var")))
+
+    def test_put_on_several_nodes_asks_once_naming_how_many(self):
+        self.start_fleet()
+        local = os.path.join(self.tmp, "motd.txt")
+        with open(local, "w") as f:
+            f.write("hello fleet\n")
+
+        def have():
+            return sorted(n for n, r in self.roots.items()
+                          if os.path.exists(os.path.join(r, "etc",
+                                                         "motd.txt")))
+
+        out = self.server.command("put %s {web1,db1}:/etc/\nno" % local)
+        self.assertIn("put %s -> /etc/motd.txt on 2 nodes? [y/N] " % local,
+                      out)
+        self.assertEqual(out[-1], "not sent")
+        self.assertEqual(have(), [])
+        out = self.server.command("put %s web*:/etc/\ny" % local)
+        self.assertIn("put %s -> /etc/motd.txt on 2 nodes? [y/N] " % local,
+                      out)
+        self.assertEqual(have(), ["web1", "web2"])
+        # -y: no question; a node without upload policy says so.
+        out = self.server.command("put -y %s all:/var/" % local)
+        self.assertFalse(any("[y/N]" in x for x in out), out)
+        self.assertTrue(any(x.startswith("db2: error:") for x in out), out)
 
     # -- failing nodes --------------------------------------------------------
 
