@@ -134,12 +134,13 @@ std::pair<std::string, std::string> split_match(const std::string& base,
 /// `find [NODE:]PATH [filters]`.
 void cmd_find(self_ptr self, const command& cmd);
 
-/// Runs one find on one node (`t`) and prints its rows named by `t`'s
-/// node; `on_done(matched, visited)` or `on_error` then. Takes the node as
-/// a parameter so a fleet selector can run it on many.
+/// Runs one find on one node (`t`) and writes its rows to `out` (after
+/// the listing header on the first text rows if `header`);
+/// `on_done(matched, visited)` or `on_error` then.
 void run_find(self_ptr self, const target& t, protocol::find_request spec,
               bool json, std::function<void(uint64_t, uint64_t)> on_done,
-              std::function<void(const caf::error&)> on_error);
+              std::function<void(const caf::error&)> on_error,
+              console_output out, bool header);
 
 /// `tree` on the node's own walk (nodes with capability::find): lines go
 /// to `out`, then `on_done` or `on_error`.

@@ -331,31 +331,14 @@ fleet_op fleet_find(self_ptr self, const protocol::find_request& spec,
   return [self, spec, json, matches](
            const target& t, console_output out, std::function<void()> ok,
            std::function<void(const caf::error&)> bad) {
-    if ((t.info.capabilities & protocol::capability::find) == 0)
-      return bad(make_error(wire_code::bad_request,
-                            "the node is too old for find"));
-    auto request = spec;
-    request.path = t.path;
-    auto node = t.info.name;
-    auto base = t.path;
-    start_find(
-      self, t.conn, std::move(request),
-      [json, node, base, out, matches](std::vector<protocol::find_match>& xs) {
-        std::string text;
-        for (auto& x : xs) {
-          if (json) {
-            auto [dir, name] = split_match(base, x.item.name);
-            x.item.name = std::move(name);
-            text += shell::render_entry_json(node, dir, x.item);
-          } else {
-            text += shell::render_entry_line(x.item);
-          }
-        }
-        *matches += xs.size();
-        if (!text.empty())
-          out(text);
+    // A node without find is refused by its connection, as on one node.
+    run_find(
+      self, t, spec, json,
+      [matches, ok](uint64_t matched, uint64_t) {
+        *matches += matched;
+        ok();
       },
-      [ok](uint64_t, uint64_t) { ok(); }, std::move(bad));
+      std::move(bad), std::move(out), false);
   };
 }
 

@@ -64,16 +64,16 @@ std::string plural(uint64_t n, const char* one, const char* many) {
 
 void run_find(self_ptr self, const target& t, protocol::find_request spec,
               bool json, std::function<void(uint64_t, uint64_t)> on_done,
-              std::function<void(const caf::error&)> on_error) {
+              std::function<void(const caf::error&)> on_error,
+              console_output out, bool header) {
   spec.path = t.path;
-  auto header_done = std::make_shared<bool>(false);
+  auto header_done = std::make_shared<bool>(!header);
   auto node = t.info.name;
   auto base = t.path;
   start_find(
     self, t.conn, std::move(spec),
-    [self, json, node, base,
-     header_done](std::vector<protocol::find_match>& xs) {
-      auto& st = self->state;
+    [json, node, base, header_done,
+     out](std::vector<protocol::find_match>& xs) {
       std::string text;
       if (!json && !*header_done) {
         text += shell::render_listing_header();
@@ -89,7 +89,8 @@ void run_find(self_ptr self, const target& t, protocol::find_request spec,
           text += shell::render_entry_line(x.item);
         }
       }
-      st.out(text);
+      if (!text.empty())
+        out(text);
     },
     std::move(on_done), std::move(on_error));
 }
@@ -117,7 +118,8 @@ void cmd_find(self_ptr self, const command& cmd) {
                           + " looked at)\n");
         finish(self);
       },
-      [self](const caf::error& err) { fail(self, err); });
+      [self](const caf::error& err) { fail(self, err); }, self->state.out,
+      true);
   });
 }
 
