@@ -617,3 +617,29 @@ TEST_CASE_METHOD(console_fixture,
   out = type("ls all:/sub");
   CHECK(contains(out, "8 nodes answered, 0 failed, 0 timed out\n"));
 }
+
+TEST_CASE_METHOD(console_fixture,
+                 "console: use with a selector selects a set and the prompt "
+                 "shows it",
+                 "[console][fleet]") {
+  start_console(true);
+  add_node("web1");
+  add_node("web2");
+  add_node("db1");
+  CHECK(type("use web*") == "using web* (2 of 3 nodes now)\n");
+  CHECK(prompts->back() == "dirscope web*:/> ");
+  CHECK(type("cd sub").empty());
+  CHECK(prompts->back() == "dirscope web*:/sub> ");
+  CHECK(type("pwd") == "web*:/sub\n");
+  auto out = type("ls");
+  CHECK(contains(out, "web1: file"));
+  CHECK(contains(out, "web2: file"));
+  CHECK_FALSE(contains(out, "db1"));
+  // Commands for one node refuse the set.
+  CHECK(contains(type("get b"), "takes one node"));
+  // One node again: as before selectors.
+  CHECK(type("use db1") == "using node db1 (host-db1, root /srv/db1)\n");
+  CHECK(prompts->back() == "dirscope db1:/> ");
+  CHECK(starts_with(type("ls"), "TYPE"));
+  CHECK(contains(type("use {a,"), "bad node selector"));
+}
