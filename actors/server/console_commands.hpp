@@ -3,8 +3,9 @@
 // The console's commands, split by topic: console_support.cpp (running one
 // command at a time, naming nodes and paths, listings), console_listing.cpp
 // (ls, stat, tree), console_file_ops.cpp (du, rm, broadcast),
-// console_transfer.cpp (get, put), console.cpp (node commands, dispatch,
-// the behavior). Internal to the console actor.
+// console_transfer.cpp (get, put), console_fanout.cpp (a command on every
+// node a selector names), console.cpp (node commands, dispatch, the
+// behavior). Internal to the console actor.
 
 #include <functional>
 #include <memory>
