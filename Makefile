@@ -32,7 +32,7 @@ FUZZ_CAMPAIGN_SECONDS ?= 1800
 FUZZ_HARNESSES ?=
 
 .PHONY: all deps configure build test test-asan fuzz-build fuzz fuzz-smoke \
-        fuzz-campaign ci demo bench bench-scale package clean
+        fuzz-campaign ci demo bench bench-scale bench-fleet package clean
 
 all: build
 
@@ -109,6 +109,13 @@ bench-scale: build
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target dirscope-swarm
 	SCALE_NODES=$(SCALE_NODES) python3 bench/scale_bench.py \
 	  --bin-dir $(BUILD_DIR) $(SCALE_ARGS)
+
+## bench-fleet: find all:/etc --name passwd and ls all:/ across FLEET_NODES
+## simulated nodes (issue 7; target: find answered within 3 s at 1,000)
+FLEET_NODES ?= 1000
+bench-fleet: build
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target dirscope-swarm
+	python3 bench/fleet_bench.py --bin-dir $(BUILD_DIR) --nodes $(FLEET_NODES)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -59,7 +59,7 @@ void serve_until_signal(caf::actor_system& sys, supervisor_actor supervisor,
 /// input or a signal. Returns whether a piped command failed.
 bool run_console(caf::actor_system& sys, supervisor_actor supervisor_hdl,
                  signal_pipe& signals, bool interactive,
-                 const std::string& download_dir) {
+                 const std::string& download_dir, size_t fleet_parallel) {
   auto write_to = [](FILE* stream) {
     return [stream](const std::string& text) {
       std::fwrite(text.data(), 1, text.size(), stream);
@@ -73,6 +73,7 @@ bool run_console(caf::actor_system& sys, supervisor_actor supervisor_hdl,
     prompt = [&input](const std::string& text) { input.show_prompt(text); };
   console_options options;
   options.download_dir = download_dir;
+  options.fleet_parallel = fleet_parallel;
   if (interactive)
     options.async_out = [&input](const std::string& text) {
       input.print_above_prompt(text);
@@ -236,7 +237,7 @@ int main(int argc, char** argv) {
     serve_until_signal(sys, supervisor_hdl, signals);
   else
     failed = run_console(sys, supervisor_hdl, signals, interactive,
-                         cfg.download_dir);
+                         cfg.download_dir, cfg.fleet_parallel);
   caf::anon_send_exit(acceptor_hdl, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(supervisor_hdl, caf::exit_reason::user_shutdown);
   spdlog::info("dirscope-server stopped");

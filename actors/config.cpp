@@ -238,6 +238,8 @@ server_config::server_config() {
     .add(max_clients, "max-clients", "most connected nodes (default 100)")
     .add(max_in_flight, "max-in-flight",
          "most requests in flight per node (default 64)")
+    .add(fleet_parallel, "fleet-parallel",
+         "most nodes a fleet command (ls all:/) asks at once (default 64)")
     .add(download_dir, "download-dir",
          "where get stores files: DIR/<node>/<path> (default server_data)")
     .add(max_path, "max-path",
@@ -329,6 +331,8 @@ caf::error server_config::check() const {
   if (auto err = check_count("max-clients", max_clients, 1, 100'000))
     return err;
   if (auto err = check_count("max-in-flight", max_in_flight, 1, 100'000))
+    return err;
+  if (auto err = check_count("fleet-parallel", fleet_parallel, 1, 100'000))
     return err;
   if (auto err = check_count("max-path", max_path, 1, 65535))
     return err;

@@ -55,6 +55,8 @@ public:
   size_t max_frame = 1u << 20;
   size_t max_clients = 100;
   size_t max_in_flight = 64;
+  /// Most nodes a fleet command (`ls all:/`) asks at once.
+  size_t fleet_parallel = 64;
   size_t max_path = 4095;
   bool tls = true;
   std::string state_dir = "dirscope-state";

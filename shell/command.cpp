@@ -20,7 +20,17 @@ constexpr std::string_view path_notes
     "n1 the current node). Names with odd bytes are shown with \\xNN\n"
     "escapes (a backslash as \\\\) and can be typed the same way. Quote\n"
     "names with spaces (\"my file\" or 'my file') or escape the space\n"
-    "(my\\ file). A lone -- ends the options, e.g. ls -- --odd-name.\n";
+    "(my\\ file). A lone -- ends the options, e.g. ls -- --odd-name.\n"
+    "ls, stat, du, find, tree, cat, head and tail also take several nodes:\n"
+    "all:/etc (or *:/etc) is every node, web*:/etc the nodes whose name\n"
+    "matches a glob, {web1,db2}:/etc those listed (names or globs). Each\n"
+    "node runs it at once (at most fleet-parallel, 64, at a time); its\n"
+    "text lines start with its name (web1: ...), --json objects carry\n"
+    "\"node\"; a node that fails or times out gets one line (stderr when\n"
+    "piped); a summary ends it: 3 nodes answered, 1 failed, 0 timed out\n"
+    "(stderr with --json). Piped, such a command fails (exit 1) if a node\n"
+    "failed or timed out. rm asks once, naming how many nodes it will\n"
+    "touch, and so does put; get and cd into a file take one node.\n";
 
 std::vector<command_spec> make_table() {
   std::vector<command_spec> result;
@@ -61,14 +71,21 @@ std::vector<command_spec> make_table() {
     1,
     {},
     {},
-    "use NODE",
-    "make NODE (name or id) the current node",
+    "use NODE|SELECTOR",
+    "make NODE (or a set: web*, all) current",
     "Makes NODE the current node, so that paths without a node prefix refer\n"
     "to it. NODE is a node's name or its numeric id as shown by 'nodes'.\n"
+    "A selector (all, a glob such as web*, or {web1,db2}) makes that set\n"
+    "current: ls, stat, du, find, tree, cat, head and tail without a node\n"
+    "then run on every node the selector names when the command starts;\n"
+    "cd changes the set's directory without checking it (the prompt shows\n"
+    "web*:/etc). A node named like a keyword is reached as {all}.\n"
     "\n"
     "Examples:\n"
     "  use n1\n"
-    "  use 3\n",
+    "  use 3\n"
+    "  use web*\n"
+    "  use {web1,db2}\n",
   });
   result.push_back(command_spec{
     "pwd",
@@ -216,8 +233,12 @@ std::vector<command_spec> make_table() {
     "Ctrl-C stops the walk on the node. Nodes older than this server's\n"
     "find answer with an error saying so.\n"
     "\n"
+    "On several nodes (find all:/ --sha256 HEX: where is this file?) each\n"
+    "row starts with its node's name and the summary adds the matches.\n"
+    "\n"
     "Examples:\n"
     "  find n1:/etc --name passwd\n"
+    "  find all:/etc --name passwd\n"
     "  find /var/log --type f --size +100M --mtime -7d\n"
     "  find n1:/ --sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
     "  find /src --path 'lib/*.c' --hash --json\n",
@@ -257,10 +278,14 @@ std::vector<command_spec> make_table() {
     "it (client option allow-delete), else it answers 'not permitted by\n"
     "node policy'. The root itself is never deleted. A file named -r is\n"
     "written ./-r.\n"
+    "On several nodes (rm web*:/tmp/x) each node first says what it holds\n"
+    "(or fails with one line), then one question names how many nodes it\n"
+    "will touch: delete /tmp/x on 3 nodes (web*)? [y/N].\n"
     "\n"
     "Examples:\n"
     "  rm n1:/tmp/old.log\n"
-    "  rm n1:/tmp/cache -r -y\n",
+    "  rm n1:/tmp/cache -r -y\n"
+    "  rm web*:/tmp/old.log\n",
   });
   result.push_back(command_spec{
     "get",
@@ -368,10 +393,10 @@ std::vector<command_spec> make_table() {
     "put",
     {},
     2,
-    3,
-    {"all", "recursive", "resume"},
+    4,
+    {"all", "recursive", "resume", "yes"},
     {},
-    "put [--all] [-r] [--resume] LOCAL PATH",
+    "put [--all] [-r] [-y] [--resume] LOCAL PATH",
     "send a file or (-r) a tree to nodes",
     "Sends the regular file LOCAL to PATH (NODE:PATH, or with --all a PATH\n"
     "on every node). A PATH ending in / (or\n"
@@ -388,6 +413,8 @@ std::vector<command_spec> make_table() {
     "With --all the file\n"
     "goes to every connected node (PATH without a node), one result line per\n"
     "node, and every node gets a notice that the new file is available.\n"
+    "PATH may name several nodes (web*:/etc/, {a,b}:/etc/): the same, on\n"
+    "those nodes, after one question naming how many (-y skips it).\n"
     "With -r (--recursive) LOCAL is a directory, sent as a tar.gz stream\n"
     "that the node unpacks into a temporary directory (refusing absolute\n"
     "names, '..' and paths through symlinks) and renames into place when\n"
@@ -396,6 +423,7 @@ std::vector<command_spec> make_table() {
     "Examples:\n"
     "  put ./app.conf n1:/etc/app.conf\n"
     "  put --all ./motd.txt /\n"
+    "  put ./motd.txt web*:/etc/\n"
     "  put -r ./site n1:/srv/\n"
     "  put --resume ./big.iso n1:/isos/\n",
   });

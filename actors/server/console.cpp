@@ -14,6 +14,7 @@
 #include "protocol/paths.hpp"
 #include "shell/nodes_view.hpp"
 #include "shell/render.hpp"
+#include "shell/selector.hpp"
 
 namespace dirscope {
 
@@ -80,12 +81,38 @@ void cmd_nodes(self_ptr self, const command& cmd) {
 }
 
 void cmd_use(self_ptr self, const command& cmd) {
+  auto sel = shell::parse_selector(cmd.args[0]);
+  if (!sel)
+    return fail(self, sel.error());
+  if (sel->many) {
+    // A set of nodes: paths without a node run on each (checked per
+    // command, so nodes that join later are in the set too).
+    auto& st = self->state;
+    node_query q;
+    q.patterns = sel->patterns;
+    auto text = cmd.args[0];
+    self->request(st.supervisor, caf::infinite, atom::nodes_v, q)
+      .then(
+        [self, text](node_page& page) {
+          auto& st = self->state;
+          st.selection = text;
+          st.selection_cwd = "/";
+          st.current_node.clear();
+          st.out("using " + protocol::escape_name(text) + " ("
+                 + std::to_string(page.counts.matching) + " of "
+                 + std::to_string(page.counts.total) + " nodes now)\n");
+          finish(self);
+        },
+        [self](caf::error& err) { fail(self, err); });
+    return;
+  }
   self->request(self->state.supervisor, caf::infinite, atom::resolve_v,
                 cmd.args[0])
     .then(
       [self](node_info& info, node_connection_actor&) {
         auto& st = self->state;
         st.current_node = info.name;
+        st.selection.clear();
         if (st.cwd[info.name].empty())
           st.cwd[info.name] = "/";
         st.out("using node " + info.name + " ("
@@ -100,6 +127,7 @@ void cmd_use(self_ptr self, const command& cmd) {
 void enter(self_ptr self, const target& t) {
   auto& st = self->state;
   st.current_node = t.info.name;
+  st.selection.clear();
   st.cwd[t.info.name] = t.path;
   finish(self);
 }
@@ -134,7 +162,32 @@ void enter_symlink(self_ptr self, const target& t) {
     });
 }
 
+/// cd on a set of nodes (`cd web*:/etc`, or `cd PATH` after `use web*`):
+/// the path is only resolved, not checked, since nodes may differ.
+bool cd_selection(self_ptr self, const std::string& arg) {
+  auto& st = self->state;
+  auto spec = parse_target(arg);
+  if (!spec)
+    return false; // with_target reports it
+  auto selector = spec->node.empty() ? st.selection : spec->node;
+  if (selector.empty() || !shell::names_many(selector))
+    return false;
+  auto cwd = spec->node.empty() ? st.selection_cwd : std::string{"/"};
+  auto path = protocol::resolve_path(cwd, spec->path);
+  if (!path) {
+    fail(self, path.error());
+    return true;
+  }
+  st.selection = selector;
+  st.selection_cwd = std::move(*path);
+  st.current_node.clear();
+  finish(self);
+  return true;
+}
+
 void cmd_cd(self_ptr self, const command& cmd) {
+  if (cd_selection(self, cmd.args[0]))
+    return;
   with_target(self, cmd.args[0], [self](target& t) {
     self->request(t.conn, caf::infinite, atom::stat_v,
                   cancellable_query(self, t.conn), t.path)
@@ -153,6 +206,11 @@ void cmd_cd(self_ptr self, const command& cmd) {
 
 void cmd_pwd(self_ptr self) {
   auto& st = self->state;
+  if (!st.selection.empty()) {
+    st.out(protocol::escape_name(st.selection) + ":"
+           + protocol::escape_name(st.selection_cwd) + "\n");
+    return finish(self);
+  }
   if (st.current_node.empty())
     return fail(self, failure{wire_code::bad_request,
                        "no node selected: 'use NODE' first"});

@@ -54,6 +54,8 @@ struct console_options {
   std::function<size_t()> columns;
   /// `out` is a terminal that shows colours (ls colours names).
   bool color = false;
+  /// Most nodes a fleet command (`ls all:/`) asks at once.
+  size_t fleet_parallel = 64;
 };
 
 /// The operator's shell: runs one command at a time, in input order.
@@ -103,6 +105,11 @@ struct console_state {
   bool quitting = false;
   /// The node `use` selected (by name).
   std::string current_node;
+  /// The nodes `use` selected when it named several (`use web*`, as
+  /// typed; empty: none) and their working directory: paths without a
+  /// node then run on each.
+  std::string selection;
+  std::string selection_cwd = "/";
   /// Working directory per node name.
   std::map<std::string, std::string> cwd;
   /// A running command waits for a yes/no line (rm's confirmation); the

@@ -3,10 +3,12 @@
 // The console's commands, split by topic: console_support.cpp (running one
 // command at a time, naming nodes and paths, listings), console_listing.cpp
 // (ls, stat, tree), console_file_ops.cpp (du, rm, broadcast),
-// console_transfer.cpp (get, put), console.cpp (node commands, dispatch,
-// the behavior). Internal to the console actor.
+// console_transfer.cpp (get, put), console_fanout.cpp (a command on every
+// node a selector names), console.cpp (node commands, dispatch, the
+// behavior). Internal to the console actor.
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +24,8 @@
 namespace dirscope::console_impl {
 
 using self_ptr = console_pointer;
+
+struct fleet_plan;
 using shell::command;
 
 /// Hard cap on `tree --depth`.
@@ -114,18 +118,36 @@ void tree_step(self_ptr self);
 
 // -- find (console_find.cpp) --------------------------------------------------
 
+/// Starts a find on `conn`; matches go to `on_matches`, then
+/// `on_end(matched, visited)` or `on_error`. Returns the query id.
+uint64_t
+start_find(self_ptr self, const node_connection_actor& conn,
+           protocol::find_request spec,
+           std::function<void(std::vector<protocol::find_match>&)> on_matches,
+           std::function<void(uint64_t, uint64_t)> on_end,
+           std::function<void(const caf::error&)> on_error);
+
+/// The node directory holding relative path `rel` of a walk of `base`
+/// and its last component ("." is `base` itself).
+std::pair<std::string, std::string> split_match(const std::string& base,
+                                                const std::string& rel);
+
 /// `find [NODE:]PATH [filters]`.
 void cmd_find(self_ptr self, const command& cmd);
 
-/// Runs one find on one node (`t`) and prints its rows named by `t`'s
-/// node; `on_done(matched, visited)` or `on_error` then. Takes the node as
-/// a parameter so a fleet selector can run it on many.
+/// Runs one find on one node (`t`) and writes its rows to `out` (after
+/// the listing header on the first text rows if `header`);
+/// `on_done(matched, visited)` or `on_error` then.
 void run_find(self_ptr self, const target& t, protocol::find_request spec,
               bool json, std::function<void(uint64_t, uint64_t)> on_done,
-              std::function<void(const caf::error&)> on_error);
+              std::function<void(const caf::error&)> on_error,
+              console_output out, bool header);
 
-/// `tree` on the node's own walk (nodes with capability::find).
-void tree_by_walk(self_ptr self, const target& t, size_t depth, bool json);
+/// `tree` on the node's own walk (nodes with capability::find): lines go
+/// to `out`, then `on_done` or `on_error`.
+void tree_by_walk(self_ptr self, const target& t, size_t depth, bool json,
+                  console_output out, std::function<void()> on_done,
+                  std::function<void(const caf::error&)> on_error);
 
 void tree_descend(self_ptr self, const std::string& path);
 
@@ -176,12 +198,89 @@ void start_upload(self_ptr self, const node_connection_actor& conn,
                   std::function<void(const caf::error&)> bad);
 
 void put_all(self_ptr self, const std::string& local, const std::string& arg,
-             bool tree);
+             bool tree, bool resume, const fleet_plan* plan, bool yes);
 
 void cmd_put(self_ptr self, const command& cmd);
 
+/// What cat, head and tail were asked for.
+struct peek_spec {
+  shell::peek_kind kind = shell::peek_kind::cat;
+  std::string path;
+  uint64_t lines = 0;
+  uint64_t cap = 0;
+  bool binary = false;
+};
+
 /// cat, head, tail: prints (part of) a remote file (console_peek.cpp).
 void cmd_peek(self_ptr self, const command& cmd, shell::peek_kind kind);
+
+/// Prints (part of) the file at `t` through `out`, then `on_done` or
+/// `on_error` (binary content without --binary is an error).
+void run_peek(self_ptr self, const target& t, const peek_spec& spec,
+              console_output out, std::function<void()> on_done,
+              std::function<void(const caf::error&)> on_error);
+
+// -- fleet commands (console_fanout.cpp) -------------------------------------
+
+/// One node's part of a fleet command: runs on `t`, writes its rows with
+/// `out` (which names the node on every text line), then calls `ok` or
+/// `bad` exactly once.
+using fleet_op = std::function<void(const target& t, console_output out,
+                                    std::function<void()> ok,
+                                    std::function<void(const caf::error&)> bad)>;
+
+/// A fleet command ready to run.
+struct fleet_plan {
+  std::string selector; ///< as typed, for messages
+  /// Globs on node names (paged from the supervisor), unless `names`.
+  std::vector<std::string> patterns;
+  /// These nodes instead of `patterns` (a second pass, e.g. rm's).
+  std::vector<std::string> names;
+  std::string path; ///< resolved
+  bool json = false;
+  fleet_op op;
+  /// Appended to the summary line.
+  std::function<std::string()> extra;
+  /// After the summary instead of ending the command (not on Ctrl-C).
+  std::function<void()> then;
+};
+
+/// The plan for `arg` if its node (or the `use` selection) names several
+/// nodes (op and the rest still empty); nullopt for one node.
+outcome<std::optional<fleet_plan>>
+fleet_plan_of(self_ptr self, const std::optional<std::string>& arg);
+
+/// Runs `op` on every node of the plan (see fleet_dispatch).
+void run_fleet(self_ptr self, fleet_plan plan);
+
+/// If `arg`'s node (or, without one, the `use` selection) names several
+/// nodes, runs `op` on each of them (at most `fleet-parallel` at once,
+/// rows streamed as they come, one line per node that fails or times
+/// out, a summary at the end followed by `extra()`) and returns true; also
+/// true when the selector is bad (the command failed then). False: one
+/// node, and the caller goes on as before.
+bool fleet_dispatch(self_ptr self, const std::optional<std::string>& arg,
+                    bool json, fleet_op op,
+                    std::function<std::string()> extra = {});
+
+/// The per-node parts of ls (console_listing.cpp), cat/head/tail
+/// (console_peek.cpp), stat, du, find and tree (console_fanout.cpp).
+fleet_op fleet_ls(self_ptr self, const command& cmd);
+fleet_op fleet_peek(self_ptr self, const peek_spec& spec);
+fleet_op fleet_stat(self_ptr self, bool json);
+fleet_op fleet_du(self_ptr self);
+fleet_op fleet_find(self_ptr self, const protocol::find_request& spec,
+                    bool json, std::shared_ptr<uint64_t> matches);
+fleet_op fleet_tree(self_ptr self, size_t depth, bool json);
+
+/// `rm` on several nodes: says what each holds, asks once naming how many
+/// nodes it will touch, then deletes (console_fanout.cpp).
+void fleet_rm(self_ptr self, fleet_plan plan, bool recursive, bool yes);
+
+/// Fails the command if `arg` names several nodes (or none is named and
+/// `use` selected several): for commands that take one node. True if so.
+bool refuse_many(self_ptr self, const std::optional<std::string>& arg,
+                 const char* what);
 
 void cmd_nodes(self_ptr self, const command& cmd);
 

@@ -19,6 +19,8 @@ namespace dirscope::console_impl {
 // -- file operations ----------------------------------------------------------
 
 void cmd_du(self_ptr self, const command& cmd) {
+  if (fleet_dispatch(self, cmd.args[0], false, fleet_du(self)))
+    return;
   with_target(self, cmd.args[0], [self](target& t) {
     self->request(t.conn, caf::infinite, atom::du_v,
                   cancellable_query(self, t.conn), t.path)
@@ -89,6 +91,11 @@ void cmd_rm(self_ptr self, const command& cmd) {
     return fail(self, failure{wire_code::bad_request,
                               "missing argument for rm; usage: rm PATH [-r] "
                               "[-y]"});
+  auto plan = fleet_plan_of(self, path);
+  if (!plan)
+    return fail(self, plan.error());
+  if (*plan)
+    return fleet_rm(self, std::move(**plan), recursive, yes);
   with_target(self, path, [self, recursive, yes](target& t) {
     if (t.path == "/")
       return fail(self, failure{wire_code::bad_request,

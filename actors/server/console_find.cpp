@@ -16,10 +16,6 @@
 
 namespace dirscope::console_impl {
 
-namespace {
-
-/// Starts a find on `conn`; matches go to `on_matches`, then
-/// `on_end(matched, visited)` or `on_error`. Returns the query id.
 uint64_t
 start_find(self_ptr self, const node_connection_actor& conn,
            protocol::find_request spec,
@@ -44,8 +40,6 @@ start_find(self_ptr self, const node_connection_actor& conn,
   return query;
 }
 
-/// The last component of relative path `rel` and the node directory that
-/// holds it, for a walk of `base` ("." is `base` itself).
 std::pair<std::string, std::string> split_match(const std::string& base,
                                                 const std::string& rel) {
   if (rel == ".") {
@@ -60,6 +54,8 @@ std::pair<std::string, std::string> split_match(const std::string& base,
           rel.substr(slash + 1)};
 }
 
+namespace {
+
 std::string plural(uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
@@ -68,16 +64,16 @@ std::string plural(uint64_t n, const char* one, const char* many) {
 
 void run_find(self_ptr self, const target& t, protocol::find_request spec,
               bool json, std::function<void(uint64_t, uint64_t)> on_done,
-              std::function<void(const caf::error&)> on_error) {
+              std::function<void(const caf::error&)> on_error,
+              console_output out, bool header) {
   spec.path = t.path;
-  auto header_done = std::make_shared<bool>(false);
+  auto header_done = std::make_shared<bool>(!header);
   auto node = t.info.name;
   auto base = t.path;
   start_find(
     self, t.conn, std::move(spec),
-    [self, json, node, base,
-     header_done](std::vector<protocol::find_match>& xs) {
-      auto& st = self->state;
+    [json, node, base, header_done,
+     out](std::vector<protocol::find_match>& xs) {
       std::string text;
       if (!json && !*header_done) {
         text += shell::render_listing_header();
@@ -93,7 +89,8 @@ void run_find(self_ptr self, const target& t, protocol::find_request spec,
           text += shell::render_entry_line(x.item);
         }
       }
-      st.out(text);
+      if (!text.empty())
+        out(text);
     },
     std::move(on_done), std::move(on_error));
 }
@@ -105,6 +102,12 @@ void cmd_find(self_ptr self, const command& cmd) {
   auto json = cmd.has_flag("json");
   auto arg = cmd.args.empty() ? std::nullopt
                               : std::optional<std::string>{cmd.args[0]};
+  auto matches = std::make_shared<uint64_t>(0);
+  if (fleet_dispatch(self, arg, json, fleet_find(self, *spec, json, matches),
+                     [matches] {
+                       return "; " + plural(*matches, "match", "matches");
+                     }))
+    return;
   with_target(self, arg, [self, json, spec = std::move(*spec)](target& t) {
     run_find(
       self, t, spec, json,
@@ -115,11 +118,14 @@ void cmd_find(self_ptr self, const command& cmd) {
                           + " looked at)\n");
         finish(self);
       },
-      [self](const caf::error& err) { fail(self, err); });
+      [self](const caf::error& err) { fail(self, err); }, self->state.out,
+      true);
   });
 }
 
-void tree_by_walk(self_ptr self, const target& t, size_t depth, bool json) {
+void tree_by_walk(self_ptr self, const target& t, size_t depth, bool json,
+                  console_output out, std::function<void()> on_done,
+                  std::function<void(const caf::error&)> on_error) {
   struct walk_state {
     std::vector<bool> last;
     uint64_t dirs = 0;
@@ -133,7 +139,7 @@ void tree_by_walk(self_ptr self, const target& t, size_t depth, bool json) {
   auto base = t.path;
   start_find(
     self, t.conn, std::move(spec),
-    [self, walk, json, node, base](std::vector<protocol::find_match>& xs) {
+    [walk, json, node, base, out](std::vector<protocol::find_match>& xs) {
       std::string text;
       for (auto& x : xs) {
         auto& rel = x.item.name;
@@ -167,14 +173,15 @@ void tree_by_walk(self_ptr self, const target& t, size_t depth, bool json) {
         text += json ? shell::render_entry_json(node, dir, x.item)
                      : shell::render_tree_line(walk->last, x.item);
       }
-      self->state.out(text);
+      if (!text.empty())
+        out(text);
     },
-    [self, walk, json](uint64_t, uint64_t) {
+    [walk, json, out, on_done](uint64_t, uint64_t) {
       if (!json)
-        self->state.out(shell::render_tree_footer(walk->dirs, walk->files));
-      finish(self);
+        out(shell::render_tree_footer(walk->dirs, walk->files));
+      on_done();
     },
-    [self](const caf::error& err) { fail(self, err); });
+    std::move(on_error));
 }
 
 } // namespace dirscope::console_impl

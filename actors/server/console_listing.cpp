@@ -143,11 +143,76 @@ void print_rows(self_ptr self, ls_rows& rows,
 
 } // namespace
 
+fleet_op fleet_ls(self_ptr self, const command& cmd) {
+  auto req = parse_ls(self, cmd);
+  if (!req)
+    return {};
+  return [self, req = *req](const target& t, console_output out,
+                            std::function<void()> ok,
+                            std::function<void(const caf::error&)> bad) {
+    auto rows = std::make_shared<ls_rows>();
+    rows->req = req;
+    rows->node = t.info.name;
+    rows->dir = t.path;
+    // Each row gets "NAME: " in front: the hash column gives way.
+    auto& cols = rows->req.style.columns;
+    auto prefix = protocol::escape_name(t.info.name).size() + 2;
+    cols = cols > prefix ? cols - prefix : 0;
+    auto print = [rows, out](std::vector<protocol::entry>& xs) {
+      std::string text;
+      for (auto& x : xs)
+        text += rows->req.json
+                  ? shell::render_entry_json(rows->node, rows->dir, x)
+                  : shell::render_entry_line(x, rows->req.style);
+      if (!text.empty())
+        out(text);
+    };
+    uint8_t flags = 0;
+    if (req.hashes)
+      flags = protocol::list_flags::with_hashes
+              | protocol::list_flags::late_rows;
+    start_listing(
+      self, t.conn, t.path, flags,
+      [rows, print](std::vector<protocol::entry>& xs) {
+        if (rows->req.order == ls_order::node)
+          return print(xs);
+        rows->held.insert(rows->held.end(),
+                          std::make_move_iterator(xs.begin()),
+                          std::make_move_iterator(xs.end()));
+      },
+      [rows, print, ok](uint64_t, bool) {
+        sort_rows(rows->held, rows->req.order, rows->req.reverse);
+        print(rows->held);
+        ok();
+      },
+      [self, t, rows, out, ok, bad](const caf::error& err) {
+        if (to_failure(err).code != wire_code::not_a_directory)
+          return bad(err);
+        // `ls FILE` shows the file, as on one node.
+        self
+          ->request(t.conn, caf::infinite, atom::stat_v,
+                    cancellable_query(self, t.conn), t.path,
+                    caf::actor_cast<listing_sink_actor>(self))
+          .then(
+            [rows, out, ok](protocol::entry& x) {
+              out(rows->req.json
+                    ? shell::render_entry_json(
+                      rows->node, protocol::parent_path(rows->dir), x)
+                    : shell::render_entry_line(x, rows->req.style));
+              ok();
+            },
+            [bad](caf::error& err) { bad(err); });
+      });
+  };
+}
+
 void cmd_ls(self_ptr self, const command& cmd) {
   auto req = parse_ls(self, cmd);
   if (!req)
     return fail(self, req.error());
   auto path = req->path;
+  if (fleet_dispatch(self, path, req->json, fleet_ls(self, cmd)))
+    return;
   with_target(self, path, [self, req = *req](target& t) {
     auto rows = std::make_shared<ls_rows>();
     rows->req = req;
@@ -278,6 +343,8 @@ void cmd_tree(self_ptr self, const command& cmd) {
   auto json = cmd.has_flag("json");
   auto arg = cmd.args.empty() ? std::nullopt
                               : std::optional<std::string>{cmd.args[0]};
+  if (fleet_dispatch(self, arg, json, fleet_tree(self, depth, json)))
+    return;
   with_target(self, arg, [self, depth, json](target& t) {
     auto& walk = self->state.tree;
     walk = console_state::tree_walk{t.info.name, t.conn, json, depth, {}, 0,
@@ -286,7 +353,9 @@ void cmd_tree(self_ptr self, const command& cmd) {
       self->state.out(shown(t) + "\n");
     // One streamed walk on the node instead of one listing per directory.
     if ((t.info.capabilities & protocol::capability::find) != 0 && depth > 0)
-      return tree_by_walk(self, t, depth, json);
+      return tree_by_walk(
+        self, t, depth, json, self->state.out, [self] { finish(self); },
+        [self](const caf::error& err) { fail(self, err); });
     if (depth == 0)
       return tree_step(self);
     tree_descend(self, t.path);
@@ -296,6 +365,8 @@ void cmd_tree(self_ptr self, const command& cmd) {
 
 void cmd_stat(self_ptr self, const command& cmd) {
   auto json = cmd.has_flag("json");
+  if (fleet_dispatch(self, cmd.args[0], json, fleet_stat(self, json)))
+    return;
   with_target(self, cmd.args[0],
               [self, json](target& t) { cmd_stat_print(self, t, json); });
 }

@@ -63,42 +63,74 @@ outcome<peek_args> parse_peek_args(const command& cmd, bool with_lines) {
 
 } // namespace
 
-void cmd_peek(self_ptr self, const command& cmd, shell::peek_kind kind) {
+void run_peek(self_ptr self, const target& t, const peek_spec& spec,
+              console_output out, std::function<void()> on_done,
+              std::function<void(const caf::error&)> on_error) {
+  peek_job job;
+  job.conn = t.conn;
+  job.query = cancellable_query(self, t.conn);
+  job.path = t.path;
+  job.shown = shown(t);
+  job.kind = spec.kind;
+  job.lines = spec.lines;
+  job.cap = spec.cap;
+  auto hdl = self->spawn(peek, std::move(job));
+  auto what = shown(t);
+  auto binary = spec.binary;
+  self->request(hdl, caf::infinite, atom::get_v)
+    .then(
+      [binary, what, out, on_done, on_error](std::string& bytes) {
+        if (!binary && shell::looks_binary(bytes))
+          return on_error(make_error(wire_code::bad_request,
+                                     what + " holds binary content (NUL or "
+                                            "control bytes); --binary "
+                                            "prints it as it is"));
+        // Text ends with a newline so that the next line starts on its
+        // own; --binary prints the bytes exactly.
+        if (!binary && !bytes.empty() && bytes.back() != '\n')
+          bytes += '\n';
+        if (!bytes.empty())
+          out(bytes);
+        on_done();
+      },
+      [on_error](caf::error& err) { on_error(err); });
+}
+
+outcome<peek_spec> parse_peek(const command& cmd, shell::peek_kind kind) {
   auto args = parse_peek_args(cmd, kind != shell::peek_kind::cat);
   if (!args)
-    return fail(self, args.error());
-  auto binary = cmd.has_flag("binary");
-  auto lines = args->lines;
-  auto cap = args->cap;
-  with_target(self, args->path, [self, kind, lines, cap, binary](target& t) {
-    peek_job job;
-    job.conn = t.conn;
-    job.query = cancellable_query(self, t.conn);
-    job.path = t.path;
-    job.shown = shown(t);
-    job.kind = kind;
-    job.lines = lines;
-    job.cap = cap;
-    auto hdl = self->spawn(peek, std::move(job));
-    auto what = shown(t);
-    self->request(hdl, caf::infinite, atom::get_v)
-      .then(
-        [self, binary, what](std::string& bytes) {
-          if (!binary && shell::looks_binary(bytes))
-            return fail(self, failure{wire_code::bad_request,
-                                      what + " holds binary content (NUL or "
-                                             "control bytes); --binary "
-                                             "prints it as it is"});
-          // Text ends with a newline so that the next line starts on its
-          // own; --binary prints the bytes exactly.
-          if (!binary && !bytes.empty() && bytes.back() != '\n')
-            bytes += '\n';
-          if (!bytes.empty())
-            self->state.out(bytes);
-          finish(self);
-        },
-        [self](caf::error& err) { fail(self, err); });
+    return args.error();
+  peek_spec result;
+  result.kind = kind;
+  result.path = std::move(args->path);
+  result.lines = args->lines;
+  result.cap = args->cap;
+  result.binary = cmd.has_flag("binary");
+  return result;
+}
+
+void cmd_peek(self_ptr self, const command& cmd, shell::peek_kind kind) {
+  auto spec = parse_peek(cmd, kind);
+  if (!spec)
+    return fail(self, spec.error());
+  if (fleet_dispatch(self, spec->path, false, fleet_peek(self, *spec)))
+    return;
+  with_target(self, spec->path, [self, spec = *spec](target& t) {
+    run_peek(
+      self, t, spec, self->state.out, [self] { finish(self); },
+      [self](const caf::error& err) { fail(self, err); });
   });
+}
+
+fleet_op fleet_peek(self_ptr self, const peek_spec& spec) {
+  return [self, spec](const target& t, console_output out,
+                      std::function<void()> ok,
+                      std::function<void(const caf::error&)> bad) {
+    if (spec.binary)
+      return bad(make_error(wire_code::bad_request,
+                            "--binary takes one node: name it (NODE:PATH)"));
+    run_peek(self, t, spec, std::move(out), std::move(ok), std::move(bad));
+  };
 }
 
 } // namespace dirscope::console_impl

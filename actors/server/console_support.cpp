@@ -23,10 +23,13 @@ void prompt(self_ptr self) {
   auto& st = self->state;
   if (!st.show_prompt || st.quitting)
     return;
-  std::string where = st.current_node.empty()
-                        ? std::string{}
-                        : " " + st.current_node + ":"
-                            + protocol::escape_name(st.cwd[st.current_node]);
+  std::string where;
+  if (!st.selection.empty())
+    where = " " + protocol::escape_name(st.selection) + ":"
+            + protocol::escape_name(st.selection_cwd);
+  else if (!st.current_node.empty())
+    where = " " + st.current_node + ":"
+            + protocol::escape_name(st.cwd[st.current_node]);
   st.show_prompt("dirscope" + where + "> ");
 }
 
@@ -122,6 +125,8 @@ outcome<target_spec> parse_target(const std::optional<std::string>& arg) {
 void with_target(self_ptr self, const std::optional<std::string>& arg,
                  std::function<void(target&)> then) {
   auto& st = self->state;
+  if (refuse_many(self, arg, "this command"))
+    return;
   auto spec = parse_target(arg);
   if (!spec)
     return fail(self, spec.error());

@@ -208,85 +208,134 @@ void start_upload(self_ptr self, const node_connection_actor& conn,
           [bad](caf::error& err) { bad(err); });
 }
 
-/// put --all: one upload per connected node, one line per node; only the
-/// nodes that got the file hear about it.
+/// Uploads LOCAL to every node of `nodes`, one result line per node; only
+/// the nodes that got the file hear about it. With `question` (a set
+/// named by a selector) asks it first.
+void put_to(self_ptr self, const std::string& local, const std::string& typed,
+            const std::string& cwd, bool tree, bool resume,
+            std::vector<node_info> nodes, std::string question) {
+  if (nodes.empty())
+    return fail(self, failure{wire_code::not_found,
+                              "no node is connected"});
+  struct tally {
+    std::map<std::string, std::string> lines;
+    size_t waiting = 0;
+    size_t total = 0;
+    std::vector<node_connection_actor> got_it;
+    std::string path;
+  };
+  auto t = std::make_shared<tally>();
+  t->waiting = t->total = nodes.size();
+  auto resolved = protocol::resolve_path(cwd, typed);
+  if (!resolved)
+    return fail(self, resolved.error());
+  auto path = put_path(local, typed, *resolved);
+  if (!path)
+    return fail(self, path.error());
+  t->path = *path;
+  auto one_done = [self, t, local] {
+    if (--t->waiting > 0)
+      return;
+    auto& st = self->state;
+    stop_progress(self);
+    for (auto& [name, line] : t->lines)
+      st.out(line);
+    if (st.cancel_requested && t->got_it.size() < t->total)
+      return fail(self, cancelled_failure());
+    auto shown_path = protocol::escape_name(t->path);
+    st.out("put " + protocol::escape_name(local) + " -> " + shown_path
+           + " on " + std::to_string(t->got_it.size()) + " of "
+           + std::to_string(t->total) + " nodes\n");
+    for (auto& conn : t->got_it)
+      self->send(conn, atom::notice_v,
+                 "new file available: " + shown_path);
+    finish(self);
+  };
+  auto failed = [self, t, one_done](const std::string& name,
+                                    const caf::error& err) {
+    auto why = to_failure(err);
+    // After Ctrl-C one "cancelled" says it for every node.
+    if (why.code != wire_code::cancelled
+        || !self->state.cancel_requested)
+      t->lines[name] = name + ": " + shell::render_failure(why);
+    one_done();
+  };
+  auto start = [self, t, local, nodes, one_done, failed, tree, resume] {
+    if (stop_if_cancelled(self))
+      return;
+    for (auto& info : nodes) {
+      auto name = info.name;
+      self->request(self->state.supervisor, caf::infinite,
+                    atom::resolve_v, name)
+        .then(
+          [self, t, local, name, one_done, failed, tree,
+           resume](node_info&, node_connection_actor& conn) {
+            start_upload(
+              self, conn, local, t->path, tree, resume,
+              [t, name, one_done, conn](uint64_t n) {
+                t->got_it.push_back(conn);
+                t->lines[name] = name + ": ok (" + std::to_string(n)
+                                 + " bytes)\n";
+                one_done();
+              },
+              [name, failed](const caf::error& err) { failed(name, err); });
+          },
+          [name, failed](caf::error& err) { failed(name, err); });
+    }
+  };
+  if (question.empty())
+    return start();
+  confirm(self,
+          question + " " + protocol::escape_name(local) + " -> "
+            + protocol::escape_name(t->path) + " on "
+            + std::to_string(nodes.size()) + " node"
+            + (nodes.size() == 1 ? "" : "s") + "? [y/N] ",
+          [self, start](bool ok) {
+            if (ok)
+              return start();
+            self->state.out("not sent\n");
+            finish(self);
+          });
+}
+
+/// put --all (every node, `patterns` empty) or put to a selector's nodes
+/// (asks first unless -y).
 void put_all(self_ptr self, const std::string& local, const std::string& arg,
-             bool tree, bool resume) {
+             bool tree, bool resume, const fleet_plan* plan, bool yes) {
   auto spec = parse_target(arg);
   if (!spec)
     return fail(self, spec.error());
-  if (!spec->node.empty())
-    return fail(self, failure{wire_code::bad_request,
-                              "put --all takes a PATH without a node"});
   auto typed = spec->path;
-  self->request(self->state.supervisor, caf::infinite, atom::nodes_v)
+  if (plan == nullptr) {
+    if (!spec->node.empty())
+      return fail(self, failure{wire_code::bad_request,
+                                "put --all takes a PATH without a node"});
+    self->request(self->state.supervisor, caf::infinite, atom::nodes_v)
+      .then(
+        [self, local, typed, tree, resume](std::vector<node_info>& nodes) {
+          put_to(self, local, typed, "/", tree, resume, std::move(nodes), "");
+        },
+        [self](caf::error& err) { fail(self, err); });
+    return;
+  }
+  node_query q;
+  q.patterns = plan->patterns;
+  q.limit = std::numeric_limits<uint32_t>::max();
+  // Relative to the set's directory after `use web*`, else to the root.
+  auto cwd = spec->node.empty() ? self->state.selection_cwd : "/";
+  auto question = yes ? std::string{} : "put";
+  auto selector = plan->selector;
+  self->request(self->state.supervisor, caf::infinite, atom::nodes_v, q)
     .then(
-      [self, local, typed, tree, resume](std::vector<node_info>& nodes) {
-        if (nodes.empty())
+      [self, local, typed, cwd, tree, resume, question,
+       selector](node_page& page) {
+        if (page.rows.empty())
           return fail(self, failure{wire_code::not_found,
-                                    "no node is connected"});
-        struct tally {
-          std::map<std::string, std::string> lines;
-          size_t waiting = 0;
-          size_t total = 0;
-          std::vector<node_connection_actor> got_it;
-          std::string path;
-        };
-        auto t = std::make_shared<tally>();
-        t->waiting = t->total = nodes.size();
-        auto resolved = protocol::resolve_path("/", typed);
-        if (!resolved)
-          return fail(self, resolved.error());
-        auto path = put_path(local, typed, *resolved);
-        if (!path)
-          return fail(self, path.error());
-        t->path = *path;
-        auto one_done = [self, t, local] {
-          if (--t->waiting > 0)
-            return;
-          auto& st = self->state;
-          stop_progress(self);
-          for (auto& [name, line] : t->lines)
-            st.out(line);
-          if (st.cancel_requested && t->got_it.size() < t->total)
-            return fail(self, cancelled_failure());
-          auto shown_path = protocol::escape_name(t->path);
-          st.out("put " + protocol::escape_name(local) + " -> " + shown_path
-                 + " on " + std::to_string(t->got_it.size()) + " of "
-                 + std::to_string(t->total) + " nodes\n");
-          for (auto& conn : t->got_it)
-            self->send(conn, atom::notice_v,
-                       "new file available: " + shown_path);
-          finish(self);
-        };
-        auto failed = [self, t, one_done](const std::string& name,
-                                          const caf::error& err) {
-          auto why = to_failure(err);
-          // After Ctrl-C one "cancelled" says it for every node.
-          if (why.code != wire_code::cancelled
-              || !self->state.cancel_requested)
-            t->lines[name] = name + ": " + shell::render_failure(why);
-          one_done();
-        };
-        for (auto& info : nodes) {
-          auto name = info.name;
-          self->request(self->state.supervisor, caf::infinite,
-                        atom::resolve_v, name)
-            .then(
-              [self, t, local, name, one_done, failed, tree,
-               resume](node_info&, node_connection_actor& conn) {
-                start_upload(
-                  self, conn, local, t->path, tree, resume,
-                  [t, name, one_done, conn](uint64_t n) {
-                    t->got_it.push_back(conn);
-                    t->lines[name] = name + ": ok (" + std::to_string(n)
-                                     + " bytes)\n";
-                    one_done();
-                  },
-                  [name, failed](const caf::error& err) { failed(name, err); });
-              },
-              [name, failed](caf::error& err) { failed(name, err); });
-        }
+                                    "no node matches '"
+                                      + protocol::escape_name(selector)
+                                      + "' (see 'nodes')"});
+        put_to(self, local, typed, cwd, tree, resume, std::move(page.rows),
+               question);
       },
       [self](caf::error& err) { fail(self, err); });
 }
@@ -294,8 +343,10 @@ void put_all(self_ptr self, const std::string& local, const std::string& arg,
 void cmd_put(self_ptr self, const command& cmd) {
   auto all = cmd.has_flag("all");
   std::string seen;
-  auto args = split_short_flags(cmd, "r", seen);
-  auto tree = cmd.has_flag("recursive") || !seen.empty();
+  auto args = split_short_flags(cmd, "ry", seen);
+  auto tree = cmd.has_flag("recursive")
+              || seen.find('r') != std::string::npos;
+  auto yes = cmd.has_flag("yes") || seen.find('y') != std::string::npos;
   auto resume = cmd.has_flag("resume");
   if (args.size() != 2)
     return fail(self, failure{wire_code::bad_request,
@@ -312,7 +363,12 @@ void cmd_put(self_ptr self, const command& cmd) {
   while (tree && local.size() > 1 && local.back() == '/')
     local.pop_back();
   if (all)
-    return put_all(self, local, args[1], tree, resume);
+    return put_all(self, local, args[1], tree, resume, nullptr, yes);
+  auto plan = fleet_plan_of(self, args[1]);
+  if (!plan)
+    return fail(self, plan.error());
+  if (*plan)
+    return put_all(self, local, args[1], tree, resume, &**plan, yes);
   auto spec = parse_target(args[1]);
   if (!spec)
     return fail(self, spec.error());

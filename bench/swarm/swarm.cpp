@@ -3,8 +3,8 @@
 //
 // Each simulated node speaks protocol v1 like dirscope-client: TLS 1.3 with
 // the server verified by CA or pinned fingerprint, hello with the enrollment
-// token, heartbeats acked, list and stat answered from a small fixed tree,
-// and after any lost connection a reconnect with jittered exponential
+// token, heartbeats acked, list, stat and find answered from a small fixed
+// tree, and after any lost connection a reconnect with jittered exponential
 // backoff. Framing and TLS are the project's own (protocol/codec,
 // tls/session); the rest is one thread, one epoll loop and non-blocking
 // sockets. First connections are paced (--connect-rate, --max-joining), so
@@ -35,6 +35,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <netdb.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -193,8 +194,56 @@ const std::vector<protocol::entry>& root_listing() {
   return xs;
 }
 
-/// The reply to a request: list and stat from the fixed tree, everything
-/// else refused as a node with that policy would.
+/// What `find` walks: the fixed tree plus /etc with three files (name,
+/// relative path to the root), in walk order.
+const std::vector<std::pair<std::string, protocol::entry>>& find_tree() {
+  static const std::vector<std::pair<std::string, protocol::entry>> xs{
+    {"README", make_entry("README", protocol::entry_type::file, 1'024)},
+    {"data.bin", make_entry("data.bin", protocol::entry_type::file, 1u << 20)},
+    {"etc", make_entry("etc", protocol::entry_type::dir, 4'096)},
+    {"etc/group", make_entry("group", protocol::entry_type::file, 512)},
+    {"etc/hosts", make_entry("hosts", protocol::entry_type::file, 256)},
+    {"etc/passwd", make_entry("passwd", protocol::entry_type::file, 2'048)},
+    {"logs", make_entry("logs", protocol::entry_type::dir, 4'096)},
+  };
+  return xs;
+}
+
+/// A find over find_tree(): --name and --type only (enough for the fleet
+/// benchmark), the whole answer in one chunk.
+void answer_find(const protocol::find_request& x,
+                 std::vector<protocol::message>& out) {
+  using namespace protocol;
+  std::string prefix = x.path == "/" ? "" : x.path.substr(1) + "/";
+  if (x.path != "/" && x.path != "/etc") {
+    out.emplace_back(request_failed{x.id, wire_code::not_found,
+                                    "no such file or directory"});
+    return;
+  }
+  find_chunk chunk{x.id, {}};
+  uint64_t visited = 0;
+  for (auto& [rel, e] : find_tree()) {
+    if (rel.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    ++visited;
+    if (x.name_glob && ::fnmatch(x.name_glob->c_str(), e.name.c_str(), 0) != 0)
+      continue;
+    auto bit = e.type == entry_type::dir ? find_types::dir : find_types::file;
+    if (x.types != 0 && (x.types & bit) == 0)
+      continue;
+    find_match m;
+    m.item = e;
+    m.item.name = rel.substr(prefix.size());
+    chunk.matches.push_back(std::move(m));
+  }
+  auto matched = chunk.matches.size();
+  if (matched > 0)
+    out.emplace_back(std::move(chunk));
+  out.emplace_back(find_end{x.id, matched, visited});
+}
+
+/// The reply to a request: list, stat and find from the fixed tree,
+/// everything else refused as a node with that policy would.
 std::vector<protocol::message> answer(const protocol::message& msg) {
   using namespace protocol;
   std::vector<message> out;
@@ -225,6 +274,8 @@ std::vector<protocol::message> answer(const protocol::message& msg) {
         return out;
       }
     failed(x->id, wire_code::not_found, "no such file or directory");
+  } else if (auto x = std::get_if<find_request>(&msg)) {
+    answer_find(*x, out);
   } else if (auto x = std::get_if<du_request>(&msg)) {
     failed(x->id, wire_code::io_error, "not supported by dirscope-swarm");
   } else if (auto x = std::get_if<remove_request>(&msg)) {
@@ -433,7 +484,7 @@ private:
     namespace cap = protocol::capability;
     // With TLS the hello waits in the session until the server is verified.
     send(n, protocol::hello{protocol::version, n.name, "swarm", "/swarm",
-                            cap::list | cap::stat, opts_.token});
+                            cap::list | cap::stat | cap::find, opts_.token});
   }
 
   /// Ends the connection of `n` and schedules its next attempt.

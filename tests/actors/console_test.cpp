@@ -26,6 +26,8 @@ struct console_fixture : fixture {
   supervisor_actor sup;
   std::shared_ptr<std::string> output = std::make_shared<std::string>();
   console_actor con;
+  /// What start_console gives the console.
+  console_options options;
 
   console_fixture() {
     sup = track(sys.spawn(supervisor, settings));
@@ -47,7 +49,7 @@ struct console_fixture : fixture {
                           console_output{[out](const std::string& text) {
                             *out += text;
                           }},
-                          show_prompt, console_options{}));
+                          show_prompt, options));
     run();
   }
 
@@ -551,4 +553,94 @@ TEST_CASE_METHOD(console_fixture,
         == error_line(wire_code::not_a_directory,
                       "alpha:/flink is not a directory"));
   CHECK(type("pwd") == "alpha:/link\n");
+}
+
+// -- fleet commands (issue 7 item 1) ------------------------------------------
+
+TEST_CASE_METHOD(console_fixture,
+                 "console: a fleet ls names every row and sums up",
+                 "[console][fleet]") {
+  options.fleet_parallel = 2;
+  start_console();
+  for (auto name : {"web1", "web2", "db1", "db2", "web3"})
+    add_node(name);
+  auto out = type("ls web*:/sub");
+  CHECK(contains(out, "web1: file"));
+  CHECK(contains(out, "web3: file"));
+  CHECK_FALSE(contains(out, "db1:"));
+  CHECK(contains(out, "3 nodes answered, 0 failed, 0 timed out\n"));
+  out = type("ls {db2,web1}:/nope");
+  CHECK(contains(out, "db2: " + error_line(wire_code::not_found,
+                                           "no such directory: /nope")));
+  CHECK(contains(out, "0 nodes answered, 2 failed, 0 timed out\n"));
+  out = type("ls nothing*:/");
+  CHECK(out == error_line(wire_code::not_found,
+                          "no node matches 'nothing*' (see 'nodes')"));
+}
+
+TEST_CASE_METHOD(console_fixture,
+                 "console: a fleet command keeps at most fleet-parallel "
+                 "requests in flight and Ctrl-C cancels each",
+                 "[console][fleet]") {
+  options.fleet_parallel = 3;
+  start_console();
+  std::vector<node> fleet;
+  for (int i = 0; i < 8; ++i) {
+    fleet.push_back(add_node("n" + std::to_string(i)));
+    fleet.back().log->silent = true;
+  }
+  auto asked = [&fleet] {
+    size_t n = 0;
+    for (auto& x : fleet)
+      n += x.log->requests.size();
+    return n;
+  };
+  CHECK(type("ls all:/").empty());
+  // Eight nodes selected, none answers: three asked, five waiting.
+  CHECK(asked() == 3);
+  caf::anon_send(con, atom::cancel_v);
+  run();
+  auto out = printed();
+  CHECK(contains(out, "0 nodes answered, 0 failed, 0 timed out, "
+                      "8 cancelled\n"));
+  CHECK(contains(out, "cancelled\n"));
+  // Each node asked got its cancel; the others were never asked.
+  CHECK(asked() == 3);
+  size_t cancels = 0;
+  for (auto& x : fleet) {
+    CHECK(x.log->cancels.size() == x.log->requests.size());
+    cancels += x.log->cancels.size();
+  }
+  CHECK(cancels == 3);
+  // The console takes commands again.
+  for (auto& x : fleet)
+    x.log->silent = false;
+  out = type("ls all:/sub");
+  CHECK(contains(out, "8 nodes answered, 0 failed, 0 timed out\n"));
+}
+
+TEST_CASE_METHOD(console_fixture,
+                 "console: use with a selector selects a set and the prompt "
+                 "shows it",
+                 "[console][fleet]") {
+  start_console(true);
+  add_node("web1");
+  add_node("web2");
+  add_node("db1");
+  CHECK(type("use web*") == "using web* (2 of 3 nodes now)\n");
+  CHECK(prompts->back() == "dirscope web*:/> ");
+  CHECK(type("cd sub").empty());
+  CHECK(prompts->back() == "dirscope web*:/sub> ");
+  CHECK(type("pwd") == "web*:/sub\n");
+  auto out = type("ls");
+  CHECK(contains(out, "web1: file"));
+  CHECK(contains(out, "web2: file"));
+  CHECK_FALSE(contains(out, "db1"));
+  // Commands for one node refuse the set.
+  CHECK(contains(type("get b"), "takes one node"));
+  // One node again: as before selectors.
+  CHECK(type("use db1") == "using node db1 (host-db1, root /srv/db1)\n");
+  CHECK(prompts->back() == "dirscope db1:/> ");
+  CHECK(starts_with(type("ls"), "TYPE"));
+  CHECK(contains(type("use {a,"), "bad node selector"));
 }
