@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "protocol/byte_buffer_growth.hpp"
 #include "protocol/byte_io.hpp"
 
 namespace dirscope::protocol {
@@ -772,7 +773,7 @@ void frame_decoder::feed(const uint8_t* data, size_t size) {
   // A failed stream is dead; holding on to more of it only costs memory.
   if (failed_)
     return;
-  buf_.insert(buf_.end(), data, data + size);
+  append(buf_, data, size);
 }
 
 std::variant<std::monostate, message, failure> frame_decoder::next() {
