@@ -15,6 +15,7 @@
 #include "actors/error.hpp"
 #include "actors/input_watcher.hpp"
 #include "actors/logging.hpp"
+#include "actors/memory_tuning.hpp"
 #include "actors/security.hpp"
 #include "actors/signal_pipe.hpp"
 #include "node/confine.hpp"
@@ -22,6 +23,7 @@
 using namespace dirscope;
 
 int main(int argc, char** argv) {
+  tune_malloc();
   client_config cfg;
   if (auto err = cfg.parse_args(argc, argv)) {
     std::cerr << "dirscope-client: " << to_failure(err).message << "\n";

@@ -20,6 +20,7 @@
 #include "actors/error.hpp"
 #include "actors/input_watcher.hpp"
 #include "actors/logging.hpp"
+#include "actors/memory_tuning.hpp"
 #include "actors/security.hpp"
 #include "actors/server/console.hpp"
 #include "actors/server/acceptor.hpp"
@@ -134,6 +135,7 @@ bool run_console(caf::actor_system& sys, supervisor_actor supervisor_hdl,
 } // namespace
 
 int main(int argc, char** argv) {
+  tune_malloc();
   server_config cfg;
   if (auto err = cfg.parse_args(argc, argv)) {
     std::cerr << "dirscope-server: " << to_failure(err).message << "\n";

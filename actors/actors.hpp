@@ -56,9 +56,9 @@ using transfer_sink_actor = caf::typed_actor<
 
 /// Hands out the bytes of an upload (the server's file reader).
 using upload_source_actor = caf::typed_actor<
-  /// The next piece of the file; the last one has `end` set and carries
-  /// size and SHA-256.
-  replies_to<atom::read>::with<node::file_chunk>>;
+  /// The next piece of the file, at most this many bytes; the last one has
+  /// `end` set and carries size and SHA-256.
+  replies_to<atom::read, uint64_t>::with<node::file_chunk>>;
 
 /// One `get` on the server: writes the file (detached, blocking I/O).
 using download_actor = transfer_sink_actor::extend<

@@ -1,5 +1,7 @@
 #include "actors/channel.hpp"
 
+#include "protocol/byte_buffer_growth.hpp"
+
 namespace dirscope {
 
 channel::channel(std::unique_ptr<tls::session> session)
@@ -28,7 +30,7 @@ outcome<bool> channel::receive(const char* data, size_t size,
     }
   }
   if (!session_) {
-    plain.insert(plain.end(), bytes, bytes + size);
+    protocol::append(plain, bytes, size);
     return true;
   }
   return session_->feed(bytes, size, plain);

@@ -29,6 +29,10 @@ def main():
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--mode", choices=("get", "put"), default="get")
     ap.add_argument("--out", default="perf.data")
+    ap.add_argument("--call-graph", default="fp",
+                    help="perf's --call-graph (dwarf: callers of libc's "
+                         "memmove too, at a larger profile)")
+    ap.add_argument("--freq", type=int, default=999)
     args = ap.parse_args()
     harness.parse_bin_dir(["--bin-dir", args.bin_dir])
     harness.isolate_home()
@@ -51,7 +55,8 @@ def main():
             args=["--allow-download", "--allow-upload", "--log-level=warn"])
         server.wait_nodes(1, timeout=30)
         perf = subprocess.Popen(
-            ["perf", "record", "-F", "999", "-g", "-o", args.out, "-p",
+            ["perf", "record", "-F", str(args.freq), "--call-graph",
+             args.call_graph, "-o", args.out, "-p",
              "%d,%d" % (server.pid, client.pid)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)

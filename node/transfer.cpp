@@ -214,7 +214,7 @@ int64_t file_reader::mtime_ns() const noexcept {
 
 void file_reader::limit_chunks(size_t max_bytes) noexcept {
   impl_->chunk_limit = std::clamp<size_t>(max_bytes, 1,
-                                          protocol::max_data_chunk);
+                                          protocol::max_large_chunk);
 }
 
 outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
@@ -249,18 +249,29 @@ outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
       return make_failure(wire_code::cancelled, "transfer cancelled");
     result.offset = x.pos;
     result.data.resize(x.chunk_limit);
-    auto n = ::read(x.fd.get(), result.data.data(), result.data.size());
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return io_failure(errno, "read " + x.shown);
+    // A large chunk is read and hashed 64 KiB at a time: each piece is
+    // hashed while still in the cache (larger reads hash slower,
+    // STACK-NOTES.md).
+    size_t filled = 0;
+    while (filled < result.data.size()) {
+      auto want = std::min(hash_read_size, result.data.size() - filled);
+      auto n = ::read(x.fd.get(), result.data.data() + filled, want);
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        return io_failure(errno, "read " + x.shown);
+      }
+      if (n == 0)
+        break;
+      x.hash.Update(
+        reinterpret_cast<const CryptoPP::byte*>(result.data.data() + filled),
+        static_cast<size_t>(n));
+      filled += static_cast<size_t>(n);
     }
-    result.data.resize(static_cast<size_t>(n));
-    if (n == 0)
+    result.data.resize(filled);
+    if (filled == 0)
       break;
-    x.hash.Update(reinterpret_cast<const CryptoPP::byte*>(result.data.data()),
-                  result.data.size());
-    x.pos += static_cast<uint64_t>(n);
+    x.pos += filled;
     if (x.pos <= x.skip)
       continue; // resuming: hashed, not sent
     if (result.offset < x.skip) {
@@ -505,23 +516,31 @@ outcome<uint64_t> file_writer::write(uint64_t offset, std::string_view data) {
     return make_failure(wire_code::bad_request,
                         "chunk at offset " + std::to_string(offset)
                           + ", expected " + std::to_string(x.written));
-  x.hash.Update(reinterpret_cast<const CryptoPP::byte*>(data.data()),
-                data.size());
   if (x.tree) {
+    x.hash.Update(reinterpret_cast<const CryptoPP::byte*>(data.data()),
+                  data.size());
     if (auto n = x.tree->feed(data); !n)
       return n.error();
     x.written += data.size();
     return x.written;
   }
+  // Hashed and written 64 KiB at a time: write() copies each piece while
+  // the hash left it in the cache.
   while (!data.empty()) {
-    auto n = ::write(x.fd.get(), data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return io_failure(errno, "write " + x.shown);
+    auto piece = data.substr(0, hash_read_size);
+    x.hash.Update(reinterpret_cast<const CryptoPP::byte*>(piece.data()),
+                  piece.size());
+    data.remove_prefix(piece.size());
+    while (!piece.empty()) {
+      auto n = ::write(x.fd.get(), piece.data(), piece.size());
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        return io_failure(errno, "write " + x.shown);
+      }
+      piece.remove_prefix(static_cast<size_t>(n));
+      x.written += static_cast<uint64_t>(n);
     }
-    data.remove_prefix(static_cast<size_t>(n));
-    x.written += static_cast<uint64_t>(n);
   }
   return x.written;
 }

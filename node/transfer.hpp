@@ -31,7 +31,7 @@ struct file_chunk {
 };
 
 /// Reads a regular file front to back in chunks of at most
-/// protocol::max_data_chunk bytes, hashing everything; fails if the file
+/// protocol::max_data_chunk bytes (see limit_chunks), hashing everything; fails if the file
 /// changes while it is read (identity, size, mtime, ctime before and after).
 class file_reader {
 public:
@@ -67,7 +67,8 @@ public:
   int64_t mtime_ns() const noexcept;
 
   /// Makes every later chunk at most `max_bytes` long (clamped to
-  /// 1..protocol::max_data_chunk), e.g. to fit the peer's frame limit.
+  /// 1..protocol::max_large_chunk), e.g. to fit the peer's frame limit or
+  /// what it negotiated (large_chunks).
   void limit_chunks(size_t max_bytes) noexcept;
 
   /// The next chunk; gives up with cancelled once `*stop` is true.

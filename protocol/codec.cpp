@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "protocol/byte_buffer_growth.hpp"
 #include "protocol/byte_io.hpp"
 
 namespace dirscope::protocol {
@@ -220,10 +221,11 @@ void write(byte_writer& w, const upload_request& x) {
 }
 
 void write(byte_writer& w, const data_chunk& x) {
-  // The peer refuses larger chunks as a protocol error: never send one.
-  if (x.data.size() > max_data_chunk) {
+  // No peer accepts larger chunks: never send one. (Between 65 472 and
+  // this bound, the connection checks that both sides have large_chunks.)
+  if (x.data.size() > max_large_chunk) {
     w.fail("data of " + std::to_string(x.data.size()) + " bytes exceeds "
-           + std::to_string(max_data_chunk));
+           + std::to_string(max_large_chunk));
     return;
   }
   w.u32(x.id);
@@ -496,9 +498,11 @@ void read(byte_reader& r, data_chunk& x) {
   x.id = r.u32("id");
   x.offset = r.u64("offset");
   x.data = r.str("data");
-  if (x.data.size() > max_data_chunk)
+  // The connection holds chunks above max_data_chunk to the negotiated
+  // bound (large_chunks).
+  if (x.data.size() > max_large_chunk)
     r.fail("data_chunk of " + std::to_string(x.data.size())
-           + " bytes exceeds " + std::to_string(max_data_chunk));
+           + " bytes exceeds " + std::to_string(max_large_chunk));
 }
 
 void read(byte_reader& r, upload_end& x) {
@@ -772,7 +776,7 @@ void frame_decoder::feed(const uint8_t* data, size_t size) {
   // A failed stream is dead; holding on to more of it only costs memory.
   if (failed_)
     return;
-  buf_.insert(buf_.end(), data, data + size);
+  append(buf_, data, size);
 }
 
 std::variant<std::monostate, message, failure> frame_decoder::next() {

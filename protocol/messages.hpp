@@ -53,6 +53,10 @@ constexpr uint32_t find = 1u << 8;
 /// The node understands list_flags::late_rows and sends hash_progress to a
 /// server whose welcome.features has server_feature::hash_progress.
 constexpr uint32_t hash_progress = 1u << 9;
+/// The node sends and accepts data_chunk frames of up to max_large_chunk
+/// bytes with a server whose welcome.features has
+/// server_feature::large_chunks (its own frame limit allows them).
+constexpr uint32_t large_chunks = 1u << 10;
 } // namespace capability
 
 /// What a server accepts beyond protocol version 1's base, in
@@ -63,6 +67,10 @@ constexpr uint32_t list_progress = 1u << 0;
 /// The server accepts hash_progress frames (same bit as the node's
 /// capability::hash_progress).
 constexpr uint32_t hash_progress = 1u << 9;
+/// The server sends and accepts data_chunk frames of up to max_large_chunk
+/// bytes (same bit as capability::large_chunks; only to nodes that have
+/// it).
+constexpr uint32_t large_chunks = 1u << 10;
 } // namespace server_feature
 
 /// Flags of a list request.
@@ -428,8 +436,17 @@ constexpr uint32_t chunk_window = 4;
 /// fields and the tag) fits the smallest frame limit.
 constexpr size_t max_data_chunk = min_frame_limit - 64;
 
+/// Most bytes in one data_chunk between peers that both announced
+/// large_chunks (and within the receiver's frame limit): 4x fewer frames,
+/// acks and actor messages per byte than max_data_chunk. The codec's bound.
+constexpr size_t max_large_chunk = (256u << 10) - 64;
+
+/// The frame limit a side needs to take large chunks (such a data_chunk
+/// frame with its header fields fits).
+constexpr uint32_t large_chunk_frame = 256u << 10;
+
 /// Unacknowledged data_chunk frames a sender may have in flight per
-/// transfer (about 1 MiB).
+/// transfer (about 1 MiB; 4 MiB with large_chunks).
 constexpr uint32_t data_window = 16;
 
 /// A client closes a chunk once it holds this many entries...

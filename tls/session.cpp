@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "protocol/byte_buffer_growth.hpp"
 #include "tls/openssl_util.hpp"
 
 namespace dirscope::tls {
@@ -37,6 +38,16 @@ bool is_certificate_alert(int alert) {
     default:
       return false;
   }
+}
+
+/// Grows a plaintext buffer; a byte_buffer without its vector's byte-wise
+/// move.
+void grow_to(std::vector<uint8_t>& buf, size_t n) {
+  buf.resize(n);
+}
+
+void grow_to(protocol::byte_buffer& buf, size_t n) {
+  protocol::resize_uninit(buf, n);
 }
 
 } // namespace
@@ -249,8 +260,8 @@ outcome<bool> session::advance(Buffer& plaintext) {
   auto finish = [&plaintext, &used] { plaintext.resize(used); };
   for (;;) {
     if (plaintext.size() - used < read_chunk)
-      plaintext.resize(used + read_chunk + bio_pending()
-                       + static_cast<size_t>(SSL_pending(ssl_)));
+      grow_to(plaintext, used + read_chunk + bio_pending()
+                           + static_cast<size_t>(SSL_pending(ssl_)));
     size_t n = 0;
     auto res = SSL_read_ex(ssl_, plaintext.data() + used,
                            plaintext.size() - used, &n);

@@ -106,10 +106,24 @@ size_t matches_room(uint32_t max_frame) {
   return max_frame - overhead;
 }
 
-/// Most data bytes a data_chunk may carry under `max_frame`.
-size_t data_room(uint32_t max_frame) {
+/// True if both sides have large_chunks: the server said so in its welcome
+/// (only to a node that announced it).
+bool large_chunks(self_ptr self) {
+  return (self->state.server_features
+          & protocol::server_feature::large_chunks)
+         != 0;
+}
+
+/// Most data bytes a data_chunk may carry either way.
+size_t data_chunk_limit(self_ptr self) {
+  return large_chunks(self) ? protocol::max_large_chunk
+                            : protocol::max_data_chunk;
+}
+
+/// Most data bytes a data_chunk we send may carry under `max_frame`.
+size_t data_room(self_ptr self, uint32_t max_frame) {
   static const auto overhead = body_size(protocol::data_chunk{});
-  return std::min<size_t>(protocol::max_data_chunk, max_frame - overhead);
+  return std::min<size_t>(data_chunk_limit(self), max_frame - overhead);
 }
 
 bool congested(self_ptr self) {
@@ -455,7 +469,7 @@ void on_download(self_ptr self, protocol::download_request& req) {
   auto conn = caf::actor_cast<client_connection_actor>(self);
   auto hdl = self->spawn(file_sender, conn, st.pool.pick(), req.id,
                          std::move(req.path), req.offset, tree,
-                         data_room(st.peer_max_frame), meta);
+                         data_room(self, st.peer_max_frame), meta);
   st.senders.emplace(req.id, hdl);
 }
 
@@ -529,6 +543,11 @@ void on_upload_data(self_ptr self, protocol::data_chunk& x) {
   auto i = st.receivers.find(x.id);
   if (i == st.receivers.end())
     return;
+  if (x.data.size() > data_chunk_limit(self))
+    return protocol_violation(self, "data_chunk of "
+                                      + std::to_string(x.data.size())
+                                      + " bytes exceeds "
+                                      + std::to_string(data_chunk_limit(self)));
   auto& f = st.in_flight[x.id];
   if (f.unacked_in >= protocol::data_window)
     return protocol_violation(self, "more than "
@@ -680,6 +699,9 @@ caf::behavior client_connection(client_connection_broker self,
     caps |= cap::upload;
   if (st.settings.allow_delete)
     caps |= cap::remove;
+  // Large chunks only where our own frame limit takes them.
+  if (st.settings.max_frame >= protocol::large_chunk_frame)
+    caps |= cap::large_chunks;
   // With TLS the hello waits inside the session until the server is
   // verified; a server that fails verification never sees it.
   send_frame(self, hdl, st.chan,

@@ -386,7 +386,8 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
               protocol::file_meta{i->first, size, mode & 07777, mtime_ns});
       i->second.pump = self->spawn(upload_pump,
                                    caf::actor_cast<upload_target_actor>(self),
-                                   i->first, std::move(source));
+                                   i->first, std::move(source),
+                                   uint64_t{self->state.data_chunk_limit});
       return i->second.reply;
     },
     [self](atom::notice, std::string& text) {

@@ -50,13 +50,18 @@ struct node_connection_state {
   bool reads_full = false;
   /// The next read hands its large buffer back to the allocator.
   bool release_read_buffer = false;
+  /// Most data bytes per data_chunk either way: max_large_chunk once both
+  /// sides have large_chunks (set with the welcome), else max_data_chunk.
+  size_t data_chunk_limit = protocol::max_data_chunk;
 
   /// The node's name as logs may show it (escaped), or "no hello yet".
   std::string who() const;
 };
 
 /// Bytes the server may have waiting for one node's socket before it stops
-/// reading from that node (an upload window is 1 MiB of data).
+/// reading from that node (an upload window is 1 MiB of data, up to 4 MiB
+/// with large_chunks: a put then waits for the socket before it reads the
+/// node's acks, which bounds what a node that never reads costs us).
 constexpr size_t output_backlog_limit = 2 * 1024 * 1024;
 
 /// Bytes read from a node's socket at a time while data flows.

@@ -215,6 +215,12 @@ void on(self_ptr self, protocol::data_chunk& msg) {
   if (i == self->state.requests.end())
     return; // cancelled or timed out: late frames are expected
   auto& req = i->second;
+  if (msg.data.size() > self->state.data_chunk_limit)
+    return protocol_violation(self, "data_chunk of "
+                                      + std::to_string(msg.data.size())
+                                      + " bytes exceeds "
+                                      + std::to_string(
+                                        self->state.data_chunk_limit));
   if (req.unacked >= protocol::data_window)
     return protocol_violation(self,
                               "data_chunk beyond the window of "

@@ -22,9 +22,16 @@ void on_welcome(self_ptr self, uint64_t id) {
                         st.settings.heartbeat_interval.count()),
                       st.settings.max_frame};
   // Only a node that said it understands the field gets it.
-  if (st.info.capabilities & protocol::capability::features)
+  if (st.info.capabilities & protocol::capability::features) {
     w.features = protocol::server_feature::list_progress
                  | protocol::server_feature::hash_progress;
+    // Our frame limit must hold them too (it can be set down to 64 KiB).
+    if ((st.info.capabilities & protocol::capability::large_chunks) != 0
+        && st.settings.max_frame >= protocol::large_chunk_frame) {
+      *w.features |= protocol::server_feature::large_chunks;
+      st.data_chunk_limit = protocol::max_large_chunk;
+    }
+  }
   write(self, w);
 }
 

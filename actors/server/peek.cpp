@@ -87,6 +87,17 @@ outcome<std::string> conclude(peek_state& st, uint64_t size,
   return failure{wire_code::internal, "unknown peek kind"};
 }
 
+void request_from(peek_ptr self, uint64_t offset);
+
+/// The tail of a file larger than the cap: asks again for its end only.
+void restart_at_tail(peek_ptr self) {
+  auto& st = self->state;
+  st.restarting = false;
+  // One byte before the window shows whether a line starts there.
+  auto want = st.job.cap + 1;
+  request_from(self, *st.size > want ? *st.size - want : 0);
+}
+
 void request_from(peek_ptr self, uint64_t offset) {
   auto& st = self->state;
   st.offset = offset;
@@ -102,19 +113,17 @@ void request_from(peek_ptr self, uint64_t offset) {
         if (st.answer)
           return deliver(self, std::move(*st.answer));
         if (st.restarting)
-          return; // the cancel arrives too late: wait for its failure
+          // The whole file came before the cancel reached the node (a
+          // window of large chunks can hold it): what came was dropped.
+          return restart_at_tail(self);
         deliver(self, conclude(st, size, sha256));
       },
       [self](caf::error& err) {
         auto& st = self->state;
         if (st.answer)
           return deliver(self, std::move(*st.answer));
-        if (st.restarting && st.size) {
-          st.restarting = false;
-          // One byte before the window shows whether a line starts there.
-          auto want = st.job.cap + 1;
-          return request_from(self, *st.size > want ? *st.size - want : 0);
-        }
+        if (st.restarting && st.size)
+          return restart_at_tail(self);
         st.promise.deliver(std::move(err));
         self->quit();
       });

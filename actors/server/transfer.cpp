@@ -362,10 +362,11 @@ upload_actor::behavior_type
 upload(upload_actor::stateful_pointer<upload_state> self, upload_job job) {
   self->state.job = std::move(job);
   return {
-    [self](atom::read) -> caf::result<node::file_chunk> {
+    [self](atom::read, uint64_t max_bytes) -> caf::result<node::file_chunk> {
       auto& st = self->state;
       if (!st.reader)
         return make_error(wire_code::internal, "upload not started");
+      st.reader->limit_chunks(max_bytes);
       auto x = st.reader->next();
       if (!x)
         return to_error(x.error());

@@ -16,7 +16,7 @@ void pump(pump_ptr self) {
   if (st.reading || st.unacked >= protocol::data_window)
     return;
   st.reading = true;
-  self->request(st.source, caf::infinite, atom::read_v)
+  self->request(st.source, caf::infinite, atom::read_v, st.chunk_limit)
     .then(
       [self](node::file_chunk& x) {
         auto& st = self->state;
@@ -42,8 +42,9 @@ void pump(pump_ptr self) {
 upload_pump_actor::behavior_type
 upload_pump(upload_pump_actor::stateful_pointer<upload_pump_state> self,
             upload_target_actor conn, uint32_t id,
-            upload_source_actor source) {
+            upload_source_actor source, uint64_t chunk_limit) {
   auto& st = self->state;
+  st.chunk_limit = chunk_limit;
   st.conn = std::move(conn);
   st.id = id;
   st.source = std::move(source);

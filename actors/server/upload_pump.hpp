@@ -23,11 +23,13 @@ struct upload_pump_state {
   uint32_t unacked = 0;
   /// A read from `source` is on its way.
   bool reading = false;
+  /// Most bytes per chunk the node takes (large_chunks or not).
+  uint64_t chunk_limit = 0;
 };
 
 upload_pump_actor::behavior_type
 upload_pump(upload_pump_actor::stateful_pointer<upload_pump_state> self,
             upload_target_actor conn, uint32_t id,
-            upload_source_actor source);
+            upload_source_actor source, uint64_t chunk_limit);
 
 } // namespace dirscope

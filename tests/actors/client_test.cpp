@@ -852,6 +852,48 @@ TEST_CASE_METHOD(client_fixture,
   }
 }
 
+TEST_CASE_METHOD(client_fixture,
+                 "client: large data chunks only with a server whose "
+                 "welcome has large_chunks",
+                 "[client][large]") {
+  settings.allow_download = true;
+  settings.allow_upload = true;
+  auto content = pattern(2 * protocol::max_large_chunk + 5);
+  tree.file("big.bin", content);
+  start();
+  auto hello = single<protocol::hello>(sent());
+  CHECK((hello.capabilities & protocol::capability::large_chunks) != 0);
+  auto conn_down = watch(conn);
+  SECTION("with it: downloads go out in large chunks, uploads may come so") {
+    protocol::welcome w{1, 1, 10'000, protocol::default_max_frame};
+    w.features = protocol::server_feature::large_chunks;
+    send(w);
+    send(protocol::download_request{1, "/big.bin", 0, 0});
+    auto chunks = only<protocol::data_chunk>(sent());
+    REQUIRE(chunks.size() == 3);
+    CHECK(chunks[0].data.size() == protocol::max_large_chunk);
+    CHECK(chunks[2].data.size() == 5);
+    send(protocol::upload_request{2, "/up.bin", protocol::max_large_chunk, 0});
+    send(protocol::data_chunk{2, 0, std::string(protocol::max_large_chunk,
+                                                'u')});
+    CHECK(single<protocol::chunk_ack>(sent()).id == 2u);
+    CHECK_FALSE(closed());
+  }
+  SECTION("without it: version-1 chunks, a larger one is a protocol error") {
+    send(protocol::welcome{1, 1, 10'000, protocol::default_max_frame});
+    send(protocol::download_request{1, "/big.bin", 0, 0});
+    auto chunks = only<protocol::data_chunk>(sent());
+    REQUIRE_FALSE(chunks.empty());
+    CHECK(chunks[0].data.size() == protocol::max_data_chunk);
+    send(protocol::upload_request{2, "/up.bin", protocol::max_large_chunk, 0});
+    send(protocol::data_chunk{2, 0, std::string(protocol::max_data_chunk + 1,
+                                                'u')});
+    CHECK(only<protocol::goodbye>(sent()).size() == 1);
+    REQUIRE(conn_down->down);
+    CHECK(code_of(conn_down->reason) == wire_code::protocol_error);
+  }
+}
+
 TEST_CASE_METHOD(client_fixture, "client: uploads", "[client][rogue]") {
   settings.allow_upload = true;
   start_serving();

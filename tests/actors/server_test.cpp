@@ -1434,6 +1434,47 @@ TEST_CASE_METHOD(meta_fixture,
 }
 
 TEST_CASE_METHOD(server_fixture,
+                 "server: large data chunks only with a node that has "
+                 "large_chunks",
+                 "[server][transfer][large]") {
+  auto large = GENERATE(true, false);
+  auto ch = connect();
+  auto h = hello("alpha");
+  h.capabilities |= protocol::capability::features;
+  if (large)
+    h.capabilities |= protocol::capability::large_chunks;
+  send(ch, h);
+  auto w = single<protocol::welcome>(sent(ch));
+  REQUIRE(w.features);
+  CHECK(((*w.features & protocol::server_feature::large_chunks) != 0)
+        == large);
+  auto conn = resolve("alpha");
+  auto log = std::make_shared<data_log>();
+  auto sink = track(sys.spawn(recording_data_sink, log, conn));
+  auto r = request<uint64_t, protocol::sha256_digest>(
+    conn, atom::get_v, uint64_t{5}, std::string{"/f"}, uint64_t{0},
+    uint8_t{0}, sink);
+  run();
+  auto id = single<protocol::download_request>(sent(ch)).id;
+  auto limit = large ? protocol::max_large_chunk : protocol::max_data_chunk;
+  send(ch, protocol::data_chunk{id, 0, std::string(limit, 'c')});
+  CHECK(single<protocol::chunk_ack>(sent(ch)).id == id);
+  REQUIRE(log->chunks.size() == 1);
+  CHECK(log->chunks[0].second.size() == limit);
+  if (large) {
+    // (Above max_large_chunk the codec refuses: test_codec_malformed.)
+    CHECK_FALSE(closed(ch));
+    return;
+  }
+  // Without it, a chunk above max_data_chunk is a protocol error.
+  send(ch, protocol::data_chunk{id, limit, std::string(limit + 1, 'c')});
+  CHECK(closed(ch));
+  REQUIRE(r->error);
+  CHECK(code_of(r->error) == wire_code::protocol_error);
+  CHECK(log->chunks.size() == 1);
+}
+
+TEST_CASE_METHOD(server_fixture,
                  "server: nodes without file_meta get version-1 transfers",
                  "[server][transfer][meta]") {
   auto ch = join("old");
@@ -1466,12 +1507,15 @@ struct source_log {
   size_t reads = 0;
   /// The read (0-based) that fails with io_error, if any.
   std::optional<size_t> fail_at;
+  /// The chunk size the last read asked for.
+  uint64_t asked = 0;
 };
 
 upload_source_actor::behavior_type
 fake_source(upload_source_actor::pointer, std::shared_ptr<source_log> log) {
   return {
-    [log](atom::read) -> caf::result<node::file_chunk> {
+    [log](atom::read, uint64_t max_bytes) -> caf::result<node::file_chunk> {
+      log->asked = max_bytes;
       auto n = log->reads++;
       if (log->fail_at == n)
         return make_error(wire_code::io_error, "disk on fire");
@@ -1528,6 +1572,8 @@ TEST_CASE_METHOD(upload_fixture,
   auto chunks = only<protocol::data_chunk>(out);
   CHECK(chunks.size() == protocol::data_window);
   CHECK(log->reads == protocol::data_window);
+  // A node without large_chunks: chunks of the version-1 size.
+  CHECK(log->asked == protocol::max_data_chunk);
   uint64_t next = 0;
   for (auto& x : chunks) {
     CHECK(x.id == id);

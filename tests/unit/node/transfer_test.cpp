@@ -4,6 +4,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -79,6 +80,51 @@ TEST_CASE("file_reader streams a file in chunks with its hash",
     CHECK(end.size == n);
     CHECK(end.sha256 == sha256_bytes(content));
   }
+}
+
+TEST_CASE("file_reader sends large chunks when allowed, read and hashed "
+          "in 64 KiB pieces",
+          "[node][transfer]") {
+  temp_tree t;
+  auto n = 2 * protocol::max_large_chunk + 12345;
+  std::string content(n, '\0');
+  for (size_t i = 0; i < n; ++i)
+    content[i] = static_cast<char>(i * 13 + i / 4096);
+  write_file(t.at("/f"), content);
+  auto r = file_reader::open_beneath(t.root_fd(), "/f", 1000);
+  REQUIRE(r.ok());
+  (*r)->limit_chunks(protocol::max_large_chunk + 1); // clamped
+  std::vector<size_t> sizes;
+  std::string data;
+  for (;;) {
+    auto x = (*r)->next();
+    REQUIRE(x.ok());
+    if (x->end) {
+      CHECK(x->size == n);
+      CHECK(x->sha256 == sha256_bytes(content)); // from offset 0
+      break;
+    }
+    CHECK(x->offset == 1000 + data.size());
+    sizes.push_back(x->data.size());
+    data += x->data;
+  }
+  CHECK(data == content.substr(1000));
+  // The first chunk covers [0, max) minus the resumed prefix.
+  CHECK(sizes == std::vector<size_t>{protocol::max_large_chunk - 1000,
+                                     protocol::max_large_chunk, 12345});
+}
+
+TEST_CASE("file_writer hashes and writes a large chunk in pieces",
+          "[node][transfer]") {
+  temp_tree t;
+  std::string content(protocol::max_large_chunk + 777, 'z');
+  content[70000] = 'a';
+  auto w = create_beneath(t.root_fd(), "/big", 1);
+  REQUIRE(w.ok());
+  REQUIRE((*w)->write(0, content).ok());
+  auto n = (*w)->commit(content.size(), sha256_bytes(content));
+  REQUIRE(n.ok());
+  CHECK(slurp(t.at("/big")) == content);
 }
 
 TEST_CASE("file_reader resumes at an offset, hashing the whole file",

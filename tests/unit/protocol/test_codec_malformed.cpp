@@ -202,9 +202,9 @@ TEST_CASE("decode errors name the message kind", "[codec][malformed]") {
 
 TEST_CASE("an oversized data_chunk fails", "[codec][malformed]") {
   // The encoder refuses to build it, so build it by hand.
-  auto body = body_of(data_chunk{1, 0, std::string(max_data_chunk, 'x')});
+  auto body = body_of(data_chunk{1, 0, std::string(max_large_chunk, 'x')});
   body.push_back('x');
-  auto n = max_data_chunk + 1;
+  auto n = max_large_chunk + 1;
   body[13] = static_cast<uint8_t>(n >> 24);
   body[14] = static_cast<uint8_t>(n >> 16);
   body[15] = static_cast<uint8_t>(n >> 8);
