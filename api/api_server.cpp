@@ -35,6 +35,9 @@ using steady = std::chrono::steady_clock;
 constexpr auto pop_wait = std::chrono::milliseconds{200};
 /// A silent event stream sends a comment this often (proxies, dead peers).
 constexpr auto keepalive_every = std::chrono::seconds{10};
+/// A silent NDJSON response sends a blank line this often: a client that
+/// left is noticed (the write fails) and its command cancelled.
+constexpr auto ndjson_keepalive_every = std::chrono::seconds{2};
 constexpr size_t max_sessions = 64;
 constexpr auto session_idle_limit = std::chrono::hours{1};
 constexpr size_t max_operator_name = 64;
@@ -403,15 +406,22 @@ struct api_server::impl {
               const std::shared_ptr<run>& r) {
     auto type = r->framed ? "application/x-ndjson" : "text/plain; charset=utf-8";
     auto console = s->console;
+    auto last = std::make_shared<steady::time_point>(steady::now());
     res.set_chunked_content_provider(
       type,
-      [r](size_t, httplib::DataSink& sink) {
+      [r, last](size_t, httplib::DataSink& sink) {
         std::string chunk;
         switch (r->queue->pop(chunk, pop_wait)) {
           case stream_queue::got::data:
+            *last = steady::now();
             return sink.write(chunk.data(), chunk.size());
           case stream_queue::got::idle:
-            return true;
+            // Plain text has no room for a keep-alive: a client that left
+            // is noticed at the next output.
+            if (!r->framed || steady::now() - *last < ndjson_keepalive_every)
+              return true;
+            *last = steady::now();
+            return sink.write("\n", 1);
           case stream_queue::got::end:
             sink.done();
             return true;

@@ -264,10 +264,13 @@ public:
       size_t start = 0;
       for (auto nl = pending.find('\n'); nl != std::string::npos;
            nl = pending.find('\n', start)) {
+        auto line = pending.substr(start, nl - start + 1);
+        start = nl + 1;
+        if (line == "\n")
+          continue; // keep-alive
         if (!held.empty())
           print(held, json_output);
-        held = pending.substr(start, nl - start + 1);
-        start = nl + 1;
+        held = std::move(line);
       }
       pending.erase(0, start);
       return true;
