@@ -20,6 +20,7 @@
 #include "actors/error.hpp"
 #include "actors/server/console.hpp"
 #include "api/stream_queue.hpp"
+#include "api/web_assets.hpp"
 #include "protocol/names.hpp"
 #include "shell/command.hpp"
 #include "shell/render.hpp"
@@ -603,6 +604,23 @@ struct api_server::impl {
       });
   }
 
+  /// The web view's files: no token needed, they hold no data (the page
+  /// asks for the token and sends it with every API call).
+  void on_web_asset(const httplib::Request& req, httplib::Response& res) {
+    auto asset = find_web_asset(req.path);
+    if (asset == nullptr)
+      return reply_error(res, 404, wire_code::not_found,
+                         "no such page: " + protocol::escape_name(req.path));
+    // Only our own scripts and styles, never framed by another site.
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; frame-ancestors 'none'");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "no-referrer");
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(std::string{asset->body},
+                    std::string{web_content_type(asset->path)});
+  }
+
   template <class F>
   httplib::Server::Handler guarded(F f) {
     return [this, f](const httplib::Request& req, httplib::Response& res) {
@@ -654,6 +672,7 @@ outcome<uint16_t> api_server::start() {
               d.guarded(&impl::on_end_session));
   http.Get("/api/v1/nodes", d.guarded(&impl::on_nodes));
   http.Get("/api/v1/events", d.guarded(&impl::on_events));
+  http.Get(R"(/[^/]*)", d.guarded(&impl::on_web_asset));
   int port = d.settings.port == 0
                ? http.bind_to_any_port(d.settings.host.c_str())
                : (http.bind_to_port(d.settings.host.c_str(), d.settings.port)
