@@ -56,6 +56,17 @@ struct console_options {
   bool color = false;
   /// Most nodes a fleet command (`ls all:/`) asks at once.
   size_t fleet_parallel = 64;
+  /// The server's own console: node lines (echo) come here, and quitting
+  /// shuts the server down. An operator API session has neither.
+  bool server_console = true;
+  /// How rm's "delete X? [y/N]" is answered: empty: asks (the next input
+  /// line answers); else asked when rm starts: true: confirmed beforehand
+  /// (as -y); false: rm refuses to run (an API request without
+  /// "confirm": true, even with -y).
+  std::function<bool()> rm_confirmed;
+  /// get and put may use the server's own files (download dir, local
+  /// paths); not over the operator API, whose users are elsewhere.
+  bool local_files = true;
 };
 
 /// The operator's shell: runs one command at a time, in input order.

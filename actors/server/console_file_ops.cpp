@@ -91,6 +91,14 @@ void cmd_rm(self_ptr self, const command& cmd) {
     return fail(self, failure{wire_code::bad_request,
                               "missing argument for rm; usage: rm PATH [-r] "
                               "[-y]"});
+  if (auto& confirmed = self->state.options.rm_confirmed) {
+    if (!confirmed())
+      return fail(self, failure{wire_code::not_permitted,
+                                "rm needs an explicit confirmation: "
+                                "\"confirm\": true in the request "
+                                "(dirscope --confirm rm ...)"});
+    yes = true;
+  }
   auto plan = fleet_plan_of(self, path);
   if (!plan)
     return fail(self, plan.error());

@@ -39,6 +39,10 @@ void quit_now(self_ptr self) {
     return;
   st.quitting = true;
   st.pending.clear();
+  if (!st.options.server_console) {
+    self->quit(); // an API session ends; the server goes on
+    return;
+  }
   self->request(st.supervisor, caf::infinite, atom::shutdown_v)
     .then([self](uint64_t n) { self->quit(); },
           [self](caf::error& err) {
