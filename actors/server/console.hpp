@@ -125,7 +125,6 @@ struct console_state {
   std::chrono::steady_clock::time_point transfer_start;
   uint64_t transfer_generation = 0;
   bool progress_shown = false;
-  uint64_t next_query = 1;
   /// Requests the running command has started, as (receiver, query): each
   /// gets a cancel on Ctrl-C.
   std::vector<std::pair<cancellable_actor, uint64_t>> running;
