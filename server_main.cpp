@@ -28,6 +28,8 @@
 #include "actors/server/node_connection.hpp"
 #include "actors/server/supervisor.hpp"
 #include "actors/signal_pipe.hpp"
+#include "api/api_server.hpp"
+#include "tls/pki.hpp"
 
 using namespace dirscope;
 
@@ -180,11 +182,25 @@ int main(int argc, char** argv) {
                  security->token_file);
   else if (security->token.empty())
     spdlog::warn("no enrollment token required (--require-token=false)");
+  // The operator API's token, apart from the nodes' enrollment token.
+  std::string operator_token;
+  auto operator_token_file = cfg.state_dir + "/operator.token";
+  if (cfg.api && security->tls) {
+    auto token = tls::ensure_token(cfg.state_dir, "operator.token");
+    if (!token) {
+      spdlog::error("cannot set up the operator token: {}",
+                    token.error().message);
+      return 1;
+    }
+    operator_token = std::move(*token);
+  }
   if (cfg.init) {
     std::cout << "state dir: " << cfg.state_dir << "\n"
               << "fingerprint: " << security->fingerprint << "\n"
               << "ca file: " << security->ca_file << "\n"
               << "token file: " << security->token_file << "\n";
+    if (!operator_token.empty())
+      std::cout << "operator token file: " << operator_token_file << "\n";
     return 0;
   }
   auto fds = raise_fd_limit();
@@ -231,12 +247,43 @@ int main(int argc, char** argv) {
                 << security->token_file << "\n";
     std::cerr << "type 'help' for the commands\n";
   }
+  std::unique_ptr<api::api_server> api_srv;
+  if (cfg.api && !security->tls) {
+    spdlog::warn("the operator API is off: it needs TLS (--tls=false)");
+  } else if (cfg.api) {
+    api::api_settings api_cfg;
+    auto where = parse_endpoint(cfg.api_listen); // checked by the config
+    api_cfg.host = where->first;
+    api_cfg.port = where->second;
+    api_cfg.cert_file = security->cert_file;
+    api_cfg.key_file = security->key_file;
+    api_cfg.token = operator_token;
+    api_srv = std::make_unique<api::api_server>(sys, supervisor_hdl, api_cfg);
+    if (auto api_port = api_srv->start(); !api_port) {
+      // The nodes' port is the server's job; the API is an extra.
+      spdlog::error("the operator API is off: {}", api_port.error().message);
+      if (interactive)
+        std::cerr << "operator API off: " << api_port.error().message << "\n";
+    } else {
+      auto url = "https://" + (where->first.find(':') != std::string::npos
+                                 ? "[" + where->first + "]"
+                                 : where->first)
+                 + ":" + std::to_string(*api_port);
+      spdlog::info("operator API on {} (token in {})", url,
+                   operator_token_file);
+      if (interactive)
+        std::cerr << "operator API on " << url << " (token in "
+                  << operator_token_file << ")\n";
+    }
+  }
   auto failed = false;
   if (cfg.service)
     serve_until_signal(sys, supervisor_hdl, signals);
   else
     failed = run_console(sys, supervisor_hdl, signals, interactive,
                          cfg.download_dir);
+  if (api_srv)
+    api_srv->stop();
   caf::anon_send_exit(acceptor_hdl, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(supervisor_hdl, caf::exit_reason::user_shutdown);
   spdlog::info("dirscope-server stopped");

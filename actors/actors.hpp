@@ -76,6 +76,14 @@ using echo_sink_actor = caf::typed_actor<
   /// Node `name` sent line `text`.
   reacts_to<atom::echo, std::string, std::string>>;
 
+/// Watches the fleet (the operator API's event stream): lines from nodes,
+/// joins and leaves.
+using node_event_sink_actor = echo_sink_actor::extend<
+  /// Node `info` joined.
+  reacts_to<atom::join, node_info>,
+  /// Node `info` left, for `reason`.
+  reacts_to<atom::goodbye, node_info, std::string>>;
+
 /// What the console, transfers and the supervisor ask of one node's
 /// connection (the node_broker_actor below).
 using node_connection_actor = caf::typed_actor<
@@ -196,6 +204,9 @@ using supervisor_actor = caf::typed_actor<
   reacts_to<atom::echo, std::string, std::string>,
   /// From now on, lines from nodes go to `sink` (the console).
   reacts_to<atom::subscribe, echo_sink_actor>,
+  /// From now on, `sink` hears of every join, leave and line from a node,
+  /// until it terminates (any number of sinks).
+  reacts_to<atom::subscribe, node_event_sink_actor>,
   /// Timer: waiter `id` of a `wait` ran out of time.
   reacts_to<atom::timeout, uint64_t>,
   /// Timer: the shutdown grace period is over.

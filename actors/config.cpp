@@ -261,6 +261,11 @@ server_config::server_config() {
          "run as a service (systemd): no console, log to stderr and the "
          "log file; SIGTERM or SIGINT stops the server and tells every node "
          "to reconnect (goodbye restarting)")
+    .add(api, "api",
+         "the operator API over HTTPS for the dirscope command and scripts "
+         "(default true; --api=false turns it off)")
+    .add(api_listen, "api-listen",
+         "where the operator API listens, HOST:PORT (127.0.0.1:8443)")
     .add(init, "init",
          "create the state dir (CA, certificate, token), print the "
          "fingerprint and exit")
@@ -332,6 +337,11 @@ caf::error server_config::check() const {
     return err;
   if (auto err = check_count("max-path", max_path, 1, 65535))
     return err;
+  if (api) {
+    if (auto where = parse_endpoint(api_listen); !where)
+      return make_error(wire_code::bad_request,
+                        "--api-listen: " + to_failure(where.error()).message);
+  }
   return caf::none;
 }
 

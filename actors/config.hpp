@@ -68,6 +68,9 @@ public:
   std::string enrollment_token;
   /// No console: run until SIGTERM/SIGINT, then tell nodes to reconnect.
   bool service = false;
+  /// The operator API (HTTPS, API.md): on, and where it listens.
+  bool api = true;
+  std::string api_listen = "127.0.0.1:8443";
   // Actions instead of serving:
   bool init = false;
   std::string issue_client_cert;

@@ -46,6 +46,8 @@ outcome<server_security> prepare_server_security(const server_config& cfg) {
     if (!ctx)
       return ctx.error();
     result.tls = std::move(*ctx);
+    result.cert_file = id.cert_file;
+    result.key_file = id.key_file;
     auto fingerprint = tls::fingerprint_of_cert_file(id.cert_file);
     if (!fingerprint)
       return fingerprint.error();

@@ -15,6 +15,8 @@ namespace dirscope {
 struct server_security {
   std::shared_ptr<tls::context> tls; ///< nullptr: plain TCP
   std::string fingerprint;           ///< of the server certificate
+  std::string cert_file;             ///< the server certificate (PEM)
+  std::string key_file;              ///< its private key (PEM)
   std::string ca_file;               ///< the CA nodes may trust
   std::string token;                 ///< empty: no token required
   std::string token_file;            ///< where the token lives, if ours

@@ -1,5 +1,6 @@
 # Installation layout and the Debian packages (`make package`):
-# dirscope-server and dirscope-client, each with its systemd unit, running
+# dirscope-server (with the `dirscope` command) and dirscope-client, each
+# with its systemd unit, running
 # as the unprivileged system user `dirscope` (created by postinst).
 include(GNUInstallDirs)
 
@@ -7,8 +8,8 @@ include(GNUInstallDirs)
 # the two programs it packs.
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
-install(TARGETS dirscope-server RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
-        COMPONENT server)
+install(TARGETS dirscope-server dirscope
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT server)
 install(FILES conf/systemd/dirscope-server.service
         DESTINATION lib/systemd/system COMPONENT server)
 install(FILES conf/deb/server.ini DESTINATION /etc/dirscope COMPONENT server)
@@ -24,6 +25,7 @@ foreach(component server client)
   install(FILES README.md DESIGN.md PROTOCOL.md
           DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT ${component})
 endforeach()
+install(FILES API.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT server)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME dirscope)

@@ -522,10 +522,11 @@ issue_client_cert(const std::string& state_dir, const std::string& name,
   return std::make_pair(cert_path, key_path);
 }
 
-outcome<std::string> ensure_token(const std::string& state_dir) {
+outcome<std::string> ensure_token(const std::string& state_dir,
+                                  const std::string& file) {
   if (auto ok = ensure_dir(state_dir); !ok)
     return ok.error();
-  auto path = state_dir + "/enrollment.token";
+  auto path = state_dir + "/" + file;
   // Two attempts: a concurrent creator may win the race in between.
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::string content;
@@ -534,7 +535,7 @@ outcome<std::string> ensure_token(const std::string& state_dir) {
       auto token = trim(content);
       if (token.empty())
         return make_failure(wire_code::bad_request,
-                            "enrollment token file '" + path + "' is empty");
+                            "token file '" + path + "' is empty");
       return token;
     }
     if (err != ENOENT)
@@ -552,7 +553,7 @@ outcome<std::string> ensure_token(const std::string& state_dir) {
       return token;
   }
   return make_failure(wire_code::io_error,
-                      "cannot create enrollment token '" + path + "'");
+                      "cannot create token '" + path + "'");
 }
 
 bool token_equal(std::string_view a, std::string_view b) {

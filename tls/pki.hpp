@@ -61,7 +61,10 @@ issue_client_cert(const std::string& state_dir, const std::string& name,
 /// Returns the enrollment token in state_dir/enrollment.token, creating
 /// it (32 random bytes as 64 lowercase hex characters, mode 0600) if the
 /// file does not exist yet.
-outcome<std::string> ensure_token(const std::string& state_dir);
+/// `file` names another token in the state dir (the operator API's).
+outcome<std::string> ensure_token(const std::string& state_dir,
+                                  const std::string& file
+                                  = "enrollment.token");
 
 /// Compares two secrets in time that depends only on their lengths. An
 /// empty secret never matches.

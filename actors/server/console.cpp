@@ -232,6 +232,12 @@ void run_line(self_ptr self, const std::string& line) {
     return finish(self); // empty line
   st.busy = true;
   auto name = cmd.spec->name;
+  if (!st.options.local_files && (name == "get" || name == "put"))
+    return fail(self,
+                failure{wire_code::not_permitted,
+                        std::string{name}
+                          + " reads and writes the server's own files: "
+                            "not over the operator API (use cat)"});
   if (name == "ls")
     cmd_ls(self, cmd);
   else if (name == "cd")
@@ -294,8 +300,9 @@ console_actor::behavior_type console(console_pointer self,
   st.supervisor = std::move(supervisor);
   st.out = std::move(out);
   st.show_prompt = std::move(show_prompt);
-  self->send(st.supervisor, atom::subscribe_v,
-             caf::actor_cast<echo_sink_actor>(self));
+  if (st.options.server_console)
+    self->send(st.supervisor, atom::subscribe_v,
+               caf::actor_cast<echo_sink_actor>(self));
   prompt(self);
   return {
     [self](atom::line, std::string& line) {

@@ -54,6 +54,17 @@ struct console_options {
   std::function<size_t()> columns;
   /// `out` is a terminal that shows colours (ls colours names).
   bool color = false;
+  /// The server's own console: node lines (echo) come here, and quitting
+  /// shuts the server down. An operator API session has neither.
+  bool server_console = true;
+  /// How rm's "delete X? [y/N]" is answered: empty: asks (the next input
+  /// line answers); else asked when rm starts: true: confirmed beforehand
+  /// (as -y); false: rm refuses to run (an API request without
+  /// "confirm": true, even with -y).
+  std::function<bool()> rm_confirmed;
+  /// get and put may use the server's own files (download dir, local
+  /// paths); not over the operator API, whose users are elsewhere.
+  bool local_files = true;
 };
 
 /// The operator's shell: runs one command at a time, in input order.
@@ -114,7 +125,6 @@ struct console_state {
   std::chrono::steady_clock::time_point transfer_start;
   uint64_t transfer_generation = 0;
   bool progress_shown = false;
-  uint64_t next_query = 1;
   /// Requests the running command has started, as (receiver, query): each
   /// gets a cancel on Ctrl-C.
   std::vector<std::pair<cancellable_actor, uint64_t>> running;

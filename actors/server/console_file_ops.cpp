@@ -89,6 +89,14 @@ void cmd_rm(self_ptr self, const command& cmd) {
     return fail(self, failure{wire_code::bad_request,
                               "missing argument for rm; usage: rm PATH [-r] "
                               "[-y]"});
+  if (auto& confirmed = self->state.options.rm_confirmed) {
+    if (!confirmed())
+      return fail(self, failure{wire_code::not_permitted,
+                                "rm needs an explicit confirmation: "
+                                "\"confirm\": true in the request "
+                                "(dirscope --confirm rm ...)"});
+    yes = true;
+  }
   with_target(self, path, [self, recursive, yes](target& t) {
     if (t.path == "/")
       return fail(self, failure{wire_code::bad_request,

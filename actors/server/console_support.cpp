@@ -2,6 +2,7 @@
 
 #include "actors/server/console_commands.hpp"
 
+#include <atomic>
 #include <cctype>
 #include <chrono>
 
@@ -17,6 +18,11 @@
 namespace dirscope::console_impl {
 
 // -- running commands one at a time -------------------------------------------
+
+uint64_t next_query_id() {
+  static std::atomic<uint64_t> next{1};
+  return next++;
+}
 
 
 void prompt(self_ptr self) {
@@ -36,6 +42,10 @@ void quit_now(self_ptr self) {
     return;
   st.quitting = true;
   st.pending.clear();
+  if (!st.options.server_console) {
+    self->quit(); // an API session ends; the server goes on
+    return;
+  }
   self->request(st.supervisor, caf::infinite, atom::shutdown_v)
     .then([self](uint64_t n) { self->quit(); },
           [self](caf::error& err) {

@@ -236,6 +236,14 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
   self->state.heartbeats = heartbeat_schedule{settings.heartbeat_interval};
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
+    auto sink = std::find_if(st.event_sinks.begin(), st.event_sinks.end(),
+                             [&msg](const node_event_sink_actor& x) {
+                               return x.address() == msg.source;
+                             });
+    if (sink != st.event_sinks.end()) {
+      st.event_sinks.erase(sink);
+      return;
+    }
     auto i = st.connections.find(msg.source);
     if (i == st.connections.end())
       return;
@@ -247,6 +255,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
                                : std::string{"closed"};
       spdlog::info("node {} ({}) left: {}", n->second.info.name,
                    n->second.info.endpoint(), reason);
+      for (auto& x : st.event_sinks)
+        self->send(x, atom::goodbye_v, n->second.info, reason);
       auto [first, last] = st.kicks.equal_range(id);
       for (auto k = first; k != last; ++k)
         k->second.deliver(n->second.info);
@@ -310,6 +320,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       schedule_round(self);
       st.nodes.emplace(info.id, supervisor_state::node_record{
                                   info, conn, std::move(liveness)});
+      for (auto& x : st.event_sinks)
+        self->send(x, atom::join_v, info);
       update_admission(self);
       release_waiters(self);
       return info.id;
@@ -379,12 +391,18 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
     },
     [self](atom::echo, std::string& node, std::string& text) {
       auto& st = self->state;
+      for (auto& x : st.event_sinks)
+        self->send(x, atom::echo_v, node, text);
       if (st.echo_sink)
         self->send(st.echo_sink, atom::echo_v, std::move(node),
                    std::move(text));
     },
     [self](atom::subscribe, echo_sink_actor& sink) {
       self->state.echo_sink = std::move(sink);
+    },
+    [self](atom::subscribe, node_event_sink_actor& sink) {
+      self->monitor(sink);
+      self->state.event_sinks.push_back(std::move(sink));
     },
     [self](atom::cancel, uint64_t query) {
       auto& st = self->state;

@@ -72,6 +72,8 @@ struct supervisor_state {
   uint64_t next_waiter = 1;
   /// Where lines typed on nodes go (the console); may be unset.
   echo_sink_actor echo_sink;
+  /// Who watches joins, leaves and echo lines (the API's event streams).
+  std::vector<node_event_sink_actor> event_sinks;
   bool shutting_down = false;
   bool shutdown_done = false;
   /// The grace period ended: lingering connections were killed, their

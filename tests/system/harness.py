@@ -469,6 +469,11 @@ class Server(Process):
         if log_file:
             argv.append("--log-file=" + self.log_path)
         argv += list(args)
+        if server_has("api") and not any(str(a).startswith("--api")
+                                         for a in args):
+            # The operator API's default port (8443) is one for the whole
+            # machine: a test that wants the API gives --api-listen.
+            argv.append("--api=false")
         if given_argv is not None:
             argv = list(given_argv)
             self.state_dir = state_dir
@@ -612,6 +617,11 @@ class Server(Process):
         if not path:
             return b""
         with open(path, "rb") as f:
+            return f.read().strip()
+
+    def operator_token(self):
+        """The operator API's token (str), from the state dir."""
+        with open(os.path.join(self.state_dir, "operator.token")) as f:
             return f.read().strip()
 
     def client_args(self):

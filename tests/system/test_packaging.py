@@ -52,6 +52,8 @@ class Packaging(harness.SystemTest):
         self.assertEqual(sorted(debs), ["dirscope-client", "dirscope-server"])
         expected = {
             "dirscope-server": ["./usr/bin/dirscope-server",
+                                "./usr/bin/dirscope",
+                                "./usr/share/doc/dirscope/API.md",
                                 "./usr/lib/systemd/system/dirscope-server.service",
                                 "./etc/dirscope/server.ini",
                                 "./usr/share/doc/dirscope/README.md"],

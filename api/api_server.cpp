@@ -1,0 +1,699 @@
+#include "api/api_server.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/error.hpp"
+#include "actors/server/console.hpp"
+#include "api/stream_queue.hpp"
+#include "protocol/names.hpp"
+#include "shell/command.hpp"
+#include "shell/render.hpp"
+#include "tls/pki.hpp"
+
+namespace dirscope::api {
+
+namespace {
+
+using json = nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+constexpr auto pop_wait = std::chrono::milliseconds{200};
+/// A silent event stream sends a comment this often (proxies, dead peers).
+constexpr auto keepalive_every = std::chrono::seconds{10};
+/// A silent NDJSON response sends a blank line this often: a client that
+/// left is noticed (the write fails) and its command cancelled.
+constexpr auto ndjson_keepalive_every = std::chrono::seconds{2};
+constexpr size_t max_sessions = 64;
+constexpr auto session_idle_limit = std::chrono::hours{1};
+constexpr size_t max_operator_name = 64;
+
+std::string dump(const json& x) {
+  return x.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string json_line(const json& x) {
+  return dump(x) + "\n";
+}
+
+json node_json(const node_info& info) {
+  auto text = shell::render_nodes_json({info});
+  return json::parse(text, nullptr, false);
+}
+
+std::string sse(const char* event, const json& data) {
+  return std::string{"event: "} + event + "\ndata: " + dump(data) + "\n\n";
+}
+
+std::string random_id() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof(raw)) != 1)
+    return {};
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string result;
+  for (auto c : raw) {
+    result += digits[c >> 4];
+    result += digits[c & 15];
+  }
+  return result;
+}
+
+// -- one command's response ---------------------------------------------------
+
+/// The response of one running command.
+struct run {
+  std::shared_ptr<stream_queue> queue = std::make_shared<stream_queue>();
+  /// NDJSON: every line an object, the last one the status.
+  bool framed = false;
+  /// The command writes JSON lines itself (--json): they pass unchanged.
+  bool json_output = false;
+  std::optional<failure> failed;
+  bool overflow = false;
+  /// The request said "confirm": true (rm may delete).
+  bool confirm = false;
+  std::string op;
+  std::string command;
+};
+
+/// A console actor serving the API: one command (then it quits), or a
+/// session's commands one request at a time. Called from the console's
+/// thread (output) and handler threads (begin), hence the lock.
+struct session {
+  std::string id;
+  bool persistent = false;
+  console_actor console;
+  std::mutex mtx;
+  std::shared_ptr<run> current;
+  bool started = false;
+  bool ended = false;
+  std::string prompt_text;
+  steady::time_point last_used = steady::now();
+
+  void output(const std::string& text, bool is_error) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!current || text.empty())
+      return;
+    auto& r = *current;
+    // The status line carries a framed command's failure.
+    if (is_error && r.framed)
+      return;
+    auto ok = r.framed && !r.json_output
+                ? r.queue->push(json_line(json{{"out", text}}))
+                : r.queue->push(text);
+    if (!ok && !r.overflow) {
+      r.overflow = true;
+      caf::anon_send(console, atom::cancel_v);
+    }
+  }
+
+  void failed(const failure& why) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (current && !current->failed)
+      current->failed = why;
+  }
+
+  /// The console shows its prompt: the running command is complete.
+  void prompted(const std::string& text) {
+    std::lock_guard<std::mutex> guard{mtx};
+    prompt_text = text;
+    if (!started) {
+      started = true; // the console's first prompt, before any command
+      return;
+    }
+    finish_current();
+  }
+
+  void terminated() {
+    std::lock_guard<std::mutex> guard{mtx};
+    ended = true;
+    finish_current();
+  }
+
+  /// Starts a command; nullptr while another one runs or after the end.
+  std::shared_ptr<run> begin(std::shared_ptr<run> r) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (current || ended)
+      return nullptr;
+    current = std::move(r);
+    last_used = steady::now();
+    return current;
+  }
+
+  /// Whether the running command may delete (rm asks this).
+  bool confirmed() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return current && current->confirm;
+  }
+
+  bool idle_since(steady::time_point t) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return !current && last_used < t;
+  }
+
+private:
+  void finish_current() {
+    if (!current)
+      return;
+    auto& r = *current;
+    if (r.overflow && !r.failed)
+      r.failed = failure{wire_code::too_many_requests,
+                         "the client read the output too slowly"};
+    std::string last;
+    if (r.framed) {
+      json status;
+      if (r.failed)
+        status = json{{"status", "error"},
+                      {"code", std::string{to_string(r.failed->code)}},
+                      {"message", r.failed->message}};
+      else
+        status = json{{"status", "ok"}};
+      if (persistent && !ended)
+        status["prompt"] = prompt_text;
+      last = json_line(status);
+    }
+    if (r.failed)
+      spdlog::info("api request operator={} command=\"{}\" status=failed "
+                   "error={} message=\"{}\"",
+                   r.op, r.command, to_string(r.failed->code),
+                   r.failed->message);
+    else
+      spdlog::info("api request operator={} command=\"{}\" status=ok", r.op,
+                   r.command);
+    r.queue->close(last);
+    current.reset();
+  }
+};
+
+using session_ptr = std::shared_ptr<session>;
+
+/// What the API runs, shared with the functors of terminating actors
+/// (which may outlive the server object).
+struct registry {
+  std::mutex mtx;
+  std::map<std::string, session_ptr> sessions;
+  std::map<caf::actor_addr, caf::actor> relays;
+  bool stopped = false;
+
+  /// Adds `s` under a fresh id; false once the API stopped.
+  bool add(const session_ptr& s) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (stopped)
+      return false;
+    s->id = random_id();
+    sessions.emplace(s->id, s);
+    return true;
+  }
+
+  void forget(const std::string& id) {
+    std::lock_guard<std::mutex> guard{mtx};
+    sessions.erase(id);
+  }
+};
+
+using registry_ptr = std::shared_ptr<registry>;
+
+// -- the event stream ---------------------------------------------------------
+
+struct event_relay_state {
+  static inline const char* name = "api_events";
+  std::shared_ptr<stream_queue> queue;
+};
+
+node_event_sink_actor::behavior_type
+event_relay(node_event_sink_actor::stateful_pointer<event_relay_state> self,
+            supervisor_actor supervisor, std::shared_ptr<stream_queue> queue) {
+  self->state.queue = std::move(queue);
+  auto push = [self](const std::string& text) {
+    if (!self->state.queue->push(text))
+      self->quit(); // the client does not read: the stream ends
+  };
+  self->send(supervisor, atom::subscribe_v,
+             caf::actor_cast<node_event_sink_actor>(self));
+  // Asked after subscribing (same sender, so in order): no join is lost
+  // between this list and the first event.
+  self->request(supervisor, caf::infinite, atom::nodes_v)
+    .then(
+      [push](std::vector<node_info>& xs) {
+        auto rows = json::array();
+        for (auto& x : xs)
+          rows.push_back(node_json(x));
+        push(sse("nodes", rows));
+      },
+      [self](caf::error&) { self->quit(); });
+  return {
+    [push](atom::echo, const std::string& node, const std::string& text) {
+      push(sse("echo", json{{"node", protocol::escape_name(node)},
+                            {"text", protocol::escape_name(text)}}));
+    },
+    [push](atom::join, const node_info& info) {
+      push(sse("join", node_json(info)));
+    },
+    [push](atom::goodbye, const node_info& info, const std::string& reason) {
+      auto x = node_json(info);
+      x["reason"] = reason;
+      push(sse("leave", x));
+    },
+  };
+}
+
+// -- requests -----------------------------------------------------------------
+
+/// What a POST /api/v1/run asks for.
+struct run_request {
+  std::string command;
+  bool confirm = false;
+  std::string session;
+};
+
+bool truthy(const std::string& text) {
+  return text == "1" || text == "true" || text == "yes";
+}
+
+outcome<run_request> parse_run(const httplib::Request& req) {
+  run_request result;
+  auto body = req.body;
+  auto type = req.get_header_value("Content-Type");
+  auto first = body.find_first_not_of(" \t\r\n");
+  if (type.find("application/json") != std::string::npos
+      || (first != std::string::npos && body[first] == '{')) {
+    auto x = json::parse(body, nullptr, false);
+    if (x.is_discarded() || !x.is_object())
+      return make_failure(wire_code::bad_request,
+                          "the body is not a JSON object");
+    auto cmd = x.find("command");
+    if (cmd == x.end() || !cmd->is_string())
+      return make_failure(wire_code::bad_request,
+                          "the body has no \"command\" string");
+    result.command = cmd->get<std::string>();
+    if (auto c = x.find("confirm"); c != x.end()) {
+      if (!c->is_boolean())
+        return make_failure(wire_code::bad_request,
+                            "\"confirm\" must be true or false");
+      result.confirm = c->get<bool>();
+    }
+    if (auto s = x.find("session"); s != x.end() && s->is_string())
+      result.session = s->get<std::string>();
+  } else {
+    result.command = body;
+    while (!result.command.empty()
+           && (result.command.back() == '\n' || result.command.back() == '\r'))
+      result.command.pop_back();
+  }
+  if (result.command.find_first_of("\r\n") != std::string::npos)
+    return make_failure(wire_code::bad_request,
+                        "one command per request (the body has several "
+                        "lines)");
+  if (req.has_param("confirm"))
+    result.confirm = truthy(req.get_param_value("confirm"));
+  if (req.has_param("session"))
+    result.session = req.get_param_value("session");
+  return result;
+}
+
+void reply_error(httplib::Response& res, int status, wire_code code,
+                 const std::string& message) {
+  res.status = status;
+  res.set_content(json_line(json{{"status", "error"},
+                                 {"code", std::string{to_string(code)}},
+                                 {"message", message}}),
+                  "application/json");
+}
+
+} // namespace
+
+// -- the server ---------------------------------------------------------------
+
+struct api_server::impl {
+  caf::actor_system& sys;
+  supervisor_actor supervisor;
+  api_settings settings;
+  std::unique_ptr<httplib::SSLServer> http;
+  std::thread thread;
+  registry_ptr reg = std::make_shared<registry>();
+
+  impl(caf::actor_system& sys, supervisor_actor supervisor,
+       api_settings settings)
+    : sys(sys), supervisor(std::move(supervisor)),
+      settings(std::move(settings)) {
+  }
+
+  // -- helpers ----------------------------------------------------------------
+
+  /// The operator's name for the log (X-Dirscope-Operator, else "api").
+  static std::string operator_of(const httplib::Request& req) {
+    auto name = req.get_header_value("X-Dirscope-Operator");
+    if (name.empty())
+      return "api";
+    if (name.size() > max_operator_name)
+      name.resize(max_operator_name);
+    return protocol::escape_name(name);
+  }
+
+  bool authorized(const httplib::Request& req, httplib::Response& res) {
+    auto header = req.get_header_value("Authorization");
+    static constexpr std::string_view bearer = "Bearer ";
+    auto given = header.size() > bearer.size()
+                     && header.compare(0, bearer.size(), bearer) == 0
+                   ? std::string_view{header}.substr(bearer.size())
+                   : std::string_view{};
+    if (tls::token_equal(given, settings.token))
+      return true;
+    spdlog::warn("api: refused {} {} from {}: {}", req.method, req.path,
+                 req.remote_addr,
+                 header.empty() ? "no operator token" : "wrong operator token");
+    res.set_header("WWW-Authenticate", "Bearer realm=\"dirscope\"");
+    reply_error(res, 401, wire_code::permission_denied,
+                "the operator token is missing or wrong (Authorization: "
+                "Bearer TOKEN; the token is in the server's state dir, "
+                "operator.token)");
+    return false;
+  }
+
+  /// Spawns a console for `s` whose output goes to its running command.
+  void spawn_console(const session_ptr& s) {
+    console_options options;
+    options.server_console = false;
+    options.local_files = false;
+    options.rm_confirmed = [s] { return s->confirmed(); };
+    options.err = [s](const std::string& text) { s->output(text, true); };
+    options.failed = [s](const failure& why) { s->failed(why); };
+    auto out = [s](const std::string& text) { s->output(text, false); };
+    auto prompt = [s](const std::string& text) { s->prompted(text); };
+    s->console = sys.spawn(console, supervisor, out, prompt,
+                           std::move(options));
+    s->console->attach_functor([s, reg{reg}] {
+      s->terminated();
+      reg->forget(s->id);
+    });
+  }
+
+  /// Streams `r` to the client; a client that leaves cancels the command.
+  void stream(httplib::Response& res, const session_ptr& s,
+              const std::shared_ptr<run>& r) {
+    auto type = r->framed ? "application/x-ndjson" : "text/plain; charset=utf-8";
+    auto console = s->console;
+    auto last = std::make_shared<steady::time_point>(steady::now());
+    res.set_chunked_content_provider(
+      type,
+      [r, last](size_t, httplib::DataSink& sink) {
+        std::string chunk;
+        switch (r->queue->pop(chunk, pop_wait)) {
+          case stream_queue::got::data:
+            *last = steady::now();
+            return sink.write(chunk.data(), chunk.size());
+          case stream_queue::got::idle:
+            // Plain text has no room for a keep-alive: a client that left
+            // is noticed at the next output.
+            if (!r->framed || steady::now() - *last < ndjson_keepalive_every)
+              return true;
+            *last = steady::now();
+            return sink.write("\n", 1);
+          case stream_queue::got::end:
+            sink.done();
+            return true;
+        }
+        return false;
+      },
+      [r, console](bool success) {
+        if (!success && !r->queue->closed()) {
+          spdlog::info("api request operator={} command=\"{}\": the client "
+                       "left, cancelling",
+                       r->op, r->command);
+          caf::anon_send(console, atom::cancel_v);
+        }
+      });
+  }
+
+  // -- endpoints --------------------------------------------------------------
+
+  void on_run(const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res))
+      return;
+    auto parsed = parse_run(req);
+    if (!parsed)
+      return reply_error(res, 400, parsed.error().code,
+                         parsed.error().message);
+    auto r = std::make_shared<run>();
+    r->confirm = parsed->confirm;
+    r->op = operator_of(req);
+    r->command = protocol::escape_name(parsed->command);
+    if (auto cmd = shell::parse_command(parsed->command); cmd && cmd->spec)
+      r->json_output = cmd->has_flag("json");
+    r->framed = r->json_output
+                || req.get_header_value("Accept").find("application/x-ndjson")
+                     != std::string::npos;
+    spdlog::info("api request operator={} addr={} command=\"{}\"{}", r->op,
+                 req.remote_addr, r->command,
+                 parsed->session.empty() ? "" : " (session)");
+    session_ptr s;
+    if (!parsed->session.empty()) {
+      std::lock_guard<std::mutex> guard{reg->mtx};
+      auto i = reg->sessions.find(parsed->session);
+      if (i == reg->sessions.end() || !i->second->persistent)
+        return reply_error(res, 404, wire_code::not_found,
+                           "no such session (it ended or expired)");
+      s = i->second;
+    } else {
+      s = std::make_shared<session>();
+    }
+    if (!s->begin(r))
+      return reply_error(res, 409, wire_code::too_many_requests,
+                         "the session is running another command");
+    if (parsed->session.empty()) {
+      // One command: a console of its own that quits after it.
+      if (!reg->add(s))
+        return reply_error(res, 503, wire_code::shutdown,
+                           "the server is stopping");
+      spawn_console(s);
+      caf::anon_send(s->console, atom::line_v, parsed->command);
+      caf::anon_send(s->console, atom::eof_v);
+    } else {
+      caf::anon_send(s->console, atom::line_v, parsed->command);
+    }
+    stream(res, s, r);
+  }
+
+  void on_new_session(const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res))
+      return;
+    auto s = std::make_shared<session>();
+    s->persistent = true;
+    {
+      std::lock_guard<std::mutex> guard{reg->mtx};
+      auto cutoff = steady::now() - session_idle_limit;
+      size_t open = 0;
+      for (auto& [id, x] : reg->sessions) {
+        if (!x->persistent)
+          continue;
+        if (x->idle_since(cutoff))
+          caf::anon_send(x->console, atom::shutdown_v); // it forgets itself
+        else
+          ++open;
+      }
+      if (open >= max_sessions)
+        return reply_error(res, 503, wire_code::server_full,
+                           "too many open sessions");
+    }
+    if (!reg->add(s))
+      return reply_error(res, 503, wire_code::shutdown,
+                         "the server is stopping");
+    spawn_console(s);
+    auto op = operator_of(req);
+    spdlog::info("api session opened operator={} addr={}", op,
+                 req.remote_addr);
+    res.set_content(json_line(json{{"session", s->id},
+                                   {"prompt", "dirscope> "}}),
+                    "application/json");
+  }
+
+  void on_end_session(const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res))
+      return;
+    auto id = req.matches[1].str();
+    session_ptr s;
+    {
+      std::lock_guard<std::mutex> guard{reg->mtx};
+      auto i = reg->sessions.find(id);
+      if (i == reg->sessions.end() || !i->second->persistent)
+        return reply_error(res, 404, wire_code::not_found, "no such session");
+      s = i->second;
+    }
+    caf::anon_send(s->console, atom::shutdown_v);
+    spdlog::info("api session closed operator={}", operator_of(req));
+    res.set_content(json_line(json{{"status", "ok"}}), "application/json");
+  }
+
+  void on_nodes(const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res))
+      return;
+    caf::scoped_actor self{sys};
+    auto rows = json::array();
+    std::optional<failure> why;
+    self->request(supervisor, std::chrono::seconds{30}, atom::nodes_v)
+      .receive(
+        [&rows](std::vector<node_info>& xs) {
+          for (auto& x : xs)
+            rows.push_back(node_json(x));
+        },
+        [&why](caf::error& err) { why = to_failure(err); });
+    if (why)
+      return reply_error(res, 503, why->code, why->message);
+    res.set_content(json_line(rows), "application/json");
+  }
+
+  void on_events(const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res))
+      return;
+    auto queue = std::make_shared<stream_queue>(1u << 20);
+    auto relay = sys.spawn(event_relay, supervisor, queue);
+    auto addr = relay.address();
+    relay->attach_functor([queue, reg{reg}, addr] {
+      queue->close();
+      std::lock_guard<std::mutex> guard{reg->mtx};
+      reg->relays.erase(addr);
+    });
+    {
+      std::lock_guard<std::mutex> guard{reg->mtx};
+      if (reg->stopped) {
+        caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
+        return reply_error(res, 503, wire_code::shutdown,
+                           "the server is stopping");
+      }
+      reg->relays.emplace(addr, caf::actor_cast<caf::actor>(relay));
+    }
+    spdlog::info("api events operator={} addr={}", operator_of(req),
+                 req.remote_addr);
+    auto last = std::make_shared<steady::time_point>(steady::now());
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+      "text/event-stream",
+      [queue, last](size_t, httplib::DataSink& sink) {
+        std::string chunk;
+        switch (queue->pop(chunk, pop_wait)) {
+          case stream_queue::got::data:
+            *last = steady::now();
+            return sink.write(chunk.data(), chunk.size());
+          case stream_queue::got::idle:
+            if (steady::now() - *last < keepalive_every)
+              return true;
+            *last = steady::now();
+            return sink.write(": keepalive\n\n", 13);
+          case stream_queue::got::end:
+            sink.done();
+            return true;
+        }
+        return false;
+      },
+      [relay](bool) {
+        caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
+      });
+  }
+
+  template <class F>
+  httplib::Server::Handler guarded(F f) {
+    return [this, f](const httplib::Request& req, httplib::Response& res) {
+      try {
+        (this->*f)(req, res);
+      } catch (const std::exception& e) {
+        spdlog::error("api: {} {} failed: {}", req.method, req.path, e.what());
+        reply_error(res, 500, wire_code::internal, "internal error");
+      } catch (...) {
+        reply_error(res, 500, wire_code::internal, "internal error");
+      }
+    };
+  }
+};
+
+api_server::api_server(caf::actor_system& sys, supervisor_actor supervisor,
+                       api_settings settings)
+  : impl_(std::make_unique<impl>(sys, std::move(supervisor),
+                                 std::move(settings))) {
+}
+
+api_server::~api_server() {
+  stop();
+}
+
+outcome<uint16_t> api_server::start() {
+  auto& d = *impl_;
+  auto cert = d.settings.cert_file;
+  auto key = d.settings.key_file;
+  d.http = std::make_unique<httplib::SSLServer>([&cert, &key](SSL_CTX& ctx) {
+    // TLS 1.3 only, like the nodes' port.
+    return SSL_CTX_set_min_proto_version(&ctx, TLS1_3_VERSION) == 1
+           && SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) == 1
+           && SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM)
+                == 1
+           && SSL_CTX_check_private_key(&ctx) == 1;
+  });
+  if (!d.http->is_valid())
+    return make_failure(wire_code::internal,
+                        "cannot set up TLS for the operator API with "
+                          + cert + " and " + key);
+  auto& http = *d.http;
+  // Each streaming response holds one thread until it ends.
+  http.new_task_queue = [] { return new httplib::ThreadPool(16); };
+  http.set_payload_max_length(64 * 1024);
+  http.Post("/api/v1/run", d.guarded(&impl::on_run));
+  http.Post("/api/v1/session", d.guarded(&impl::on_new_session));
+  http.Delete(R"(/api/v1/session/([0-9a-f]+))",
+              d.guarded(&impl::on_end_session));
+  http.Get("/api/v1/nodes", d.guarded(&impl::on_nodes));
+  http.Get("/api/v1/events", d.guarded(&impl::on_events));
+  int port = d.settings.port == 0
+               ? http.bind_to_any_port(d.settings.host.c_str())
+               : (http.bind_to_port(d.settings.host.c_str(), d.settings.port)
+                    ? d.settings.port
+                    : -1);
+  if (port <= 0)
+    return make_failure(wire_code::io_error,
+                        "cannot listen on " + d.settings.host + ":"
+                          + std::to_string(d.settings.port));
+  d.thread = std::thread{[&http] {
+    try {
+      http.listen_after_bind();
+    } catch (const std::exception& e) {
+      spdlog::error("api: stopped: {}", e.what());
+    }
+  }};
+  return static_cast<uint16_t>(port);
+}
+
+void api_server::stop() {
+  auto& d = *impl_;
+  std::map<std::string, session_ptr> sessions;
+  std::map<caf::actor_addr, caf::actor> relays;
+  {
+    std::lock_guard<std::mutex> guard{d.reg->mtx};
+    if (d.reg->stopped)
+      return;
+    d.reg->stopped = true;
+    sessions = d.reg->sessions;
+    relays = d.reg->relays;
+  }
+  if (d.http)
+    d.http->stop();
+  if (d.thread.joinable())
+    d.thread.join();
+  for (auto& [id, s] : sessions)
+    if (s->console)
+      caf::anon_send_exit(s->console, caf::exit_reason::user_shutdown);
+  for (auto& [addr, x] : relays)
+    caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+}
+
+} // namespace dirscope::api
