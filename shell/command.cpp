@@ -20,7 +20,9 @@ constexpr std::string_view path_notes
     "n1 the current node). Names with odd bytes are shown with \\xNN\n"
     "escapes (a backslash as \\\\) and can be typed the same way. Quote\n"
     "names with spaces (\"my file\" or 'my file') or escape the space\n"
-    "(my\\ file). A lone -- ends the options, e.g. ls -- --odd-name.\n";
+    "(my\\ file). A lone -- ends the options, e.g. ls -- --odd-name.\n"
+    "At a terminal, Tab completes command names, node names (n1:) and\n"
+    "remote paths, escaping names as they must be typed.\n";
 
 std::vector<command_spec> make_table() {
   std::vector<command_spec> result;

@@ -143,6 +143,15 @@ struct console_state {
   };
   std::unordered_map<uint64_t, find_sink> find_sinks;
   tree_walk tree;
+  /// Names in a directory, as tab completion last saw them.
+  struct completion_dir {
+    std::chrono::steady_clock::time_point taken;
+    /// (raw name, is a directory)
+    std::vector<std::pair<std::string, bool>> names;
+  };
+  /// Recent directories of tab completion by (node, path): one listing
+  /// serves the keystrokes of a few seconds.
+  std::map<std::pair<std::string, std::string>, completion_dir> completions;
 };
 
 using console_pointer = console_actor::stateful_pointer<console_state>;

@@ -93,6 +93,13 @@ void cmd_stat_print(self_ptr self, const target& t, bool json,
 
 void cmd_ls(self_ptr self, const command& cmd);
 
+// -- tab completion (console_complete.cpp) --
+
+/// The words that may complete the last word of `line` (the text before
+/// the cursor): command names, node names, remote paths.
+void complete(self_ptr self, const std::string& line,
+              caf::typed_response_promise<std::vector<std::string>> rp);
+
 // -- the progress line of long hashes (console_hash_progress.cpp) --
 
 /// Shows the long hashes of `query` on the progress line (if there is one).
