@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
         caf::anon_send(agent, atom::echo_v, std::move(line));
       };
     watcher.start({std::move(on_line), {},
-                   [agent](int) { caf::anon_send(agent, atom::shutdown_v); }});
+                   [agent](int) { caf::anon_send(agent, atom::shutdown_v); },
+                   {}});
     caf::scoped_actor self{sys};
     self->monitor(agent);
     self->receive([&](const caf::down_msg& msg) { reason = msg.reason; });

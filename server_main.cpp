@@ -45,7 +45,7 @@ void serve_until_signal(caf::actor_system& sys, supervisor_actor supervisor,
   input_watcher watcher{signals, false};
   watcher.start({{}, {}, [me](int sig) {
                    caf::anon_send(me, atom::shutdown_v, sig);
-                 }});
+                 }, {}});
   self->receive([](atom::shutdown, int sig) {
     spdlog::info("{}: stopping; nodes will reconnect",
                  sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -124,6 +124,16 @@ bool run_console(caf::actor_system& sys, supervisor_actor supervisor_hdl,
          caf::anon_send(console_hdl, atom::cancel_v);
        else
          caf::anon_send(console_hdl, atom::shutdown_v);
+     },
+     [&sys, console_hdl](const std::string& before) {
+       // Tab: the console asks the nodes; a little longer than it waits.
+       std::vector<std::string> words;
+       caf::scoped_actor self{sys};
+       self->request(console_hdl, std::chrono::seconds(3), atom::complete_v,
+                     before)
+         .receive([&words](std::vector<std::string>& xs) { words.swap(xs); },
+                  [](caf::error&) {});
+       return words;
      }});
   {
     caf::scoped_actor self{sys};

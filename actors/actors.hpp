@@ -231,7 +231,9 @@ using console_actor = listing_sink_actor::extend_with<find_sink_actor>::extend<
   /// Node `name` sent line `text`: shown as "[name] text".
   reacts_to<atom::echo, std::string, std::string>,
   /// Timer: update the progress line of transfer run `generation`.
-  reacts_to<atom::progress, uint64_t>>;
+  reacts_to<atom::progress, uint64_t>,
+  /// Tab: the words that may complete the end of `line`.
+  replies_to<atom::complete, std::string>::with<std::vector<std::string>>>;
 
 // -- client -------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "actors/signal_pipe.hpp"
 
@@ -28,6 +29,10 @@ public:
     std::function<void()> on_eof;
     /// SIGINT or SIGTERM arrived.
     std::function<void(int)> on_signal;
+    /// Tab (editing mode): the words that may complete the last word of
+    /// the text before the cursor. Called on the watcher's thread, so it
+    /// may wait (briefly) for an answer; empty: command names only.
+    std::function<std::vector<std::string>(const std::string&)> complete;
   };
 
   input_watcher(signal_pipe& signals, bool editing);

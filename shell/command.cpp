@@ -30,7 +30,10 @@ constexpr std::string_view path_notes
     "piped); a summary ends it: 3 nodes answered, 1 failed, 0 timed out\n"
     "(stderr with --json). Piped, such a command fails (exit 1) if a node\n"
     "failed or timed out. rm asks once, naming how many nodes it will\n"
-    "touch, and so does put; get and cd into a file take one node.\n";
+    "touch, and so does put; get and cd into a file take one node.\n"
+
+    "At a terminal, Tab completes command names, node names (n1:) and\n"
+    "remote paths, escaping names as they must be typed.\n";
 
 std::vector<command_spec> make_table() {
   std::vector<command_spec> result;

@@ -418,6 +418,12 @@ console_actor::behavior_type console(console_pointer self,
            uint64_t hashed) {
       on_hash_progress(self, query, std::move(name), size, hashed);
     },
+    [self](atom::complete, const std::string& line)
+      -> caf::result<std::vector<std::string>> {
+      auto rp = self->make_response_promise<std::vector<std::string>>();
+      complete(self, line, rp);
+      return rp;
+    },
   };
 }
 

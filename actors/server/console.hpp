@@ -132,7 +132,6 @@ struct console_state {
   std::chrono::steady_clock::time_point transfer_start;
   uint64_t transfer_generation = 0;
   bool progress_shown = false;
-  uint64_t next_query = 1;
   /// Requests the running command has started, as (receiver, query): each
   /// gets a cancel on Ctrl-C.
   std::vector<std::pair<cancellable_actor, uint64_t>> running;
@@ -151,6 +150,15 @@ struct console_state {
   };
   std::unordered_map<uint64_t, find_sink> find_sinks;
   tree_walk tree;
+  /// Names in a directory, as tab completion last saw them.
+  struct completion_dir {
+    std::chrono::steady_clock::time_point taken;
+    /// (raw name, is a directory)
+    std::vector<std::pair<std::string, bool>> names;
+  };
+  /// Recent directories of tab completion by (node, path): one listing
+  /// serves the keystrokes of a few seconds.
+  std::map<std::pair<std::string, std::string>, completion_dir> completions;
 };
 
 using console_pointer = console_actor::stateful_pointer<console_state>;

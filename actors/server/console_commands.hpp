@@ -46,12 +46,17 @@ struct target {
 
 void prompt(self_ptr self);
 
+/// A fresh query id, unique in the process: node connections find acks
+/// and cancels by query id alone, and several consoles (the operator API's)
+/// share a connection.
+uint64_t next_query_id();
+
 /// A query id for a request of the running command; Ctrl-C sends `cancel`
 /// with it to `dest`.
 template <class Handle>
 uint64_t cancellable_query(self_ptr self, const Handle& dest) {
   auto& st = self->state;
-  auto query = st.next_query++;
+  auto query = next_query_id();
   st.running.emplace_back(caf::actor_cast<cancellable_actor>(dest), query);
   return query;
 }
@@ -91,6 +96,13 @@ void cmd_stat_print(self_ptr self, const target& t, bool json,
                     bool listing = false);
 
 void cmd_ls(self_ptr self, const command& cmd);
+
+// -- tab completion (console_complete.cpp) --
+
+/// The words that may complete the last word of `line` (the text before
+/// the cursor): command names, node names, remote paths.
+void complete(self_ptr self, const std::string& line,
+              caf::typed_response_promise<std::vector<std::string>> rp);
 
 // -- the progress line of long hashes (console_hash_progress.cpp) --
 

@@ -2,6 +2,7 @@
 
 #include "actors/server/console_commands.hpp"
 
+#include <atomic>
 #include <cctype>
 #include <chrono>
 
@@ -17,6 +18,11 @@
 namespace dirscope::console_impl {
 
 // -- running commands one at a time -------------------------------------------
+
+uint64_t next_query_id() {
+  static std::atomic<uint64_t> next{1};
+  return next++;
+}
 
 
 void prompt(self_ptr self) {

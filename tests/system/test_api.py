@@ -21,6 +21,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -187,6 +188,36 @@ class ApiTest(unittest.TestCase):
         # goes to stderr.
         res = self.run_cli("ls", "--json", "web1:/missing")
         self.assertEqual((res.returncode, res.stdout), (1, b""))
+
+    def test_concurrent_requests_on_one_node(self):
+        """Several consoles (four API requests and the server's shell)
+        list one big directory at once, each to the end."""
+        big = os.path.join(self.root, "big")
+        if not os.path.isdir(big):
+            os.makedirs(big)
+            for i in range(3000):
+                write(os.path.join(big, "f%05d" % i), b"")
+        results = {}
+
+        def one(i):
+            res = self.curl(self.url + "/api/v1/run",
+                            data=json.dumps({"command":
+                                             "ls --json --no-hash web1:/big"}))
+            results[i] = res.stdout.decode().splitlines()
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        shell = self.server.command("ls --no-hash web1:/big",
+                                    timeout=TIMEOUT)
+        for t in threads:
+            t.join(TIMEOUT + 10)
+        self.assertEqual(shell[-1], "3000 entries")
+        for i in range(4):
+            lines = results.get(i)
+            self.assertIsNotNone(lines, "request %d did not finish" % i)
+            self.assertEqual(json.loads(lines[-1]), {"status": "ok"})
+            self.assertEqual(len(lines), 3001)
 
     def test_get_and_put_stay_at_the_server(self):
         res = self.run_cli("get", "web1:/keep.txt")

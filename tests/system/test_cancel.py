@@ -48,6 +48,9 @@ class PtyServer:
         argv = [harness.server_bin(), "--state-dir=" + self.state_dir,
                 "--bind", "127.0.0.1", "--port", str(port),
                 "--log-file=" + self.log_path] + list(args)
+        if harness.server_has("api") and not any(
+                str(a).startswith("--api") for a in args):
+            argv.append("--api=false")  # never the fixed default port
         self.master, slave = pty.openpty()
         self._err = open(self.stderr_path, "wb")
         if env is None:
