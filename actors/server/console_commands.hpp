@@ -20,6 +20,7 @@
 #include "protocol/outcome.hpp"
 #include "shell/command.hpp"
 #include "shell/peek.hpp"
+#include "shell/render.hpp"
 
 namespace dirscope::console_impl {
 
@@ -127,6 +128,22 @@ void hashes_arrived(self_ptr self, uint64_t query,
 void stop_watching_hashes(self_ptr self);
 
 void tree_step(self_ptr self);
+
+// -- globs in paths (console_glob.cpp) -----------------------------------------
+
+/// True if the path of `arg` (after any NODE:) holds a glob.
+bool glob_in(const std::optional<std::string>& arg);
+
+/// ls of the entries a glob matches (one row each, names relative to the
+/// glob's base).
+void ls_glob(self_ptr self, const std::string& arg, bool json, bool hashes,
+             const shell::listing_style& style);
+
+/// stat of each entry a glob matches.
+void stat_glob(self_ptr self, const std::string& arg, bool json);
+
+/// rm of the entries a glob matches: lists them, asks once (unless `yes`).
+void rm_glob(self_ptr self, const std::string& arg, bool recursive, bool yes);
 
 // -- find (console_find.cpp) --------------------------------------------------
 

@@ -104,6 +104,8 @@ void cmd_rm(self_ptr self, const command& cmd) {
     return fail(self, plan.error());
   if (*plan)
     return fleet_rm(self, std::move(**plan), recursive, yes);
+  if (glob_in(path))
+    return rm_glob(self, *path, recursive, yes);
   with_target(self, path, [self, recursive, yes](target& t) {
     if (t.path == "/")
       return fail(self, failure{wire_code::bad_request,

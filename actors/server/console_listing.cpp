@@ -213,6 +213,8 @@ void cmd_ls(self_ptr self, const command& cmd) {
   auto path = req->path;
   if (fleet_dispatch(self, path, req->json, fleet_ls(self, cmd)))
     return;
+  if (glob_in(path))
+    return ls_glob(self, *path, req->json, req->hashes, req->style);
   with_target(self, path, [self, req = *req](target& t) {
     auto rows = std::make_shared<ls_rows>();
     rows->req = req;
@@ -367,6 +369,8 @@ void cmd_stat(self_ptr self, const command& cmd) {
   auto json = cmd.has_flag("json");
   if (fleet_dispatch(self, cmd.args[0], json, fleet_stat(self, json)))
     return;
+  if (glob_in(cmd.args[0]))
+    return stat_glob(self, cmd.args[0], json);
   with_target(self, cmd.args[0],
               [self, json](target& t) { cmd_stat_print(self, t, json); });
 }

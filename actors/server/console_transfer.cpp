@@ -147,6 +147,10 @@ void cmd_get(self_ptr self, const command& cmd) {
                                 "bad local path '" + args[1] + "'"});
     local = std::move(*raw);
   }
+  if (glob_in(args[0]))
+    return fail(self, failure{wire_code::bad_request,
+                              "get takes one path, not a glob, yet: 'ls "
+                                + args[0] + "' shows what it matches"});
   with_target(self, args[0], [self, local, force, resume](target& t) {
     auto& st = self->state;
     download_job job;
