@@ -35,7 +35,6 @@ constexpr std::string_view path_notes
     "component, as in ls n1:/var/log/*.log: the node walks beneath its root\n"
     "(never through a symlink); * and ? never match / or a leading dot;\n"
     "rm lists what matches before it asks. Globs take one node.\n"
-
     "At a terminal, Tab completes command names, node names (n1:) and\n"
     "remote paths, escaping names as they must be typed.\n";
 

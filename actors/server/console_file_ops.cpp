@@ -99,13 +99,13 @@ void cmd_rm(self_ptr self, const command& cmd) {
                                 "(dirscope --confirm rm ...)"});
     yes = true;
   }
+  if (glob_in(path))
+    return rm_glob(self, *path, recursive, yes);
   auto plan = fleet_plan_of(self, path);
   if (!plan)
     return fail(self, plan.error());
   if (*plan)
     return fleet_rm(self, std::move(**plan), recursive, yes);
-  if (glob_in(path))
-    return rm_glob(self, *path, recursive, yes);
   with_target(self, path, [self, recursive, yes](target& t) {
     if (t.path == "/")
       return fail(self, failure{wire_code::bad_request,

@@ -15,6 +15,7 @@
 #include "protocol/paths.hpp"
 #include "shell/glob.hpp"
 #include "shell/render.hpp"
+#include "shell/selector.hpp"
 
 namespace dirscope::console_impl {
 
@@ -45,6 +46,9 @@ std::string shown_path(const glob_result& g, const protocol::entry& x) {
 /// nothing matches.
 void expand_glob(self_ptr self, const std::string& arg, bool hashes,
                  glob_then then) {
+  if (auto spec = parse_target(arg); spec && shell::names_many(spec->node))
+    return fail(self, failure{wire_code::bad_request,
+                              "a glob takes one node: " + arg});
   with_target(self, arg, [self, hashes, then](target& t) {
     auto split = shell::split_glob(t.path);
     protocol::find_request spec;

@@ -211,10 +211,10 @@ void cmd_ls(self_ptr self, const command& cmd) {
   if (!req)
     return fail(self, req.error());
   auto path = req->path;
-  if (fleet_dispatch(self, path, req->json, fleet_ls(self, cmd)))
-    return;
   if (glob_in(path))
     return ls_glob(self, *path, req->json, req->hashes, req->style);
+  if (fleet_dispatch(self, path, req->json, fleet_ls(self, cmd)))
+    return;
   with_target(self, path, [self, req = *req](target& t) {
     auto rows = std::make_shared<ls_rows>();
     rows->req = req;
@@ -367,10 +367,10 @@ void cmd_tree(self_ptr self, const command& cmd) {
 
 void cmd_stat(self_ptr self, const command& cmd) {
   auto json = cmd.has_flag("json");
-  if (fleet_dispatch(self, cmd.args[0], json, fleet_stat(self, json)))
-    return;
   if (glob_in(cmd.args[0]))
     return stat_glob(self, cmd.args[0], json);
+  if (fleet_dispatch(self, cmd.args[0], json, fleet_stat(self, json)))
+    return;
   with_target(self, cmd.args[0],
               [self, json](target& t) { cmd_stat_print(self, t, json); });
 }

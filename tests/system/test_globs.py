@@ -127,9 +127,11 @@ class GlobTest(harness.SystemTest):
         self.assertTrue(os.path.exists(os.path.join(self.outside,
                                                     "secret.log")))
 
-    def test_get_refuses_a_glob_clearly(self):
+    def test_get_and_node_sets_refuse_a_glob_clearly(self):
         out = self.srv.command("get n1:/var/log/*.log " + self.tmp)
         self.assertTrue(any("not a glob" in x for x in out), out)
+        out = self.srv.command("ls all:/var/log/*.log")
+        self.assertTrue(any("a glob takes one node" in x for x in out), out)
 
 
 if __name__ == "__main__":
