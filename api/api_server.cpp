@@ -19,8 +19,11 @@
 
 #include "actors/error.hpp"
 #include "actors/server/console.hpp"
+#include "api/file_stream.hpp"
 #include "api/stream_queue.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/names.hpp"
+#include "protocol/paths.hpp"
 #include "shell/command.hpp"
 #include "shell/render.hpp"
 #include "tls/pki.hpp"
@@ -425,6 +428,8 @@ struct api_server::impl {
           case stream_queue::got::end:
             sink.done();
             return true;
+          case stream_queue::got::failed:
+            return false;
         }
         return false;
       },
@@ -555,6 +560,139 @@ struct api_server::impl {
     res.set_content(json_line(rows), "application/json");
   }
 
+  /// The HTTP status for a failure before any byte was sent.
+  static int http_status(wire_code code) {
+    switch (code) {
+      case wire_code::not_found:
+        return 404;
+      case wire_code::permission_denied:
+      case wire_code::not_permitted:
+      case wire_code::outside_root:
+      case wire_code::not_readable:
+        return 403;
+      case wire_code::bad_request:
+      case wire_code::not_a_directory:
+      case wire_code::symlink_loop:
+        return 400;
+      case wire_code::timeout:
+        return 504;
+      default:
+        return 502;
+    }
+  }
+
+  /// Registers an actor that stop() ends; false once the API stopped.
+  bool track(const caf::actor& hdl) {
+    auto addr = hdl.address();
+    hdl->attach_functor([reg{reg}, addr] {
+      std::lock_guard<std::mutex> guard{reg->mtx};
+      reg->relays.erase(addr);
+    });
+    std::lock_guard<std::mutex> guard{reg->mtx};
+    if (reg->stopped)
+      return false;
+    reg->relays.emplace(addr, hdl);
+    return true;
+  }
+
+  void on_file(const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res))
+      return;
+    auto node = req.get_param_value("node");
+    auto raw_path = req.get_param_value("path");
+    if (node.empty() || raw_path.empty())
+      return reply_error(res, 400, wire_code::bad_request,
+                         "give ?node=NAME&path=PATH");
+    auto path = protocol::resolve_path("/", raw_path);
+    if (!path)
+      return reply_error(res, 400, path.error().code, path.error().message);
+    auto op = operator_of(req);
+    auto shown = node + ":" + protocol::escape_name(*path);
+    spdlog::info("api request operator={} addr={} download {}", op,
+                 req.remote_addr, shown);
+    std::optional<failure> why;
+    node_info info;
+    node_connection_actor conn;
+    {
+      caf::scoped_actor self{sys};
+      self->request(supervisor, std::chrono::seconds{30}, atom::resolve_v, node)
+        .receive(
+          [&](node_info& x, node_connection_actor& c) {
+            info = std::move(x);
+            conn = std::move(c);
+          },
+          [&why](caf::error& err) { why = to_failure(err); });
+    }
+    if (!why && (info.capabilities & protocol::capability::download) == 0)
+      why = failure{wire_code::not_permitted, "not permitted by node policy"};
+    if (!why && (info.capabilities & protocol::capability::file_meta) == 0)
+      why = failure{wire_code::not_permitted,
+                    "the node is too old to stream a file here"};
+    if (why) {
+      spdlog::info("api request operator={} download {} status=failed "
+                   "error={}",
+                   op, shown, to_string(why->code));
+      return reply_error(res, http_status(why->code), why->code,
+                         why->message);
+    }
+    auto queue = std::make_shared<stream_queue>(2 * file_stream_high_water
+                                                + (1u << 20));
+    auto start = std::make_shared<file_start>();
+    auto query = next_query_id();
+    auto hdl = sys.spawn(file_stream, conn, query, *path, queue, start);
+    if (!track(caf::actor_cast<caf::actor>(hdl))) {
+      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+      return reply_error(res, 503, wire_code::shutdown,
+                         "the server is stopping");
+    }
+    auto begun = start->await(std::chrono::seconds{60});
+    if (!begun || !*begun) {
+      auto f = begun ? begun->error()
+                     : failure{wire_code::timeout,
+                               "the node did not start sending in time"};
+      caf::anon_send(conn, atom::cancel_v, query);
+      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+      spdlog::info("api request operator={} download {} status=failed "
+                   "error={} message=\"{}\"",
+                   op, shown, to_string(f.code), f.message);
+      return reply_error(res, http_status(f.code), f.code, f.message);
+    }
+    auto size = **begun;
+    auto base = path->substr(path->rfind('/') + 1);
+    std::string safe;
+    for (auto c : protocol::escape_name(base))
+      safe += c == '"' || c == '\\' ? '_' : c;
+    res.set_header("Content-Disposition",
+                   "attachment; filename=\"" + safe + "\"");
+    res.set_content_provider(
+      size, "application/octet-stream",
+      [queue, hdl](size_t, size_t, httplib::DataSink& sink) {
+        std::string chunk;
+        switch (queue->pop(chunk, pop_wait)) {
+          case stream_queue::got::data:
+            caf::anon_send(hdl, atom::ack_v);
+            return sink.write(chunk.data(), chunk.size());
+          case stream_queue::got::idle:
+            return true;
+          case stream_queue::got::end:
+            // httplib stops calling at the size: fewer bytes came (the
+            // file shrank), so the body is cut short.
+            return false;
+          case stream_queue::got::failed:
+            return false;
+        }
+        return false;
+      },
+      [conn, query, hdl, op, shown](bool success) {
+        if (!success) {
+          caf::anon_send(conn, atom::cancel_v, query);
+          caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+        }
+        spdlog::info("api request operator={} download {} status={}", op,
+                     shown, success ? "ok" : "failed");
+      });
+  }
+
   void on_events(const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res))
       return;
@@ -595,6 +733,8 @@ struct api_server::impl {
           case stream_queue::got::end:
             sink.done();
             return true;
+          case stream_queue::got::failed:
+            return false;
         }
         return false;
       },
@@ -654,6 +794,7 @@ outcome<uint16_t> api_server::start() {
               d.guarded(&impl::on_end_session));
   http.Get("/api/v1/nodes", d.guarded(&impl::on_nodes));
   http.Get("/api/v1/events", d.guarded(&impl::on_events));
+  http.Get("/api/v1/file", d.guarded(&impl::on_file));
   int port = d.settings.port == 0
                ? http.bind_to_any_port(d.settings.host.c_str())
                : (http.bind_to_port(d.settings.host.c_str(), d.settings.port)

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +22,7 @@
 #include <openssl/ssl.h>
 #include <unistd.h>
 
+#include "protocol/names.hpp"
 #include "shell/command.hpp"
 #include "shell/render.hpp"
 
@@ -35,10 +37,15 @@ Usage: dirscope [OPTIONS] COMMAND [ARGS...]   one command, e.g. dirscope ls web1
        dirscope --help | help [COMMAND]       this text | the shell's commands
 
 Commands are those of the server's shell (nodes, ls, stat, tree, find, du,
-cat, head, tail, rm, broadcast, kick, wait-nodes, help; get and put only at
-the server's own console). Output goes to stdout as it arrives, the error of
-a failed command to stderr. With --json the output is one JSON object per
-line (dirscope ls --json web1:/etc | jq .name).
+cat, head, tail, rm, broadcast, kick, wait-nodes, help). Output goes to
+stdout as it arrives, the error of a failed command to stderr. With --json
+the output is one JSON object per line (dirscope ls --json web1:/etc | jq
+.name).
+
+  dirscope get NODE:PATH [LOCAL]   downloads a file here (LOCAL: a new file,
+                                   default the file's name; - for stdout)
+
+put, and get of directories, run at the server's own console only.
 
 Options:
   --server URL      the server's API (default https://127.0.0.1:8443)
@@ -326,6 +333,81 @@ public:
             body.value("prompt", std::string{"dirscope> "})};
   }
 
+  /// Downloads `path` of `node` into `local` (a new file; "-": stdout).
+  int download(const std::string& node, const std::string& path,
+               const std::string& local) {
+    std::FILE* out = stdout;
+    std::string part;
+    if (local != "-") {
+      if (::access(local.c_str(), F_OK) == 0) {
+        std::cerr << "error: " << local
+                  << " exists: get never writes over a file (bad_request)\n";
+        return 1;
+      }
+      part = local + ".dirscope-part";
+      out = std::fopen(part.c_str(), "wbx");
+      if (out == nullptr) {
+        std::cerr << "error: cannot create " << part << ": "
+                  << std::strerror(errno) << " (io_error)\n";
+        return 1;
+      }
+    }
+    httplib::Params params{{"node", node}, {"path", path}};
+    std::string error_body;
+    int status = 0;
+    bool write_failed = false;
+    uint64_t written = 0;
+    auto res = http_.Get(
+      "/api/v1/file", params, headers(),
+      [&status](const httplib::Response& r) {
+        status = r.status;
+        return true;
+      },
+      [&](const char* data, size_t len) {
+        if (interrupted)
+          return false;
+        if (status != 200) {
+          error_body.append(data, len);
+          return true;
+        }
+        if (std::fwrite(data, 1, len, out) != len) {
+          write_failed = true;
+          return false;
+        }
+        written += len;
+        return true;
+      });
+    auto ok = res && status == 200 && !write_failed;
+    if (local != "-") {
+      ok = std::fclose(out) == 0 && ok;
+      if (ok && std::rename(part.c_str(), local.c_str()) != 0)
+        ok = false;
+      if (!ok)
+        std::remove(part.c_str());
+    } else {
+      std::fflush(stdout);
+    }
+    if (!res) {
+      explain(res.error());
+      return 1;
+    }
+    if (status != 200) {
+      httplib::Response r;
+      r.status = status;
+      r.body = error_body;
+      explain(r);
+      return 1;
+    }
+    if (!ok) {
+      std::cerr << "error: cannot write " << local << " (io_error)\n";
+      return 1;
+    }
+    if (local != "-")
+      std::cerr << "downloaded " << node << ":" << path << " to " << local
+                << " (" << written << " bytes)\n";
+    return 0;
+  }
+
   void close_session(const std::string& id) {
     http_.Delete(("/api/v1/session/" + id).c_str(), headers());
   }
@@ -380,6 +462,38 @@ bool says_yes(const dirscope::shell::command& cmd) {
 
 bool is_rm(const dirscope::shell::command& cmd) {
   return cmd.spec != nullptr && cmd.spec->name == "rm";
+}
+
+/// `dirscope get NODE:PATH [LOCAL]` through /api/v1/file.
+int run_get(api_client& api, const dirscope::shell::command& cmd) {
+  auto usage = [] {
+    std::cerr << "dirscope get NODE:PATH [LOCAL]: one file (flags, "
+                 "directories and put only at the server's console)\n";
+    return 2;
+  };
+  if (!cmd.flags.empty() || !cmd.options.empty() || cmd.args.empty()
+      || cmd.args.size() > 2)
+    return usage();
+  auto& remote = cmd.args[0];
+  auto colon = remote.find(':');
+  if (colon == std::string::npos || colon == 0)
+    return usage();
+  auto node = remote.substr(0, colon);
+  auto path = dirscope::protocol::unescape_name(remote.substr(colon + 1));
+  if (!path || path->empty()) {
+    std::cerr << "error: bad path in '" << remote << "' (bad_request)\n";
+    return 2;
+  }
+  std::string local;
+  if (cmd.args.size() == 2) {
+    local = cmd.args[1];
+  } else {
+    auto slash = path->rfind('/');
+    local = dirscope::protocol::escape_name(path->substr(slash + 1));
+    if (local.empty() || local == "." || local == "..")
+      return usage();
+  }
+  return api.download(node, *path, local);
 }
 
 // -- the shell ----------------------------------------------------------------
@@ -603,6 +717,8 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, nullptr);
     return run_shell(api);
   }
+  if (cmd->spec->name == "get")
+    return run_get(api, *cmd);
   auto confirm = opts.confirm || (is_rm(*cmd) && says_yes(*cmd));
   return report(api.run(line, confirm, {}, cmd->has_flag("json")));
 }

@@ -220,9 +220,79 @@ class ApiTest(unittest.TestCase):
             self.assertEqual(len(lines), 3001)
 
     def test_get_and_put_stay_at_the_server(self):
-        res = self.run_cli("get", "web1:/keep.txt")
+        for cmd in ("get web1:/keep.txt", "put /etc/hostname web1:/x"):
+            res = self.curl("-H", "Accept: application/x-ndjson",
+                            self.url + "/api/v1/run", data=cmd)
+            status = json.loads(res.stdout.decode().splitlines()[-1])
+            self.assertEqual(status["code"], "not_permitted", cmd)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "x")))
+
+    # -- downloads
+
+    def test_file_download(self):
+        with open(os.path.join(self.root, "data", "a.bin"), "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        res = self.curl("-f", self.url + "/api/v1/file?node=web1&path=/data/a.bin")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(hashlib.sha256(res.stdout).hexdigest(), digest)
+        self.assertEqual(self.status_of(
+            self.url + "/api/v1/file?node=web1&path=/data/none"), "404")
+        self.assertEqual(self.status_of(
+            self.url + "/api/v1/file?node=web1&path=/data"), "400")
+        self.assertEqual(self.status_of(
+            self.url + "/api/v1/file?node=nobody&path=/x"), "404")
+        self.assertEqual(self.status_of(
+            self.url + "/api/v1/file?node=web1&path=/data/a.bin",
+            token=False), "401")
+        # dirscope get: a new local file, never over an existing one.
+        work = tempfile.mkdtemp(dir=self.tmp)
+        local = os.path.join(work, "copy.bin")
+        res = self.run_cli("get", "web1:/data/a.bin", local)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        with open(local, "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(), digest)
+        res = self.run_cli("get", "web1:/keep.txt", local)
         self.assertEqual(res.returncode, 1)
-        self.assertIn(b"not_permitted", res.stderr)
+        self.assertIn(b"exists", res.stderr)
+        res = self.run_cli("get", "web1:/missing", local + "2")
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(os.listdir(work), ["copy.bin"])
+        res = self.run_cli("get", "web1:/etc/hostname", "-")
+        self.assertEqual((res.returncode, res.stdout), (0, b"web1\n"))
+
+    def test_download_needs_the_node_policy(self):
+        root = os.path.join(self.tmp, "ro-root")
+        write(os.path.join(root, "f"), b"f")
+        node = harness.Process(
+            "ro", harness.client_argv(self.server.port, root, "ro",
+                                      args=self.server.client_args()),
+            self.tmp)
+        try:
+            harness.wait_for(lambda: self.run_cli("stat", "ro:/f")
+                             .returncode == 0, TIMEOUT, what="node ro")
+            self.assertEqual(self.status_of(
+                self.url + "/api/v1/file?node=ro&path=/f"), "403")
+        finally:
+            self.run_cli("kick", "ro")
+            node.wait()
+
+    def test_leaving_download_is_cancelled(self):
+        big = os.path.join(self.root, "data", "big.bin")
+        if not os.path.exists(big):
+            write(big, os.urandom(24 << 20))
+        conn = self.connect()
+        conn.request("GET", "/api/v1/file?node=web1&path=/data/big.bin",
+                     headers={"Authorization": "Bearer " + self.token})
+        res = conn.getresponse()
+        self.assertEqual(res.status, 200)
+        self.assertEqual(int(res.getheader("Content-Length")), 24 << 20)
+        res.read(65536)
+        conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+        harness.wait_for(
+            lambda: re.search(r"cmd=get path=/data/big.bin status=failed "
+                              r"error=cancelled", self.server.log_text()),
+            TIMEOUT, what="the cancelled download in the log")
 
     # -- rm
 
