@@ -231,6 +231,8 @@ public:
 
   /// Reports an HTTP error reply on stderr.
   static void explain(const httplib::Response& res) {
+    if (res.status == 409)
+      return; // retried by the shell
     auto body = json::parse(res.body, nullptr, false);
     if (body.is_object() && body.contains("message"))
       std::cerr << "error: " << body["message"].get<std::string>() << " ("
@@ -433,12 +435,16 @@ private:
 /// Prints a failed command's status like the server's shell does; returns
 /// the exit status.
 int report(const json& status) {
-  if (status.is_null())
+  if (!status.is_object())
     return 1;
   if (status.value("status", std::string{}) == "ok")
     return 0;
-  if (status.contains("http"))
-    return 1; // explained already
+  if (status.contains("http")) {
+    if (status["http"] == 409)
+      std::cerr << "error: the session is still running another command "
+                   "(too_many_requests)\n";
+    return 1; // others explained already
+  }
   auto code = status.value("code", std::string{"internal"});
   auto message = status.value("message", std::string{});
   if (code == "cancelled")
@@ -578,11 +584,20 @@ int run_shell(api_client& api) {
       confirm = says_yes(*cmd) || ask("delete " + text.substr(3)
                                       + "? [y/N] ");
     auto status = api.run(text, confirm, session, cmd->has_flag("json"));
+    // After a Ctrl-C the session may still be ending the cancelled
+    // command for a moment (409): try again, bounded.
+    auto busy = [&status] {
+      return status.is_object() && status.value("http", 0) == 409;
+    };
+    for (int i = 0; i < 20 && busy(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{250});
+      status = api.run(text, confirm, session, cmd->has_flag("json"));
+    }
     if (status.is_null() && !interrupted)
       return 1; // the server is gone
     if (report(status) != 0)
       ++failures;
-    if (status.contains("prompt"))
+    if (status.is_object() && status.contains("prompt"))
       prompt = status["prompt"].get<std::string>();
   }
   if (interactive)

@@ -328,6 +328,38 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(res.returncode, 1)
         self.assertIn(b"(not_found)", res.stderr)
 
+    def test_interactive_shell(self):
+        """dirscope shell at a terminal: the server's prompt, cd that
+        lasts, Ctrl-C cancels the running command, Ctrl-D leaves."""
+        env = {k: v for k, v in self.env().items()
+               if k.startswith("DIRSCOPE_")}
+        term = harness.PtyProcess("dirscope-shell", [cli_bin(), "shell"],
+                                  cwd=self.tmp, env=env)
+        try:
+            at = term.wait_output("dirscope> ")
+            term.type("cd web1:/etc")
+            at = term.wait_output("dirscope web1:/etc> ", at)
+            term.type("ls")
+            at = term.wait_output("hostname", at)
+            term.type("wait-nodes 50 --timeout 120")
+            harness.wait_for(lambda: "wait-nodes 50" in
+                             self.server.log_text(), TIMEOUT,
+                             what="the command at the server")
+            term.ctrl_c()
+            at = term.wait_output("cancelled", at)
+            at = term.wait_output("dirscope web1:/etc> ", at)
+            term.type("pwd")
+            at = term.wait_output("web1:/etc\r\n", at)
+            os.write(term.master, b"\x04")
+            self.assertEqual(term.wait(), 0)
+        finally:
+            term.kill()
+        harness.wait_for(
+            lambda: re.search(r"command=\"wait-nodes 50 --timeout 120\" "
+                              r"status=failed error=cancelled",
+                              self.server.log_text()),
+            TIMEOUT, what="the cancel in the log")
+
     # -- events
 
     def connect(self):
