@@ -341,9 +341,9 @@ class ApiTest(unittest.TestCase):
             at = term.wait_output("dirscope web1:/etc> ", at)
             term.type("ls")
             at = term.wait_output("hostname", at)
-            term.type("wait-nodes 50 --timeout 120")
-            harness.wait_for(lambda: "wait-nodes 50" in
-                             self.server.log_text(), TIMEOUT,
+            term.type("wait-nodes 51 --timeout 120")
+            harness.wait_for(lambda: 'command="wait-nodes 51 --timeout 120" '
+                             '(session)' in self.server.log_text(), TIMEOUT,
                              what="the command at the server")
             term.ctrl_c()
             at = term.wait_output("cancelled", at)
@@ -355,7 +355,7 @@ class ApiTest(unittest.TestCase):
         finally:
             term.kill()
         harness.wait_for(
-            lambda: re.search(r"command=\"wait-nodes 50 --timeout 120\" "
+            lambda: re.search(r"command=\"wait-nodes 51 --timeout 120\" "
                               r"status=failed error=cancelled",
                               self.server.log_text()),
             TIMEOUT, what="the cancel in the log")
