@@ -140,9 +140,13 @@ struct session {
     finish_current();
   }
 
-  void terminated() {
+  /// The console is gone: it quit (`reason` none) or was stopped.
+  void terminated(const caf::error& reason) {
     std::lock_guard<std::mutex> guard{mtx};
     ended = true;
+    if (reason && current && !current->failed)
+      current->failed = failure{wire_code::shutdown,
+                                "the server is stopping"};
     finish_current();
   }
 
@@ -398,8 +402,8 @@ struct api_server::impl {
     auto prompt = [s](const std::string& text) { s->prompted(text); };
     s->console = sys.spawn(console, supervisor, out, prompt,
                            std::move(options));
-    s->console->attach_functor([s, reg{reg}] {
-      s->terminated();
+    s->console->attach_functor([s, reg{reg}](const caf::error& reason) {
+      s->terminated(reason);
       reg->forget(s->id);
     });
   }
@@ -788,6 +792,9 @@ outcome<uint16_t> api_server::start() {
   // Each streaming response holds one thread until it ends.
   http.new_task_queue = [] { return new httplib::ThreadPool(16); };
   http.set_payload_max_length(64 * 1024);
+  // An idle kept-alive connection holds a pool thread, and stop() waits
+  // for it: keep it short.
+  http.set_keep_alive_timeout(1);
   http.Post("/api/v1/run", d.guarded(&impl::on_run));
   http.Post("/api/v1/session", d.guarded(&impl::on_new_session));
   http.Delete(R"(/api/v1/session/([0-9a-f]+))",

@@ -500,5 +500,39 @@ class ApiTest(unittest.TestCase):
                                                      "old.log")))
 
 
+class ApiShutdownTest(unittest.TestCase):
+    def test_quit_with_open_streams(self):
+        """quit at the console ends the server although API clients hold
+        an event stream and a running command open."""
+        tmp = tempfile.mkdtemp(prefix="dirscope-api-stop-")
+        try:
+            port = harness.free_port()
+            server = harness.Server(
+                tmp, harness.free_port(),
+                args=["--api-listen=127.0.0.1:%d" % port])
+            assert server.wait_listening()
+            harness.wait_for(lambda: "operator API on" in
+                             server.stderr_text(), TIMEOUT, what="the API")
+            ctx = ssl.create_default_context(cafile=server.ca_file)
+            headers = {"Authorization": "Bearer " + server.operator_token()}
+            events = http.client.HTTPSConnection("127.0.0.1", port,
+                                                 context=ctx, timeout=TIMEOUT)
+            events.request("GET", "/api/v1/events", headers=headers)
+            self.assertEqual(events.getresponse().status, 200)
+            run = http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
+                                              timeout=TIMEOUT)
+            run.request("POST", "/api/v1/run",
+                        body="wait-nodes 5 --timeout 120", headers=headers)
+            self.assertEqual(run.getresponse().status, 200)
+            server.send("quit")
+            self.assertEqual(server.wait(), 0)
+            self.assertIn('command="wait-nodes 5 --timeout 120" '
+                          'status=failed error=shutdown', server.log_text())
+            events.close()
+            run.close()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     harness.main()
