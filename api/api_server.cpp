@@ -1,6 +1,7 @@
 #include "api/api_server.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -21,6 +23,8 @@
 #include "actors/server/console.hpp"
 #include "api/file_stream.hpp"
 #include "api/stream_queue.hpp"
+#include "api/upload_source.hpp"
+#include "node/transfer.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/names.hpp"
 #include "protocol/paths.hpp"
@@ -580,6 +584,8 @@ struct api_server::impl {
         return 400;
       case wire_code::timeout:
         return 504;
+      case wire_code::already_exists:
+        return 409;
       default:
         return 502;
     }
@@ -697,6 +703,108 @@ struct api_server::impl {
       });
   }
 
+  /// Resolves `node`, checking that its policy allows `capability`.
+  outcome<std::pair<node_info, node_connection_actor>>
+  resolve_node(const std::string& node, uint32_t capability) {
+    std::optional<failure> why;
+    std::pair<node_info, node_connection_actor> result;
+    caf::scoped_actor self{sys};
+    self->request(supervisor, std::chrono::seconds{30}, atom::resolve_v, node)
+      .receive(
+        [&](node_info& x, node_connection_actor& c) {
+          result = {std::move(x), std::move(c)};
+        },
+        [&why](caf::error& err) { why = to_failure(err); });
+    if (why)
+      return *why;
+    if ((result.first.capabilities & capability) == 0)
+      return failure{wire_code::not_permitted, "not permitted by node policy"};
+    return result;
+  }
+
+  void on_put(const httplib::Request& req, httplib::Response& res,
+              const httplib::ContentReader& reader) {
+    if (!authorized(req, res))
+      return;
+    auto node = req.get_param_value("node");
+    auto path = protocol::resolve_path("/", req.get_param_value("path"));
+    if (node.empty() || !path || *path == "/")
+      return reply_error(res, 400, wire_code::bad_request,
+                         "give ?node=NAME&path=PATH (a new file)");
+    if (!req.has_header("Content-Length"))
+      return reply_error(res, 411, wire_code::bad_request,
+                         "an upload needs a Content-Length");
+    auto size = static_cast<uint64_t>(
+      std::stoull(req.get_header_value("Content-Length")));
+    auto op = operator_of(req);
+    auto shown = node + ":" + protocol::escape_name(*path);
+    spdlog::info("api request operator={} addr={} upload {} ({} bytes)", op,
+                 req.remote_addr, shown, size);
+    auto target = resolve_node(node, protocol::capability::upload);
+    if (!target) {
+      spdlog::info("api request operator={} upload {} status=failed "
+                   "error={}",
+                   op, shown, to_string(target.error().code));
+      return reply_error(res, http_status(target.error().code),
+                         target.error().code, target.error().message);
+    }
+    auto conn = target->second;
+    auto pipe = std::make_shared<byte_pipe>(4u << 20);
+    auto result = std::make_shared<file_start>();
+    auto source = sys.spawn<caf::detached>(upload_source, pipe, size);
+    auto query = next_query_id();
+    auto requester = sys.spawn(
+      [conn, query, path{*path}, size, source, pipe,
+       result](caf::event_based_actor* self) {
+        self->request(conn, caf::infinite, atom::put_v, query, path, size,
+                      uint8_t{0}, uint32_t{0}, int64_t{0}, source)
+          .then(
+            [self, result](uint64_t n) {
+              result->started(n);
+              self->quit();
+            },
+            [self, result, pipe](caf::error& err) {
+              result->failed(to_failure(err));
+              pipe->abort(); // the body is no longer wanted
+              self->quit();
+            });
+      });
+    if (!track(caf::actor_cast<caf::actor>(source))
+        || !track(requester)) {
+      caf::anon_send_exit(source, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(requester, caf::exit_reason::user_shutdown);
+      pipe->abort();
+      return reply_error(res, 503, wire_code::shutdown,
+                         "the server is stopping");
+    }
+    auto complete = reader([&pipe](const char* data, size_t len) {
+      return pipe->push(data, len);
+    });
+    if (complete)
+      pipe->finish();
+    else
+      pipe->abort();
+    auto done = result->await(std::chrono::seconds{120});
+    if (!done) {
+      caf::anon_send(conn, atom::cancel_v, query);
+      done = outcome<uint64_t>{failure{wire_code::timeout,
+                                       "the node did not confirm the upload"}};
+    }
+    caf::anon_send_exit(source, caf::exit_reason::user_shutdown);
+    if (!*done) {
+      auto& f = done->error();
+      spdlog::info("api request operator={} upload {} status=failed "
+                   "error={} message=\"{}\"",
+                   op, shown, to_string(f.code), f.message);
+      return reply_error(res, http_status(f.code), f.code, f.message);
+    }
+    spdlog::info("api request operator={} upload {} status=ok bytes={}", op,
+                 shown, **done);
+    res.status = 201;
+    res.set_content(json_line(json{{"status", "ok"}, {"size", **done}}),
+                    "application/json");
+  }
+
   void on_events(const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res))
       return;
@@ -791,7 +899,24 @@ outcome<uint16_t> api_server::start() {
   auto& http = *d.http;
   // Each streaming response holds one thread until it ends.
   http.new_task_queue = [] { return new httplib::ThreadPool(16); };
-  http.set_payload_max_length(64 * 1024);
+  // Uploads stream (PUT /api/v1/file); every other body is a command and
+  // small, refused before it is read.
+  http.set_payload_max_length(std::numeric_limits<size_t>::max());
+  http.set_pre_routing_handler(
+    [](const httplib::Request& req, httplib::Response& res) {
+      if (req.method == "PUT")
+        return httplib::Server::HandlerResponse::Unhandled;
+      auto length = req.get_header_value("Content-Length");
+      if (req.has_header("Transfer-Encoding")
+          || (!length.empty()
+              && (length.size() > 6 || std::stoul(length) > 64 * 1024))) {
+        reply_error(res, 413, wire_code::bad_request,
+                    "a command body is at most 64 KiB with a "
+                    "Content-Length");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
   // An idle kept-alive connection holds a pool thread, and stop() waits
   // for it: keep it short.
   http.set_keep_alive_timeout(1);
@@ -802,6 +927,16 @@ outcome<uint16_t> api_server::start() {
   http.Get("/api/v1/nodes", d.guarded(&impl::on_nodes));
   http.Get("/api/v1/events", d.guarded(&impl::on_events));
   http.Get("/api/v1/file", d.guarded(&impl::on_file));
+  http.Put("/api/v1/file",
+           [&d](const httplib::Request& req, httplib::Response& res,
+                const httplib::ContentReader& reader) {
+             try {
+               d.on_put(req, res, reader);
+             } catch (const std::exception& e) {
+               spdlog::error("api: PUT failed: {}", e.what());
+               reply_error(res, 500, wire_code::internal, "internal error");
+             }
+           });
   int port = d.settings.port == 0
                ? http.bind_to_any_port(d.settings.host.c_str())
                : (http.bind_to_port(d.settings.host.c_str(), d.settings.port)

@@ -1,7 +1,9 @@
 // dirscope: runs shell commands against a running dirscope-server through
 // its operator API (API.md), one command per call or as a shell.
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cerrno>
 #include <csignal>
@@ -44,8 +46,11 @@ the output is one JSON object per line (dirscope ls --json web1:/etc | jq
 
   dirscope get NODE:PATH [LOCAL]   downloads a file here (LOCAL: a new file,
                                    default the file's name; - for stdout)
+  dirscope put LOCAL NODE:PATH     uploads a file as a new file (PATH ending
+                                   in / : into that directory)
 
-put, and get of directories, run at the server's own console only.
+Directories, --resume and the other transfer options are for the server's
+own console.
 
 Options:
   --server URL      the server's API (default https://127.0.0.1:8443)
@@ -410,6 +415,63 @@ public:
     return 0;
   }
 
+  /// Uploads local file `local` as new file `path` on `node`.
+  int upload(const std::string& local, const std::string& node,
+             const std::string& path) {
+    std::FILE* in = std::fopen(local.c_str(), "rb");
+    if (in == nullptr) {
+      std::cerr << "error: cannot read " << local << ": "
+                << std::strerror(errno) << " (io_error)\n";
+      return 1;
+    }
+    std::fseek(in, 0, SEEK_END);
+    auto size = static_cast<size_t>(std::ftell(in));
+    std::fseek(in, 0, SEEK_SET);
+    auto target = "/api/v1/file?node=" + url_encode(node)
+                  + "&path=" + url_encode(path);
+    std::vector<char> buf(64 * 1024);
+    auto res = http_.Put(
+      target.c_str(), headers(), size,
+      [&](size_t, size_t length, httplib::DataSink& sink) {
+        if (interrupted)
+          return false;
+        auto n = std::fread(buf.data(), 1, std::min(length, buf.size()), in);
+        if (n == 0)
+          return false; // the file shrank
+        return sink.write(buf.data(), n);
+      },
+      "application/octet-stream");
+    std::fclose(in);
+    if (!res) {
+      explain(res.error());
+      return 1;
+    }
+    if (res->status != 201) {
+      explain(*res);
+      return 1;
+    }
+    std::cerr << "uploaded " << local << " to " << node << ":"
+              << dirscope::protocol::escape_name(path) << " (" << size
+              << " bytes)\n";
+    return 0;
+  }
+
+  static std::string url_encode(const std::string& text) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string result;
+    for (unsigned char c : text) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
+          || c == '/') {
+        result += static_cast<char>(c);
+      } else {
+        result += '%';
+        result += digits[c >> 4];
+        result += digits[c & 15];
+      }
+    }
+    return result;
+  }
+
   void close_session(const std::string& id) {
     http_.Delete(("/api/v1/session/" + id).c_str(), headers());
   }
@@ -500,6 +562,31 @@ int run_get(api_client& api, const dirscope::shell::command& cmd) {
       return usage();
   }
   return api.download(node, *path, local);
+}
+
+/// `dirscope put LOCAL NODE:PATH` through PUT /api/v1/file.
+int run_put(api_client& api, const dirscope::shell::command& cmd) {
+  auto usage = [] {
+    std::cerr << "dirscope put LOCAL NODE:PATH: one file, as a new file "
+                 "(flags and directories only at the server's console)\n";
+    return 2;
+  };
+  if (!cmd.flags.empty() || !cmd.options.empty() || cmd.args.size() != 2)
+    return usage();
+  auto& local = cmd.args[0];
+  auto& remote = cmd.args[1];
+  auto colon = remote.find(':');
+  if (colon == std::string::npos || colon == 0)
+    return usage();
+  auto node = remote.substr(0, colon);
+  auto path = dirscope::protocol::unescape_name(remote.substr(colon + 1));
+  if (!path || path->empty()) {
+    std::cerr << "error: bad path in '" << remote << "' (bad_request)\n";
+    return 2;
+  }
+  if (path->back() == '/')
+    *path += local.substr(local.rfind('/') + 1);
+  return api.upload(local, node, *path);
 }
 
 // -- the shell ----------------------------------------------------------------
@@ -734,6 +821,8 @@ int main(int argc, char** argv) {
   }
   if (cmd->spec->name == "get")
     return run_get(api, *cmd);
+  if (cmd->spec->name == "put")
+    return run_put(api, *cmd);
   auto confirm = opts.confirm || (is_rm(*cmd) && says_yes(*cmd));
   return report(api.run(line, confirm, {}, cmd->has_flag("json")));
 }

@@ -68,7 +68,8 @@ class ApiTest(unittest.TestCase):
             "web1", harness.client_argv(cls.server.port, cls.root, "web1",
                                         args=cls.server.client_args()
                                         + ["--allow-delete",
-                                           "--allow-download"]),
+                                           "--allow-download",
+                                           "--allow-upload"]),
             cls.tmp)
         cls.server.wait_nodes(1, watch=[cls.node])
 
@@ -260,6 +261,45 @@ class ApiTest(unittest.TestCase):
         res = self.run_cli("get", "web1:/etc/hostname", "-")
         self.assertEqual((res.returncode, res.stdout), (0, b"web1\n"))
 
+    def test_file_upload(self):
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        local = os.path.join(self.tmp, "upload.bin")
+        write(local, data)
+        res = self.curl("-T", local, self.url
+                        + "/api/v1/file?node=web1&path=/up/curl.bin")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        # The node creates no directories: /up does not exist.
+        self.assertEqual(json.loads(res.stdout)["status"], "error")
+        res = self.curl("-f", "-T", local, self.url
+                        + "/api/v1/file?node=web1&path=/data/curl.bin")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(json.loads(res.stdout),
+                         {"status": "ok", "size": len(data)})
+        with open(os.path.join(self.root, "data", "curl.bin"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        # Never over an existing file.
+        res = self.curl("-o", "/dev/null", "-w", "%{http_code}", "-T", local,
+                        self.url + "/api/v1/file?node=web1&path=/data/curl.bin")
+        self.assertEqual(res.stdout.decode(), "409")
+        res = self.curl("-o", "/dev/null", "-w", "%{http_code}", "-T", local,
+                        self.url + "/api/v1/file?node=web1&path=/data/x.bin",
+                        token=False)
+        self.assertEqual(res.stdout.decode(), "401")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "data",
+                                                     "x.bin")))
+        # dirscope put, into a directory.
+        res = self.run_cli("put", local, "web1:/data/")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        with open(os.path.join(self.root, "data", "upload.bin"), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
+                             hashlib.sha256(data).hexdigest())
+        self.assertEqual(self.run_cli("put", local, "web1:/data/")
+                         .returncode, 1)
+        # A command body over 64 KiB is refused before it is read.
+        res = self.curl("-o", "/dev/null", "-w", "%{http_code}",
+                        self.url + "/api/v1/run", data="x" * 70000)
+        self.assertEqual(res.stdout.decode(), "413")
+
     def test_download_needs_the_node_policy(self):
         root = os.path.join(self.tmp, "ro-root")
         write(os.path.join(root, "f"), b"f")
@@ -272,6 +312,10 @@ class ApiTest(unittest.TestCase):
                              .returncode == 0, TIMEOUT, what="node ro")
             self.assertEqual(self.status_of(
                 self.url + "/api/v1/file?node=ro&path=/f"), "403")
+            res = self.curl("-o", "/dev/null", "-w", "%{http_code}", "-T",
+                            os.path.join(root, "f"),
+                            self.url + "/api/v1/file?node=ro&path=/g")
+            self.assertEqual(res.stdout.decode(), "403")
         finally:
             self.run_cli("kick", "ro")
             node.wait()
