@@ -30,6 +30,7 @@
 #include "protocol/paths.hpp"
 #include "shell/command.hpp"
 #include "shell/render.hpp"
+#include "tls/openssl_util.hpp"
 #include "tls/pki.hpp"
 
 namespace dirscope::api {
@@ -66,17 +67,42 @@ std::string sse(const char* event, const json& data) {
   return std::string{"event: "} + event + "\ndata: " + dump(data) + "\n\n";
 }
 
+/// 128 random bits in hex: a session id.
 std::string random_id() {
   unsigned char raw[16];
   if (RAND_bytes(raw, sizeof(raw)) != 1)
     return {};
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string result;
-  for (auto c : raw) {
-    result += digits[c >> 4];
-    result += digits[c & 15];
-  }
-  return result;
+  auto text = tls::detail::hex_with_colons(raw, sizeof(raw));
+  text.erase(std::remove(text.begin(), text.end(), ':'), text.end());
+  return text;
+}
+
+/// The provider of a chunked response fed by `queue`. While the queue is
+/// silent for `every`, it writes `keepalive` (nothing if empty): the write
+/// fails once the client left.
+httplib::ContentProviderWithoutLength
+pump_from(std::shared_ptr<stream_queue> queue, std::string keepalive,
+          steady::duration every) {
+  auto last = std::make_shared<steady::time_point>(steady::now());
+  return [queue, keepalive, every, last](size_t, httplib::DataSink& sink) {
+    std::string chunk;
+    switch (queue->pop(chunk, pop_wait)) {
+      case stream_queue::got::data:
+        *last = steady::now();
+        return sink.write(chunk.data(), chunk.size());
+      case stream_queue::got::idle:
+        if (keepalive.empty() || steady::now() - *last < every)
+          return true;
+        *last = steady::now();
+        return sink.write(keepalive.data(), keepalive.size());
+      case stream_queue::got::end:
+        sink.done();
+        return true;
+      case stream_queue::got::failed:
+        return false;
+    }
+    return false;
+  };
 }
 
 // -- one command's response ---------------------------------------------------
@@ -417,30 +443,10 @@ struct api_server::impl {
               const std::shared_ptr<run>& r) {
     auto type = r->framed ? "application/x-ndjson" : "text/plain; charset=utf-8";
     auto console = s->console;
-    auto last = std::make_shared<steady::time_point>(steady::now());
+    // Plain text has no room for a keep-alive: a client that left is
+    // noticed at the next output.
     res.set_chunked_content_provider(
-      type,
-      [r, last](size_t, httplib::DataSink& sink) {
-        std::string chunk;
-        switch (r->queue->pop(chunk, pop_wait)) {
-          case stream_queue::got::data:
-            *last = steady::now();
-            return sink.write(chunk.data(), chunk.size());
-          case stream_queue::got::idle:
-            // Plain text has no room for a keep-alive: a client that left
-            // is noticed at the next output.
-            if (!r->framed || steady::now() - *last < ndjson_keepalive_every)
-              return true;
-            *last = steady::now();
-            return sink.write("\n", 1);
-          case stream_queue::got::end:
-            sink.done();
-            return true;
-          case stream_queue::got::failed:
-            return false;
-        }
-        return false;
-      },
+      type, pump_from(r->queue, r->framed ? "\n" : "", ndjson_keepalive_every),
       [r, console](bool success) {
         if (!success && !r->queue->closed()) {
           spdlog::info("api request operator={} command=\"{}\": the client "
@@ -731,11 +737,12 @@ struct api_server::impl {
     if (node.empty() || !path || *path == "/")
       return reply_error(res, 400, wire_code::bad_request,
                          "give ?node=NAME&path=PATH (a new file)");
-    if (!req.has_header("Content-Length"))
+    auto length = req.get_header_value("Content-Length");
+    if (length.empty() || length.size() > 19
+        || length.find_first_not_of("0123456789") != std::string::npos)
       return reply_error(res, 411, wire_code::bad_request,
                          "an upload needs a Content-Length");
-    auto size = static_cast<uint64_t>(
-      std::stoull(req.get_header_value("Content-Length")));
+    auto size = static_cast<uint64_t>(std::stoull(length));
     auto op = operator_of(req);
     auto shown = node + ":" + protocol::escape_name(*path);
     spdlog::info("api request operator={} addr={} upload {} ({} bytes)", op,
@@ -827,29 +834,9 @@ struct api_server::impl {
     }
     spdlog::info("api events operator={} addr={}", operator_of(req),
                  req.remote_addr);
-    auto last = std::make_shared<steady::time_point>(steady::now());
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
-      "text/event-stream",
-      [queue, last](size_t, httplib::DataSink& sink) {
-        std::string chunk;
-        switch (queue->pop(chunk, pop_wait)) {
-          case stream_queue::got::data:
-            *last = steady::now();
-            return sink.write(chunk.data(), chunk.size());
-          case stream_queue::got::idle:
-            if (steady::now() - *last < keepalive_every)
-              return true;
-            *last = steady::now();
-            return sink.write(": keepalive\n\n", 13);
-          case stream_queue::got::end:
-            sink.done();
-            return true;
-          case stream_queue::got::failed:
-            return false;
-        }
-        return false;
-      },
+      "text/event-stream", pump_from(queue, ": keepalive\n\n", keepalive_every),
       [relay](bool) {
         caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
       });
@@ -907,9 +894,12 @@ outcome<uint16_t> api_server::start() {
       if (req.method == "PUT")
         return httplib::Server::HandlerResponse::Unhandled;
       auto length = req.get_header_value("Content-Length");
+      auto digits = length.find_first_not_of("0123456789")
+                    == std::string::npos;
       if (req.has_header("Transfer-Encoding")
           || (!length.empty()
-              && (length.size() > 6 || std::stoul(length) > 64 * 1024))) {
+              && (!digits || length.size() > 6
+                  || std::stoul(length) > 64 * 1024))) {
         reply_error(res, 413, wire_code::bad_request,
                     "a command body is at most 64 KiB with a "
                     "Content-Length");

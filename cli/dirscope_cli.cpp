@@ -532,6 +532,18 @@ bool is_rm(const dirscope::shell::command& cmd) {
   return cmd.spec != nullptr && cmd.spec->name == "rm";
 }
 
+/// NODE:PATH as the shell writes it (escapes allowed): node and raw path.
+std::optional<std::pair<std::string, std::string>>
+split_remote(const std::string& remote) {
+  auto colon = remote.find(':');
+  if (colon == std::string::npos || colon == 0)
+    return std::nullopt;
+  auto path = dirscope::protocol::unescape_name(remote.substr(colon + 1));
+  if (!path || path->empty())
+    return std::nullopt;
+  return std::make_pair(remote.substr(0, colon), std::move(*path));
+}
+
 /// `dirscope get NODE:PATH [LOCAL]` through /api/v1/file.
 int run_get(api_client& api, const dirscope::shell::command& cmd) {
   auto usage = [] {
@@ -542,26 +554,20 @@ int run_get(api_client& api, const dirscope::shell::command& cmd) {
   if (!cmd.flags.empty() || !cmd.options.empty() || cmd.args.empty()
       || cmd.args.size() > 2)
     return usage();
-  auto& remote = cmd.args[0];
-  auto colon = remote.find(':');
-  if (colon == std::string::npos || colon == 0)
+  auto remote = split_remote(cmd.args[0]);
+  if (!remote)
     return usage();
-  auto node = remote.substr(0, colon);
-  auto path = dirscope::protocol::unescape_name(remote.substr(colon + 1));
-  if (!path || path->empty()) {
-    std::cerr << "error: bad path in '" << remote << "' (bad_request)\n";
-    return 2;
-  }
+  auto& [node, path] = *remote;
   std::string local;
   if (cmd.args.size() == 2) {
     local = cmd.args[1];
   } else {
-    auto slash = path->rfind('/');
-    local = dirscope::protocol::escape_name(path->substr(slash + 1));
+    auto slash = path.rfind('/');
+    local = dirscope::protocol::escape_name(path.substr(slash + 1));
     if (local.empty() || local == "." || local == "..")
       return usage();
   }
-  return api.download(node, *path, local);
+  return api.download(node, path, local);
 }
 
 /// `dirscope put LOCAL NODE:PATH` through PUT /api/v1/file.
@@ -574,19 +580,13 @@ int run_put(api_client& api, const dirscope::shell::command& cmd) {
   if (!cmd.flags.empty() || !cmd.options.empty() || cmd.args.size() != 2)
     return usage();
   auto& local = cmd.args[0];
-  auto& remote = cmd.args[1];
-  auto colon = remote.find(':');
-  if (colon == std::string::npos || colon == 0)
+  auto remote = split_remote(cmd.args[1]);
+  if (!remote)
     return usage();
-  auto node = remote.substr(0, colon);
-  auto path = dirscope::protocol::unescape_name(remote.substr(colon + 1));
-  if (!path || path->empty()) {
-    std::cerr << "error: bad path in '" << remote << "' (bad_request)\n";
-    return 2;
-  }
-  if (path->back() == '/')
-    *path += local.substr(local.rfind('/') + 1);
-  return api.upload(local, node, *path);
+  auto& [node, path] = *remote;
+  if (path.back() == '/')
+    path += local.substr(local.rfind('/') + 1);
+  return api.upload(local, node, path);
 }
 
 // -- the shell ----------------------------------------------------------------
