@@ -104,6 +104,11 @@ class ApiTest(unittest.TestCase):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env=env or self.env(), timeout=TIMEOUT + 5)
 
+    def wait_logged(self, pattern):
+        """Waits (bounded) for a line matching `pattern` in the log."""
+        harness.wait_for(lambda: re.search(pattern, self.server.log_text()),
+                         TIMEOUT, what="%r in the server log" % pattern)
+
     def status_of(self, *args, token=True, data=None):
         res = self.curl("-o", "/dev/null", "-w", "%{http_code}", *args,
                         token=token, data=data)
@@ -333,10 +338,8 @@ class ApiTest(unittest.TestCase):
         res.read(65536)
         conn.sock.shutdown(socket.SHUT_RDWR)
         conn.close()
-        harness.wait_for(
-            lambda: re.search(r"cmd=get path=/data/big.bin status=failed "
-                              r"error=cancelled", self.server.log_text()),
-            TIMEOUT, what="the cancelled download in the log")
+        self.wait_logged(r"cmd=get path=/data/big.bin status=failed "
+                         r"error=cancelled")
 
     # -- rm
 
@@ -398,11 +401,8 @@ class ApiTest(unittest.TestCase):
             self.assertEqual(term.wait(), 0)
         finally:
             term.kill()
-        harness.wait_for(
-            lambda: re.search(r"command=\"wait-nodes 51 --timeout 120\" "
-                              r"status=failed error=cancelled",
-                              self.server.log_text()),
-            TIMEOUT, what="the cancel in the log")
+        self.wait_logged(r"command=\"wait-nodes 51 --timeout 120\" "
+                         r"status=failed error=cancelled")
 
     # -- events
 
@@ -477,11 +477,8 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(res.status, 200)
         conn.sock.shutdown(socket.SHUT_RDWR)
         conn.close()
-        harness.wait_for(
-            lambda: re.search(r"operator=alice command=\"wait-nodes 50 "
-                              r"--timeout 120\" status=failed error=cancelled",
-                              self.server.log_text()),
-            TIMEOUT, what="the cancel in the log")
+        self.wait_logged(r"operator=alice command=\"wait-nodes 50 "
+                         r"--timeout 120\" status=failed error=cancelled")
 
     # -- certificates
 
