@@ -784,8 +784,11 @@ struct api_server::impl {
       return reply_error(res, 503, wire_code::shutdown,
                          "the server is stopping");
     }
+    // After a failure the rest of the body is read and dropped: a reply
+    // while the client still sends would reach it as a reset connection.
     auto complete = reader([&pipe](const char* data, size_t len) {
-      return pipe->push(data, len);
+      pipe->push(data, len);
+      return true;
     });
     if (complete)
       pipe->finish();
