@@ -266,6 +266,10 @@ server_config::server_config() {
          "(default true; --api=false turns it off)")
     .add(api_listen, "api-listen",
          "where the operator API listens, HOST:PORT (127.0.0.1:8443)")
+    .add(api_client_ca, "api-client-ca",
+         "CA file whose client certificates admit operators to the API "
+         "without the token (not the nodes' CA: a node's certificate must "
+         "not make it an operator)")
     .add(init, "init",
          "create the state dir (CA, certificate, token), print the "
          "fingerprint and exit")

@@ -393,6 +393,8 @@ struct api_server::impl {
   /// The operator's name for the log (X-Dirscope-Operator, else "api").
   static std::string operator_of(const httplib::Request& req) {
     auto name = req.get_header_value("X-Dirscope-Operator");
+    if (auto cn = certificate_name(req); !cn.empty())
+      name = cn; // the certificate names its holder
     if (name.empty())
       return "api";
     if (name.size() > max_operator_name)
@@ -400,7 +402,29 @@ struct api_server::impl {
     return protocol::escape_name(name);
   }
 
+  /// The CN of a client certificate that verified against the CA (the
+  /// handshake refuses one that does not); empty without one.
+  static std::string certificate_name(const httplib::Request& req) {
+    if (req.ssl == nullptr)
+      return {};
+    auto* cert = SSL_get1_peer_certificate(req.ssl);
+    if (cert == nullptr)
+      return {};
+    std::string result;
+    if (SSL_get_verify_result(req.ssl) == X509_V_OK) {
+      char cn[256] = {0};
+      if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+                                    NID_commonName, cn, sizeof(cn) - 1)
+          > 0)
+        result = cn;
+    }
+    X509_free(cert);
+    return result;
+  }
+
   bool authorized(const httplib::Request& req, httplib::Response& res) {
+    if (!settings.client_ca_file.empty() && !certificate_name(req).empty())
+      return true;
     auto header = req.get_header_value("Authorization");
     static constexpr std::string_view bearer = "Bearer ";
     auto given = header.size() > bearer.size()
@@ -874,13 +898,22 @@ outcome<uint16_t> api_server::start() {
   auto& d = *impl_;
   auto cert = d.settings.cert_file;
   auto key = d.settings.key_file;
-  d.http = std::make_unique<httplib::SSLServer>([&cert, &key](SSL_CTX& ctx) {
+  auto client_ca = d.settings.client_ca_file;
+  d.http = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
     // TLS 1.3 only, like the nodes' port.
-    return SSL_CTX_set_min_proto_version(&ctx, TLS1_3_VERSION) == 1
-           && SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) == 1
-           && SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM)
-                == 1
-           && SSL_CTX_check_private_key(&ctx) == 1;
+    if (SSL_CTX_set_min_proto_version(&ctx, TLS1_3_VERSION) != 1
+        || SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) != 1
+        || SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM)
+             != 1
+        || SSL_CTX_check_private_key(&ctx) != 1)
+      return false;
+    if (client_ca.empty())
+      return true;
+    // A client certificate is optional (the token works without one); one
+    // that does not verify against the CA ends the handshake.
+    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
+    return SSL_CTX_load_verify_locations(&ctx, client_ca.c_str(), nullptr)
+           == 1;
   });
   if (!d.http->is_valid())
     return make_failure(wire_code::internal,

@@ -58,14 +58,18 @@ Options:
   --token-file FILE read the operator token from FILE
   --ca FILE         CA certificate to verify the server (STATE_DIR/ca.crt);
                     a server whose certificate does not verify is refused
+  --cert FILE --key FILE
+                    a client certificate instead of the token (servers with
+                    --api-client-ca; its CN names you in the log)
   --operator NAME   your name in the server's log (default: $USER)
   --confirm         allow rm to delete (also: rm -y); without it rm refuses
   --help            this text
 
 Each option may also come from the environment (DIRSCOPE_SERVER,
-DIRSCOPE_TOKEN, DIRSCOPE_TOKEN_FILE, DIRSCOPE_CA, DIRSCOPE_OPERATOR) or from
-~/.config/dirscope/config, lines of KEY = VALUE with the keys server, token,
-token-file, ca, operator. Flags win over the environment, which wins over
+DIRSCOPE_TOKEN, DIRSCOPE_TOKEN_FILE, DIRSCOPE_CA, DIRSCOPE_CERT,
+DIRSCOPE_KEY, DIRSCOPE_OPERATOR) or from ~/.config/dirscope/config, lines of
+KEY = VALUE with the keys server, token, token-file, ca, cert, key,
+operator. Flags win over the environment, which wins over
 the file.
 
 Exit status: 0 the command succeeded; 1 it failed, or the server could not
@@ -78,6 +82,8 @@ struct options {
   std::string token;
   std::string token_file;
   std::string ca;
+  std::string cert;
+  std::string key;
   std::string op;
   bool confirm = false;
 };
@@ -198,7 +204,7 @@ extern "C" void on_sigint(int) {
 class api_client {
 public:
   api_client(const options& opts, const endpoint& where)
-    : opts_(opts), http_(where.host, where.port) {
+    : opts_(opts), http_(where.host, where.port, opts.cert, opts.key) {
     SSL_CTX_set_min_proto_version(http_.ssl_context(), TLS1_3_VERSION);
     http_.enable_server_certificate_verification(true);
     if (!opts.ca.empty())
@@ -210,8 +216,9 @@ public:
   }
 
   httplib::Headers headers() const {
-    httplib::Headers result{{"Authorization", "Bearer " + opts_.token},
-                            {"Accept", "application/x-ndjson"}};
+    httplib::Headers result{{"Accept", "application/x-ndjson"}};
+    if (!opts_.token.empty())
+      result.emplace("Authorization", "Bearer " + opts_.token);
     if (!opts_.op.empty())
       result.emplace("X-Dirscope-Operator", opts_.op);
     return result;
@@ -700,7 +707,7 @@ int run_shell(api_client& api) {
 int main(int argc, char** argv) {
   options opts;
   std::optional<std::string> flag_server, flag_token, flag_token_file,
-    flag_ca, flag_op;
+    flag_ca, flag_cert, flag_key, flag_op;
   std::vector<std::string> words;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -735,6 +742,7 @@ int main(int argc, char** argv) {
     for (auto [name, into] :
          {std::pair{"--server", &flag_server}, {"--token", &flag_token},
           {"--token-file", &flag_token_file}, {"--ca", &flag_ca},
+          {"--cert", &flag_cert}, {"--key", &flag_key},
           {"--operator", &flag_op}}) {
       got = take(name, *into);
       if (got != 0)
@@ -766,6 +774,10 @@ int main(int argc, char** argv) {
   pick(flag_token, "DIRSCOPE_TOKEN", "token", opts.token);
   pick(flag_token_file, "DIRSCOPE_TOKEN_FILE", "token-file", opts.token_file);
   pick(flag_ca, "DIRSCOPE_CA", "ca", opts.ca);
+  pick(flag_cert, "DIRSCOPE_CERT", "cert", opts.cert);
+  pick(flag_key, "DIRSCOPE_KEY", "key", opts.key);
+  if (opts.cert.empty() != opts.key.empty())
+    return usage_error("--cert and --key go together");
   pick(flag_op, "DIRSCOPE_OPERATOR", "operator", opts.op);
   if (opts.op.empty())
     if (auto user = std::getenv("USER"); user != nullptr)
@@ -802,7 +814,7 @@ int main(int argc, char** argv) {
     }
     cmd = std::move(*parsed);
   }
-  if (opts.token.empty())
+  if (opts.token.empty() && opts.cert.empty())
     return usage_error("no operator token: give --token, --token-file, "
                        "DIRSCOPE_TOKEN or token-file in "
                        + config_path()

@@ -54,9 +54,18 @@ class ApiTest(unittest.TestCase):
         write(os.path.join(cls.root, "tmp", "old.log"), b"old\n")
         write(os.path.join(cls.root, "keep.txt"), b"keep\n")
         cls.api_port = harness.free_port()
+        # A CA of its own for operators' client certificates.
+        cls.ops = os.path.join(cls.tmp, "operators")
+        for extra in (["--init"], ["--issue-client-cert", "alice"]):
+            subprocess.run([harness.server_bin(), "--state-dir=" + cls.ops,
+                            "--log-file=" + os.path.join(cls.tmp, "ops.log")]
+                           + extra, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=True,
+                           timeout=TIMEOUT)
         cls.server = harness.Server(
             cls.tmp, harness.free_port(),
-            args=["--api-listen=127.0.0.1:%d" % cls.api_port])
+            args=["--api-listen=127.0.0.1:%d" % cls.api_port,
+                  "--api-client-ca=" + os.path.join(cls.ops, "ca.crt")])
         assert cls.server.wait_listening()
         harness.wait_for(lambda: "operator API on" in
                          cls.server.stderr_text(), TIMEOUT,
@@ -130,6 +139,35 @@ class ApiTest(unittest.TestCase):
         # The token is never logged.
         self.assertNotIn(self.token, self.server.log_text())
         self.assertNotIn(self.token, self.server.stderr_text())
+
+    def test_operator_client_certificate(self):
+        cert = os.path.join(self.ops, "clients", "alice.crt")
+        key = os.path.join(self.ops, "clients", "alice.key")
+        res = self.curl("--cert", cert, "--key", key, "-H",
+                        "X-Dirscope-Operator: mallory", self.url
+                        + "/api/v1/run", token=False, data="stat web1:/keep.txt")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn(b"keep.txt", res.stdout)
+        # The certificate names the operator, not the header.
+        self.wait_logged(r"operator=alice addr=\S+ command=\"stat "
+                         r"web1:/keep.txt\"")
+        env = self.env(DIRSCOPE_TOKEN="", DIRSCOPE_CERT=cert, DIRSCOPE_KEY=key)
+        self.assertEqual(self.run_cli("stat", "web1:/keep.txt", env=env)
+                         .returncode, 0)
+        # A certificate of the nodes' CA does not make an operator: the
+        # handshake fails.
+        subprocess.run([harness.server_bin(),
+                        "--state-dir=" + self.server.state_dir,
+                        "--log-file=" + os.path.join(self.tmp, "issue.log"),
+                        "--issue-client-cert", "node9"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=True, timeout=TIMEOUT)
+        clients = os.path.join(self.server.state_dir, "clients")
+        res = self.curl("--cert", os.path.join(clients, "node9.crt"),
+                        "--key", os.path.join(clients, "node9.key"),
+                        self.url + "/api/v1/nodes", token=False)
+        self.assertNotEqual(res.returncode, 0)
+        self.assertNotIn(b"web1", res.stdout)
 
     def test_token_is_not_the_enrollment_token(self):
         self.assertNotEqual(self.token.encode(), self.server.token())
