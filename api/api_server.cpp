@@ -21,6 +21,7 @@
 
 #include "actors/error.hpp"
 #include "actors/server/console.hpp"
+#include "api/event_relay.hpp"
 #include "api/file_stream.hpp"
 #include "api/stream_queue.hpp"
 #include "api/upload_source.hpp"
@@ -50,21 +51,8 @@ constexpr size_t max_sessions = 64;
 constexpr auto session_idle_limit = std::chrono::hours{1};
 constexpr size_t max_operator_name = 64;
 
-std::string dump(const json& x) {
-  return x.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 std::string json_line(const json& x) {
-  return dump(x) + "\n";
-}
-
-json node_json(const node_info& info) {
-  auto text = shell::render_nodes_json({info});
-  return json::parse(text, nullptr, false);
-}
-
-std::string sse(const char* event, const json& data) {
-  return std::string{"event: "} + event + "\ndata: " + dump(data) + "\n\n";
+  return dump_json(x) + "\n";
 }
 
 /// 128 random bits in hex: a session id.
@@ -262,50 +250,6 @@ struct registry {
 };
 
 using registry_ptr = std::shared_ptr<registry>;
-
-// -- the event stream ---------------------------------------------------------
-
-struct event_relay_state {
-  static inline const char* name = "api_events";
-  std::shared_ptr<stream_queue> queue;
-};
-
-node_event_sink_actor::behavior_type
-event_relay(node_event_sink_actor::stateful_pointer<event_relay_state> self,
-            supervisor_actor supervisor, std::shared_ptr<stream_queue> queue) {
-  self->state.queue = std::move(queue);
-  auto push = [self](const std::string& text) {
-    if (!self->state.queue->push(text))
-      self->quit(); // the client does not read: the stream ends
-  };
-  self->send(supervisor, atom::subscribe_v,
-             caf::actor_cast<node_event_sink_actor>(self));
-  // Asked after subscribing (same sender, so in order): no join is lost
-  // between this list and the first event.
-  self->request(supervisor, caf::infinite, atom::nodes_v)
-    .then(
-      [push](std::vector<node_info>& xs) {
-        auto rows = json::array();
-        for (auto& x : xs)
-          rows.push_back(node_json(x));
-        push(sse("nodes", rows));
-      },
-      [self](caf::error&) { self->quit(); });
-  return {
-    [push](atom::echo, const std::string& node, const std::string& text) {
-      push(sse("echo", json{{"node", protocol::escape_name(node)},
-                            {"text", protocol::escape_name(text)}}));
-    },
-    [push](atom::join, const node_info& info) {
-      push(sse("join", node_json(info)));
-    },
-    [push](atom::goodbye, const node_info& info, const std::string& reason) {
-      auto x = node_json(info);
-      x["reason"] = reason;
-      push(sse("leave", x));
-    },
-  };
-}
 
 // -- requests -----------------------------------------------------------------
 
