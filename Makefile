@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 # Debian bookworm packages the build, the tests and the demo need.
 PACKAGES := cmake g++ make pkg-config libcaf-dev libspdlog-dev \
             libcrypto++-dev catch2 nlohmann-json3-dev libedit-dev python3 openssl \
-            libssl-dev libarchive-dev libcpp-httplib-dev curl jq \
+            libssl-dev libarchive-dev libcpp-httplib-dev curl jq chromium \
             dpkg-dev systemd
 
 # The ASan+UBSan build (test-asan) and the libFuzzer build (fuzz*) live in

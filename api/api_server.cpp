@@ -25,6 +25,7 @@
 #include "api/file_stream.hpp"
 #include "api/stream_queue.hpp"
 #include "api/upload_source.hpp"
+#include "api/web_page.hpp"
 #include "node/transfer.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/names.hpp"
@@ -897,6 +898,13 @@ outcome<uint16_t> api_server::start() {
   http.Get("/api/v1/nodes", d.guarded(&impl::on_nodes));
   http.Get("/api/v1/events", d.guarded(&impl::on_events));
   http.Get("/api/v1/file", d.guarded(&impl::on_file));
+  // The web view: the page holds no data; its requests carry the token.
+  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; script-src 'unsafe-inline'; "
+                   "style-src 'unsafe-inline'");
+    res.set_content(web_page, "text/html; charset=utf-8");
+  });
   http.Put("/api/v1/file",
            [&d](const httplib::Request& req, httplib::Response& res,
                 const httplib::ContentReader& reader) {

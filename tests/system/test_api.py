@@ -559,6 +559,38 @@ class ApiTest(unittest.TestCase):
         res = self.run_cli("stat", "web1:/keep.txt", env=env)
         self.assertEqual(res.returncode, 0, res.stderr)
 
+    # -- the web view
+
+    @unittest.skipUnless(shutil.which("chromium"), "chromium is not installed")
+    def test_web_view_in_chromium(self):
+        """Headless Chromium loads the page against the real node, lists a
+        directory and shows the hash sha256sum computes; a screenshot is
+        kept as build/web-view.png."""
+        res = self.curl("-o", "/dev/null", "-w", "%{http_code}",
+                        self.url + "/", token=False)
+        self.assertEqual(res.stdout.decode(), "200")
+        profile = tempfile.mkdtemp(dir=self.tmp)
+        url = "%s/#token=%s&node=web1&path=/data&static=1" % (self.url,
+                                                            self.token)
+        base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                "--ignore-certificate-errors", "--user-data-dir=" + profile,
+                "--virtual-time-budget=10000"]
+        out = subprocess.run(base + ["--dump-dom", url],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             timeout=60)
+        dom = out.stdout.decode()
+        with open(os.path.join(self.root, "data", "a.bin"), "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        self.assertRegex(dom, r'data-ready="yes"')
+        self.assertRegex(dom, r'<td class="detail">%s</td><td class="name">'
+                              r'a\.bin</td>' % digest)
+        self.assertIn('data-node="web1"', dom)
+        subprocess.run(base + ["--window-size=1200,700", "--screenshot="
+                               + os.path.join(harness.BIN_DIR,
+                                              "web-view.png"), url],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=60)
+
     # -- API.md
 
     def test_api_md_examples_run(self):
