@@ -271,6 +271,7 @@ int main(int argc, char** argv) {
     api_cfg.cert_file = security->cert_file;
     api_cfg.key_file = security->key_file;
     api_cfg.token = operator_token;
+    api_cfg.client_ca_file = cfg.api_client_ca;
     api_srv = std::make_unique<api::api_server>(sys, supervisor_hdl, api_cfg);
     if (auto api_port = api_srv->start(); !api_port) {
       // The nodes' port is the server's job; the API is an extra.

@@ -84,6 +84,11 @@ using node_event_sink_actor = echo_sink_actor::extend<
   /// Node `info` left, for `reason`.
   reacts_to<atom::goodbye, node_info, std::string>>;
 
+/// Streams one download to an operator API client (api/file_stream).
+using file_stream_actor = transfer_sink_actor::extend<
+  /// The client took bytes: acks held back for a slow client may go.
+  reacts_to<atom::ack>>;
+
 /// What the console, transfers and the supervisor ask of one node's
 /// connection (the node_broker_actor below).
 using node_connection_actor = caf::typed_actor<

@@ -268,6 +268,10 @@ server_config::server_config() {
          "(default true; --api=false turns it off)")
     .add(api_listen, "api-listen",
          "where the operator API listens, HOST:PORT (127.0.0.1:8443)")
+    .add(api_client_ca, "api-client-ca",
+         "CA file whose client certificates admit operators to the API "
+         "without the token (not the nodes' CA: a node's certificate must "
+         "not make it an operator)")
     .add(init, "init",
          "create the state dir (CA, certificate, token), print the "
          "fingerprint and exit")
@@ -303,6 +307,10 @@ std::string server_config::usage() const {
          "With --service there is no console: the server runs until SIGTERM\n"
          "or SIGINT and then tells every node it is restarting; nodes keep\n"
          "reconnecting (with backoff) until it is back.\n"
+         "\n"
+         "The operator API (HTTPS, API.md) serves the same commands to the\n"
+         "dirscope command and scripts on 127.0.0.1:8443 (--api-listen,\n"
+         "--api=false), for holders of --state-dir/operator.token.\n"
          "\n"
          "Exit status: 0 when all went well; 1 when a piped command failed\n"
          "or the server could not start; 2 for a bad command line or\n"

@@ -73,6 +73,9 @@ public:
   /// The operator API (HTTPS, API.md): on, and where it listens.
   bool api = true;
   std::string api_listen = "127.0.0.1:8443";
+  /// A CA whose client certificates admit operators (their CN names
+  /// them); empty: the operator token only.
+  std::string api_client_ca;
   // Actions instead of serving:
   bool init = false;
   std::string issue_client_cert;

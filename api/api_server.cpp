@@ -1,6 +1,7 @@
 #include "api/api_server.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -19,11 +21,18 @@
 
 #include "actors/error.hpp"
 #include "actors/server/console.hpp"
+#include "api/event_relay.hpp"
+#include "api/file_stream.hpp"
 #include "api/stream_queue.hpp"
 #include "api/web_assets.hpp"
+#include "api/upload_source.hpp"
+#include "node/transfer.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/names.hpp"
+#include "protocol/paths.hpp"
 #include "shell/command.hpp"
 #include "shell/render.hpp"
+#include "tls/openssl_util.hpp"
 #include "tls/pki.hpp"
 
 namespace dirscope::api {
@@ -43,34 +52,46 @@ constexpr size_t max_sessions = 64;
 constexpr auto session_idle_limit = std::chrono::hours{1};
 constexpr size_t max_operator_name = 64;
 
-std::string dump(const json& x) {
-  return x.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 std::string json_line(const json& x) {
-  return dump(x) + "\n";
+  return dump_json(x) + "\n";
 }
 
-json node_json(const node_info& info) {
-  auto text = shell::render_nodes_json({info});
-  return json::parse(text, nullptr, false);
-}
-
-std::string sse(const char* event, const json& data) {
-  return std::string{"event: "} + event + "\ndata: " + dump(data) + "\n\n";
-}
-
+/// 128 random bits in hex: a session id.
 std::string random_id() {
   unsigned char raw[16];
   if (RAND_bytes(raw, sizeof(raw)) != 1)
     return {};
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string result;
-  for (auto c : raw) {
-    result += digits[c >> 4];
-    result += digits[c & 15];
-  }
-  return result;
+  auto text = tls::detail::hex_with_colons(raw, sizeof(raw));
+  text.erase(std::remove(text.begin(), text.end(), ':'), text.end());
+  return text;
+}
+
+/// The provider of a chunked response fed by `queue`. While the queue is
+/// silent for `every`, it writes `keepalive` (nothing if empty): the write
+/// fails once the client left.
+httplib::ContentProviderWithoutLength
+pump_from(std::shared_ptr<stream_queue> queue, std::string keepalive,
+          steady::duration every) {
+  auto last = std::make_shared<steady::time_point>(steady::now());
+  return [queue, keepalive, every, last](size_t, httplib::DataSink& sink) {
+    std::string chunk;
+    switch (queue->pop(chunk, pop_wait)) {
+      case stream_queue::got::data:
+        *last = steady::now();
+        return sink.write(chunk.data(), chunk.size());
+      case stream_queue::got::idle:
+        if (keepalive.empty() || steady::now() - *last < every)
+          return true;
+        *last = steady::now();
+        return sink.write(keepalive.data(), keepalive.size());
+      case stream_queue::got::end:
+        sink.done();
+        return true;
+      case stream_queue::got::failed:
+        return false;
+    }
+    return false;
+  };
 }
 
 // -- one command's response ---------------------------------------------------
@@ -138,9 +159,13 @@ struct session {
     finish_current();
   }
 
-  void terminated() {
+  /// The console is gone: it quit (`reason` none) or was stopped.
+  void terminated(const caf::error& reason) {
     std::lock_guard<std::mutex> guard{mtx};
     ended = true;
+    if (reason && current && !current->failed)
+      current->failed = failure{wire_code::shutdown,
+                                "the server is stopping"};
     finish_current();
   }
 
@@ -226,50 +251,6 @@ struct registry {
 };
 
 using registry_ptr = std::shared_ptr<registry>;
-
-// -- the event stream ---------------------------------------------------------
-
-struct event_relay_state {
-  static inline const char* name = "api_events";
-  std::shared_ptr<stream_queue> queue;
-};
-
-node_event_sink_actor::behavior_type
-event_relay(node_event_sink_actor::stateful_pointer<event_relay_state> self,
-            supervisor_actor supervisor, std::shared_ptr<stream_queue> queue) {
-  self->state.queue = std::move(queue);
-  auto push = [self](const std::string& text) {
-    if (!self->state.queue->push(text))
-      self->quit(); // the client does not read: the stream ends
-  };
-  self->send(supervisor, atom::subscribe_v,
-             caf::actor_cast<node_event_sink_actor>(self));
-  // Asked after subscribing (same sender, so in order): no join is lost
-  // between this list and the first event.
-  self->request(supervisor, caf::infinite, atom::nodes_v)
-    .then(
-      [push](std::vector<node_info>& xs) {
-        auto rows = json::array();
-        for (auto& x : xs)
-          rows.push_back(node_json(x));
-        push(sse("nodes", rows));
-      },
-      [self](caf::error&) { self->quit(); });
-  return {
-    [push](atom::echo, const std::string& node, const std::string& text) {
-      push(sse("echo", json{{"node", protocol::escape_name(node)},
-                            {"text", protocol::escape_name(text)}}));
-    },
-    [push](atom::join, const node_info& info) {
-      push(sse("join", node_json(info)));
-    },
-    [push](atom::goodbye, const node_info& info, const std::string& reason) {
-      auto x = node_json(info);
-      x["reason"] = reason;
-      push(sse("leave", x));
-    },
-  };
-}
 
 // -- requests -----------------------------------------------------------------
 
@@ -357,6 +338,8 @@ struct api_server::impl {
   /// The operator's name for the log (X-Dirscope-Operator, else "api").
   static std::string operator_of(const httplib::Request& req) {
     auto name = req.get_header_value("X-Dirscope-Operator");
+    if (auto cn = certificate_name(req); !cn.empty())
+      name = cn; // the certificate names its holder
     if (name.empty())
       return "api";
     if (name.size() > max_operator_name)
@@ -364,7 +347,29 @@ struct api_server::impl {
     return protocol::escape_name(name);
   }
 
+  /// The CN of a client certificate that verified against the CA (the
+  /// handshake refuses one that does not); empty without one.
+  static std::string certificate_name(const httplib::Request& req) {
+    if (req.ssl == nullptr)
+      return {};
+    auto* cert = SSL_get1_peer_certificate(req.ssl);
+    if (cert == nullptr)
+      return {};
+    std::string result;
+    if (SSL_get_verify_result(req.ssl) == X509_V_OK) {
+      char cn[256] = {0};
+      if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+                                    NID_commonName, cn, sizeof(cn) - 1)
+          > 0)
+        result = cn;
+    }
+    X509_free(cert);
+    return result;
+  }
+
   bool authorized(const httplib::Request& req, httplib::Response& res) {
+    if (!settings.client_ca_file.empty() && !certificate_name(req).empty())
+      return true;
     auto header = req.get_header_value("Authorization");
     static constexpr std::string_view bearer = "Bearer ";
     auto given = header.size() > bearer.size()
@@ -396,8 +401,8 @@ struct api_server::impl {
     auto prompt = [s](const std::string& text) { s->prompted(text); };
     s->console = sys.spawn(console, supervisor, out, prompt,
                            std::move(options));
-    s->console->attach_functor([s, reg{reg}] {
-      s->terminated();
+    s->console->attach_functor([s, reg{reg}](const caf::error& reason) {
+      s->terminated(reason);
       reg->forget(s->id);
     });
   }
@@ -407,28 +412,10 @@ struct api_server::impl {
               const std::shared_ptr<run>& r) {
     auto type = r->framed ? "application/x-ndjson" : "text/plain; charset=utf-8";
     auto console = s->console;
-    auto last = std::make_shared<steady::time_point>(steady::now());
+    // Plain text has no room for a keep-alive: a client that left is
+    // noticed at the next output.
     res.set_chunked_content_provider(
-      type,
-      [r, last](size_t, httplib::DataSink& sink) {
-        std::string chunk;
-        switch (r->queue->pop(chunk, pop_wait)) {
-          case stream_queue::got::data:
-            *last = steady::now();
-            return sink.write(chunk.data(), chunk.size());
-          case stream_queue::got::idle:
-            // Plain text has no room for a keep-alive: a client that left
-            // is noticed at the next output.
-            if (!r->framed || steady::now() - *last < ndjson_keepalive_every)
-              return true;
-            *last = steady::now();
-            return sink.write("\n", 1);
-          case stream_queue::got::end:
-            sink.done();
-            return true;
-        }
-        return false;
-      },
+      type, pump_from(r->queue, r->framed ? "\n" : "", ndjson_keepalive_every),
       [r, console](bool success) {
         if (!success && !r->queue->closed()) {
           spdlog::info("api request operator={} command=\"{}\": the client "
@@ -556,6 +543,247 @@ struct api_server::impl {
     res.set_content(json_line(rows), "application/json");
   }
 
+  /// The HTTP status for a failure before any byte was sent.
+  static int http_status(wire_code code) {
+    switch (code) {
+      case wire_code::not_found:
+        return 404;
+      case wire_code::permission_denied:
+      case wire_code::not_permitted:
+      case wire_code::outside_root:
+      case wire_code::not_readable:
+        return 403;
+      case wire_code::bad_request:
+      case wire_code::not_a_directory:
+      case wire_code::symlink_loop:
+        return 400;
+      case wire_code::timeout:
+        return 504;
+      case wire_code::already_exists:
+        return 409;
+      default:
+        return 502;
+    }
+  }
+
+  /// Registers an actor that stop() ends; false once the API stopped.
+  bool track(const caf::actor& hdl) {
+    auto addr = hdl.address();
+    hdl->attach_functor([reg{reg}, addr] {
+      std::lock_guard<std::mutex> guard{reg->mtx};
+      reg->relays.erase(addr);
+    });
+    std::lock_guard<std::mutex> guard{reg->mtx};
+    if (reg->stopped)
+      return false;
+    reg->relays.emplace(addr, hdl);
+    return true;
+  }
+
+  void on_file(const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res))
+      return;
+    auto node = req.get_param_value("node");
+    auto raw_path = req.get_param_value("path");
+    if (node.empty() || raw_path.empty())
+      return reply_error(res, 400, wire_code::bad_request,
+                         "give ?node=NAME&path=PATH");
+    auto path = protocol::resolve_path("/", raw_path);
+    if (!path)
+      return reply_error(res, 400, path.error().code, path.error().message);
+    auto op = operator_of(req);
+    auto shown = node + ":" + protocol::escape_name(*path);
+    spdlog::info("api request operator={} addr={} download {}", op,
+                 req.remote_addr, shown);
+    std::optional<failure> why;
+    node_info info;
+    node_connection_actor conn;
+    {
+      caf::scoped_actor self{sys};
+      self->request(supervisor, std::chrono::seconds{30}, atom::resolve_v, node)
+        .receive(
+          [&](node_info& x, node_connection_actor& c) {
+            info = std::move(x);
+            conn = std::move(c);
+          },
+          [&why](caf::error& err) { why = to_failure(err); });
+    }
+    if (!why && (info.capabilities & protocol::capability::download) == 0)
+      why = failure{wire_code::not_permitted, "not permitted by node policy"};
+    if (!why && (info.capabilities & protocol::capability::file_meta) == 0)
+      why = failure{wire_code::not_permitted,
+                    "the node is too old to stream a file here"};
+    if (why) {
+      spdlog::info("api request operator={} download {} status=failed "
+                   "error={}",
+                   op, shown, to_string(why->code));
+      return reply_error(res, http_status(why->code), why->code,
+                         why->message);
+    }
+    auto queue = std::make_shared<stream_queue>(2 * file_stream_high_water
+                                                + (1u << 20));
+    auto start = std::make_shared<file_start>();
+    auto query = next_query_id();
+    auto hdl = sys.spawn(file_stream, conn, query, *path, queue, start);
+    if (!track(caf::actor_cast<caf::actor>(hdl))) {
+      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+      return reply_error(res, 503, wire_code::shutdown,
+                         "the server is stopping");
+    }
+    auto begun = start->await(std::chrono::seconds{60});
+    if (!begun || !*begun) {
+      auto f = begun ? begun->error()
+                     : failure{wire_code::timeout,
+                               "the node did not start sending in time"};
+      caf::anon_send(conn, atom::cancel_v, query);
+      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+      spdlog::info("api request operator={} download {} status=failed "
+                   "error={} message=\"{}\"",
+                   op, shown, to_string(f.code), f.message);
+      return reply_error(res, http_status(f.code), f.code, f.message);
+    }
+    auto size = **begun;
+    auto base = path->substr(path->rfind('/') + 1);
+    std::string safe;
+    for (auto c : protocol::escape_name(base))
+      safe += c == '"' || c == '\\' ? '_' : c;
+    res.set_header("Content-Disposition",
+                   "attachment; filename=\"" + safe + "\"");
+    res.set_content_provider(
+      size, "application/octet-stream",
+      [queue, hdl](size_t, size_t, httplib::DataSink& sink) {
+        std::string chunk;
+        switch (queue->pop(chunk, pop_wait)) {
+          case stream_queue::got::data:
+            caf::anon_send(hdl, atom::ack_v);
+            return sink.write(chunk.data(), chunk.size());
+          case stream_queue::got::idle:
+            return true;
+          case stream_queue::got::end:
+            // httplib stops calling at the size: fewer bytes came (the
+            // file shrank), so the body is cut short.
+            return false;
+          case stream_queue::got::failed:
+            return false;
+        }
+        return false;
+      },
+      [conn, query, hdl, op, shown](bool success) {
+        if (!success) {
+          caf::anon_send(conn, atom::cancel_v, query);
+          caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+        }
+        spdlog::info("api request operator={} download {} status={}", op,
+                     shown, success ? "ok" : "failed");
+      });
+  }
+
+  /// Resolves `node`, checking that its policy allows `capability`.
+  outcome<std::pair<node_info, node_connection_actor>>
+  resolve_node(const std::string& node, uint32_t capability) {
+    std::optional<failure> why;
+    std::pair<node_info, node_connection_actor> result;
+    caf::scoped_actor self{sys};
+    self->request(supervisor, std::chrono::seconds{30}, atom::resolve_v, node)
+      .receive(
+        [&](node_info& x, node_connection_actor& c) {
+          result = {std::move(x), std::move(c)};
+        },
+        [&why](caf::error& err) { why = to_failure(err); });
+    if (why)
+      return *why;
+    if ((result.first.capabilities & capability) == 0)
+      return failure{wire_code::not_permitted, "not permitted by node policy"};
+    return result;
+  }
+
+  void on_put(const httplib::Request& req, httplib::Response& res,
+              const httplib::ContentReader& reader) {
+    if (!authorized(req, res))
+      return;
+    auto node = req.get_param_value("node");
+    auto path = protocol::resolve_path("/", req.get_param_value("path"));
+    if (node.empty() || !path || *path == "/")
+      return reply_error(res, 400, wire_code::bad_request,
+                         "give ?node=NAME&path=PATH (a new file)");
+    auto length = req.get_header_value("Content-Length");
+    if (length.empty() || length.size() > 19
+        || length.find_first_not_of("0123456789") != std::string::npos)
+      return reply_error(res, 411, wire_code::bad_request,
+                         "an upload needs a Content-Length");
+    auto size = static_cast<uint64_t>(std::stoull(length));
+    auto op = operator_of(req);
+    auto shown = node + ":" + protocol::escape_name(*path);
+    spdlog::info("api request operator={} addr={} upload {} ({} bytes)", op,
+                 req.remote_addr, shown, size);
+    auto target = resolve_node(node, protocol::capability::upload);
+    if (!target) {
+      spdlog::info("api request operator={} upload {} status=failed "
+                   "error={}",
+                   op, shown, to_string(target.error().code));
+      return reply_error(res, http_status(target.error().code),
+                         target.error().code, target.error().message);
+    }
+    auto conn = target->second;
+    auto pipe = std::make_shared<byte_pipe>(4u << 20);
+    auto result = std::make_shared<file_start>();
+    auto source = sys.spawn<caf::detached>(upload_source, pipe, size);
+    auto query = next_query_id();
+    auto requester = sys.spawn(
+      [conn, query, path{*path}, size, source, pipe,
+       result](caf::event_based_actor* self) {
+        self->request(conn, caf::infinite, atom::put_v, query, path, size,
+                      uint8_t{0}, uint32_t{0}, int64_t{0}, source)
+          .then(
+            [self, result](uint64_t n) {
+              result->started(n);
+              self->quit();
+            },
+            [self, result, pipe](caf::error& err) {
+              result->failed(to_failure(err));
+              pipe->abort(); // the body is no longer wanted
+              self->quit();
+            });
+      });
+    if (!track(caf::actor_cast<caf::actor>(source))
+        || !track(requester)) {
+      caf::anon_send_exit(source, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(requester, caf::exit_reason::user_shutdown);
+      pipe->abort();
+      return reply_error(res, 503, wire_code::shutdown,
+                         "the server is stopping");
+    }
+    // After a failure the rest of the body is read and dropped: a reply
+    // while the client still sends would reach it as a reset connection.
+    auto complete = reader([&pipe](const char* data, size_t len) {
+      pipe->push(data, len);
+      return true;
+    });
+    if (complete)
+      pipe->finish();
+    else
+      pipe->abort();
+    auto done = result->await(std::chrono::seconds{120});
+    if (!done) {
+      caf::anon_send(conn, atom::cancel_v, query);
+      done = outcome<uint64_t>{failure{wire_code::timeout,
+                                       "the node did not confirm the upload"}};
+    }
+    caf::anon_send_exit(source, caf::exit_reason::user_shutdown);
+    if (!*done) {
+      auto& f = done->error();
+      spdlog::info("api request operator={} upload {} status=failed "
+                   "error={} message=\"{}\"",
+                   op, shown, to_string(f.code), f.message);
+      return reply_error(res, http_status(f.code), f.code, f.message);
+    }
+    spdlog::info("api request operator={} upload {} status=ok bytes={}", op,
+                 shown, **done);
+    res.status = 201;
+    res.set_content(json_line(json{{"status", "ok"}, {"size", **done}}),
+                    "application/json");
+  }
+
   void on_events(const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res))
       return;
@@ -578,27 +806,9 @@ struct api_server::impl {
     }
     spdlog::info("api events operator={} addr={}", operator_of(req),
                  req.remote_addr);
-    auto last = std::make_shared<steady::time_point>(steady::now());
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
-      "text/event-stream",
-      [queue, last](size_t, httplib::DataSink& sink) {
-        std::string chunk;
-        switch (queue->pop(chunk, pop_wait)) {
-          case stream_queue::got::data:
-            *last = steady::now();
-            return sink.write(chunk.data(), chunk.size());
-          case stream_queue::got::idle:
-            if (steady::now() - *last < keepalive_every)
-              return true;
-            *last = steady::now();
-            return sink.write(": keepalive\n\n", 13);
-          case stream_queue::got::end:
-            sink.done();
-            return true;
-        }
-        return false;
-      },
+      "text/event-stream", pump_from(queue, ": keepalive\n\n", keepalive_every),
       [relay](bool) {
         caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
       });
@@ -650,13 +860,22 @@ outcome<uint16_t> api_server::start() {
   auto& d = *impl_;
   auto cert = d.settings.cert_file;
   auto key = d.settings.key_file;
-  d.http = std::make_unique<httplib::SSLServer>([&cert, &key](SSL_CTX& ctx) {
+  auto client_ca = d.settings.client_ca_file;
+  d.http = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
     // TLS 1.3 only, like the nodes' port.
-    return SSL_CTX_set_min_proto_version(&ctx, TLS1_3_VERSION) == 1
-           && SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) == 1
-           && SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM)
-                == 1
-           && SSL_CTX_check_private_key(&ctx) == 1;
+    if (SSL_CTX_set_min_proto_version(&ctx, TLS1_3_VERSION) != 1
+        || SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) != 1
+        || SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM)
+             != 1
+        || SSL_CTX_check_private_key(&ctx) != 1)
+      return false;
+    if (client_ca.empty())
+      return true;
+    // A client certificate is optional (the token works without one); one
+    // that does not verify against the CA ends the handshake.
+    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
+    return SSL_CTX_load_verify_locations(&ctx, client_ca.c_str(), nullptr)
+           == 1;
   });
   if (!d.http->is_valid())
     return make_failure(wire_code::internal,
@@ -665,13 +884,47 @@ outcome<uint16_t> api_server::start() {
   auto& http = *d.http;
   // Each streaming response holds one thread until it ends.
   http.new_task_queue = [] { return new httplib::ThreadPool(16); };
-  http.set_payload_max_length(64 * 1024);
+  // Uploads stream (PUT /api/v1/file); every other body is a command and
+  // small, refused before it is read.
+  http.set_payload_max_length(std::numeric_limits<size_t>::max());
+  http.set_pre_routing_handler(
+    [](const httplib::Request& req, httplib::Response& res) {
+      if (req.method == "PUT")
+        return httplib::Server::HandlerResponse::Unhandled;
+      auto length = req.get_header_value("Content-Length");
+      auto digits = length.find_first_not_of("0123456789")
+                    == std::string::npos;
+      if (req.has_header("Transfer-Encoding")
+          || (!length.empty()
+              && (!digits || length.size() > 6
+                  || std::stoul(length) > 64 * 1024))) {
+        reply_error(res, 413, wire_code::bad_request,
+                    "a command body is at most 64 KiB with a "
+                    "Content-Length");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+  // An idle kept-alive connection holds a pool thread, and stop() waits
+  // for it: keep it short.
+  http.set_keep_alive_timeout(1);
   http.Post("/api/v1/run", d.guarded(&impl::on_run));
   http.Post("/api/v1/session", d.guarded(&impl::on_new_session));
   http.Delete(R"(/api/v1/session/([0-9a-f]+))",
               d.guarded(&impl::on_end_session));
   http.Get("/api/v1/nodes", d.guarded(&impl::on_nodes));
   http.Get("/api/v1/events", d.guarded(&impl::on_events));
+  http.Get("/api/v1/file", d.guarded(&impl::on_file));
+  http.Put("/api/v1/file",
+           [&d](const httplib::Request& req, httplib::Response& res,
+                const httplib::ContentReader& reader) {
+             try {
+               d.on_put(req, res, reader);
+             } catch (const std::exception& e) {
+               spdlog::error("api: PUT failed: {}", e.what());
+               reply_error(res, 500, wire_code::internal, "internal error");
+             }
+           });
   http.Get(R"(/[^/]*)", d.guarded(&impl::on_web_asset));
   int port = d.settings.port == 0
                ? http.bind_to_any_port(d.settings.host.c_str())

@@ -25,6 +25,9 @@ struct api_settings {
   std::string key_file;
   /// The operator token (state dir's operator.token); never logged.
   std::string token;
+  /// A client certificate from this CA (PEM) also admits an operator,
+  /// named by its CN; empty: tokens only.
+  std::string client_ca_file;
 };
 
 /// The running API. stop() (or the destructor) ends every request and

@@ -24,6 +24,22 @@ void stream_queue::close(const std::string& last) {
   cv_.notify_one();
 }
 
+void stream_queue::abort() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_)
+      return;
+    closed_ = true;
+    failed_ = true;
+  }
+  cv_.notify_one();
+}
+
+size_t stream_queue::size() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return buf_.size();
+}
+
 stream_queue::got stream_queue::pop(std::string& out,
                                     std::chrono::milliseconds wait) {
   std::unique_lock<std::mutex> guard{mtx_};
@@ -34,7 +50,9 @@ stream_queue::got stream_queue::pop(std::string& out,
     buf_.clear();
     return got::data;
   }
-  return closed_ ? got::end : got::idle;
+  if (!closed_)
+    return got::idle;
+  return failed_ ? got::failed : got::end;
 }
 
 bool stream_queue::closed() {

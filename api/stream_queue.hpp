@@ -28,7 +28,11 @@ public:
   /// ignored.
   void close(const std::string& last = {});
 
-  enum class got { data, idle, end };
+  /// Ends the stream as broken: the reader gets `failed` after the bytes
+  /// already queued (and cuts the response short).
+  void abort();
+
+  enum class got { data, idle, end, failed };
 
   /// Moves what is queued into `out` (data), or waits up to `wait` for
   /// more (idle), or reports the end once all was read.
@@ -36,11 +40,15 @@ public:
 
   bool closed();
 
+  /// Bytes queued and not read yet.
+  size_t size();
+
 private:
   std::mutex mtx_;
   std::condition_variable cv_;
   std::string buf_;
   bool closed_ = false;
+  bool failed_ = false;
   size_t limit_;
 };
 

@@ -1,8 +1,11 @@
 // dirscope: runs shell commands against a running dirscope-server through
 // its operator API (API.md), one command per call or as a shell.
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +24,7 @@
 #include <openssl/ssl.h>
 #include <unistd.h>
 
+#include "protocol/names.hpp"
 #include "shell/command.hpp"
 #include "shell/render.hpp"
 
@@ -35,10 +39,18 @@ Usage: dirscope [OPTIONS] COMMAND [ARGS...]   one command, e.g. dirscope ls web1
        dirscope --help | help [COMMAND]       this text | the shell's commands
 
 Commands are those of the server's shell (nodes, ls, stat, tree, find, du,
-cat, head, tail, rm, broadcast, kick, wait-nodes, help; get and put only at
-the server's own console). Output goes to stdout as it arrives, the error of
-a failed command to stderr. With --json the output is one JSON object per
-line (dirscope ls --json web1:/etc | jq .name).
+cat, head, tail, rm, broadcast, kick, wait-nodes, help). Output goes to
+stdout as it arrives, the error of a failed command to stderr. With --json
+the output is one JSON object per line (dirscope ls --json web1:/etc | jq
+.name).
+
+  dirscope get NODE:PATH [LOCAL]   downloads a file here (LOCAL: a new file,
+                                   default the file's name; - for stdout)
+  dirscope put LOCAL NODE:PATH     uploads a file as a new file (PATH ending
+                                   in / : into that directory)
+
+Directories, --resume and the other transfer options are for the server's
+own console.
 
 Options:
   --server URL      the server's API (default https://127.0.0.1:8443)
@@ -46,14 +58,18 @@ Options:
   --token-file FILE read the operator token from FILE
   --ca FILE         CA certificate to verify the server (STATE_DIR/ca.crt);
                     a server whose certificate does not verify is refused
+  --cert FILE --key FILE
+                    a client certificate instead of the token (servers with
+                    --api-client-ca; its CN names you in the log)
   --operator NAME   your name in the server's log (default: $USER)
   --confirm         allow rm to delete (also: rm -y); without it rm refuses
   --help            this text
 
 Each option may also come from the environment (DIRSCOPE_SERVER,
-DIRSCOPE_TOKEN, DIRSCOPE_TOKEN_FILE, DIRSCOPE_CA, DIRSCOPE_OPERATOR) or from
-~/.config/dirscope/config, lines of KEY = VALUE with the keys server, token,
-token-file, ca, operator. Flags win over the environment, which wins over
+DIRSCOPE_TOKEN, DIRSCOPE_TOKEN_FILE, DIRSCOPE_CA, DIRSCOPE_CERT,
+DIRSCOPE_KEY, DIRSCOPE_OPERATOR) or from ~/.config/dirscope/config, lines of
+KEY = VALUE with the keys server, token, token-file, ca, cert, key,
+operator. Flags win over the environment, which wins over
 the file.
 
 Exit status: 0 the command succeeded; 1 it failed, or the server could not
@@ -66,6 +82,8 @@ struct options {
   std::string token;
   std::string token_file;
   std::string ca;
+  std::string cert;
+  std::string key;
   std::string op;
   bool confirm = false;
 };
@@ -186,7 +204,7 @@ extern "C" void on_sigint(int) {
 class api_client {
 public:
   api_client(const options& opts, const endpoint& where)
-    : opts_(opts), http_(where.host, where.port) {
+    : opts_(opts), http_(where.host, where.port, opts.cert, opts.key) {
     SSL_CTX_set_min_proto_version(http_.ssl_context(), TLS1_3_VERSION);
     http_.enable_server_certificate_verification(true);
     if (!opts.ca.empty())
@@ -198,8 +216,9 @@ public:
   }
 
   httplib::Headers headers() const {
-    httplib::Headers result{{"Authorization", "Bearer " + opts_.token},
-                            {"Accept", "application/x-ndjson"}};
+    httplib::Headers result{{"Accept", "application/x-ndjson"}};
+    if (!opts_.token.empty())
+      result.emplace("Authorization", "Bearer " + opts_.token);
     if (!opts_.op.empty())
       result.emplace("X-Dirscope-Operator", opts_.op);
     return result;
@@ -224,6 +243,8 @@ public:
 
   /// Reports an HTTP error reply on stderr.
   static void explain(const httplib::Response& res) {
+    if (res.status == 409)
+      return; // retried by the shell
     auto body = json::parse(res.body, nullptr, false);
     if (body.is_object() && body.contains("message"))
       std::cerr << "error: " << body["message"].get<std::string>() << " ("
@@ -326,6 +347,138 @@ public:
             body.value("prompt", std::string{"dirscope> "})};
   }
 
+  /// Downloads `path` of `node` into `local` (a new file; "-": stdout).
+  int download(const std::string& node, const std::string& path,
+               const std::string& local) {
+    std::FILE* out = stdout;
+    std::string part;
+    if (local != "-") {
+      if (::access(local.c_str(), F_OK) == 0) {
+        std::cerr << "error: " << local
+                  << " exists: get never writes over a file (bad_request)\n";
+        return 1;
+      }
+      part = local + ".dirscope-part";
+      out = std::fopen(part.c_str(), "wbx");
+      if (out == nullptr) {
+        std::cerr << "error: cannot create " << part << ": "
+                  << std::strerror(errno) << " (io_error)\n";
+        return 1;
+      }
+    }
+    httplib::Params params{{"node", node}, {"path", path}};
+    std::string error_body;
+    int status = 0;
+    bool write_failed = false;
+    uint64_t written = 0;
+    auto res = http_.Get(
+      "/api/v1/file", params, headers(),
+      [&status](const httplib::Response& r) {
+        status = r.status;
+        return true;
+      },
+      [&](const char* data, size_t len) {
+        if (interrupted)
+          return false;
+        if (status != 200) {
+          error_body.append(data, len);
+          return true;
+        }
+        if (std::fwrite(data, 1, len, out) != len) {
+          write_failed = true;
+          return false;
+        }
+        written += len;
+        return true;
+      });
+    auto ok = res && status == 200 && !write_failed;
+    if (local != "-") {
+      ok = std::fclose(out) == 0 && ok;
+      if (ok && std::rename(part.c_str(), local.c_str()) != 0)
+        ok = false;
+      if (!ok)
+        std::remove(part.c_str());
+    } else {
+      std::fflush(stdout);
+    }
+    if (!res) {
+      explain(res.error());
+      return 1;
+    }
+    if (status != 200) {
+      httplib::Response r;
+      r.status = status;
+      r.body = error_body;
+      explain(r);
+      return 1;
+    }
+    if (!ok) {
+      std::cerr << "error: cannot write " << local << " (io_error)\n";
+      return 1;
+    }
+    if (local != "-")
+      std::cerr << "downloaded " << node << ":" << path << " to " << local
+                << " (" << written << " bytes)\n";
+    return 0;
+  }
+
+  /// Uploads local file `local` as new file `path` on `node`.
+  int upload(const std::string& local, const std::string& node,
+             const std::string& path) {
+    std::FILE* in = std::fopen(local.c_str(), "rb");
+    if (in == nullptr) {
+      std::cerr << "error: cannot read " << local << ": "
+                << std::strerror(errno) << " (io_error)\n";
+      return 1;
+    }
+    std::fseek(in, 0, SEEK_END);
+    auto size = static_cast<size_t>(std::ftell(in));
+    std::fseek(in, 0, SEEK_SET);
+    auto target = "/api/v1/file?node=" + url_encode(node)
+                  + "&path=" + url_encode(path);
+    std::vector<char> buf(64 * 1024);
+    auto res = http_.Put(
+      target.c_str(), headers(), size,
+      [&](size_t, size_t length, httplib::DataSink& sink) {
+        if (interrupted)
+          return false;
+        auto n = std::fread(buf.data(), 1, std::min(length, buf.size()), in);
+        if (n == 0)
+          return false; // the file shrank
+        return sink.write(buf.data(), n);
+      },
+      "application/octet-stream");
+    std::fclose(in);
+    if (!res) {
+      explain(res.error());
+      return 1;
+    }
+    if (res->status != 201) {
+      explain(*res);
+      return 1;
+    }
+    std::cerr << "uploaded " << local << " to " << node << ":"
+              << dirscope::protocol::escape_name(path) << " (" << size
+              << " bytes)\n";
+    return 0;
+  }
+
+  static std::string url_encode(const std::string& text) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string result;
+    for (unsigned char c : text) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
+          || c == '/') {
+        result += static_cast<char>(c);
+      } else {
+        result += '%';
+        result += digits[c >> 4];
+        result += digits[c & 15];
+      }
+    }
+    return result;
+  }
+
   void close_session(const std::string& id) {
     http_.Delete(("/api/v1/session/" + id).c_str(), headers());
   }
@@ -351,12 +504,16 @@ private:
 /// Prints a failed command's status like the server's shell does; returns
 /// the exit status.
 int report(const json& status) {
-  if (status.is_null())
+  if (!status.is_object())
     return 1;
   if (status.value("status", std::string{}) == "ok")
     return 0;
-  if (status.contains("http"))
-    return 1; // explained already
+  if (status.contains("http")) {
+    if (status["http"] == 409)
+      std::cerr << "error: the session is still running another command "
+                   "(too_many_requests)\n";
+    return 1; // others explained already
+  }
   auto code = status.value("code", std::string{"internal"});
   auto message = status.value("message", std::string{});
   if (code == "cancelled")
@@ -380,6 +537,63 @@ bool says_yes(const dirscope::shell::command& cmd) {
 
 bool is_rm(const dirscope::shell::command& cmd) {
   return cmd.spec != nullptr && cmd.spec->name == "rm";
+}
+
+/// NODE:PATH as the shell writes it (escapes allowed): node and raw path.
+std::optional<std::pair<std::string, std::string>>
+split_remote(const std::string& remote) {
+  auto colon = remote.find(':');
+  if (colon == std::string::npos || colon == 0)
+    return std::nullopt;
+  auto path = dirscope::protocol::unescape_name(remote.substr(colon + 1));
+  if (!path || path->empty())
+    return std::nullopt;
+  return std::make_pair(remote.substr(0, colon), std::move(*path));
+}
+
+/// `dirscope get NODE:PATH [LOCAL]` through /api/v1/file.
+int run_get(api_client& api, const dirscope::shell::command& cmd) {
+  auto usage = [] {
+    std::cerr << "dirscope get NODE:PATH [LOCAL]: one file (flags, "
+                 "directories and put only at the server's console)\n";
+    return 2;
+  };
+  if (!cmd.flags.empty() || !cmd.options.empty() || cmd.args.empty()
+      || cmd.args.size() > 2)
+    return usage();
+  auto remote = split_remote(cmd.args[0]);
+  if (!remote)
+    return usage();
+  auto& [node, path] = *remote;
+  std::string local;
+  if (cmd.args.size() == 2) {
+    local = cmd.args[1];
+  } else {
+    auto slash = path.rfind('/');
+    local = dirscope::protocol::escape_name(path.substr(slash + 1));
+    if (local.empty() || local == "." || local == "..")
+      return usage();
+  }
+  return api.download(node, path, local);
+}
+
+/// `dirscope put LOCAL NODE:PATH` through PUT /api/v1/file.
+int run_put(api_client& api, const dirscope::shell::command& cmd) {
+  auto usage = [] {
+    std::cerr << "dirscope put LOCAL NODE:PATH: one file, as a new file "
+                 "(flags and directories only at the server's console)\n";
+    return 2;
+  };
+  if (!cmd.flags.empty() || !cmd.options.empty() || cmd.args.size() != 2)
+    return usage();
+  auto& local = cmd.args[0];
+  auto remote = split_remote(cmd.args[1]);
+  if (!remote)
+    return usage();
+  auto& [node, path] = *remote;
+  if (path.back() == '/')
+    path += local.substr(local.rfind('/') + 1);
+  return api.upload(local, node, path);
 }
 
 // -- the shell ----------------------------------------------------------------
@@ -464,11 +678,20 @@ int run_shell(api_client& api) {
       confirm = says_yes(*cmd) || ask("delete " + text.substr(3)
                                       + "? [y/N] ");
     auto status = api.run(text, confirm, session, cmd->has_flag("json"));
+    // After a Ctrl-C the session may still be ending the cancelled
+    // command for a moment (409): try again, bounded.
+    auto busy = [&status] {
+      return status.is_object() && status.value("http", 0) == 409;
+    };
+    for (int i = 0; i < 20 && busy(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{250});
+      status = api.run(text, confirm, session, cmd->has_flag("json"));
+    }
     if (status.is_null() && !interrupted)
       return 1; // the server is gone
     if (report(status) != 0)
       ++failures;
-    if (status.contains("prompt"))
+    if (status.is_object() && status.contains("prompt"))
       prompt = status["prompt"].get<std::string>();
   }
   if (interactive)
@@ -484,7 +707,7 @@ int run_shell(api_client& api) {
 int main(int argc, char** argv) {
   options opts;
   std::optional<std::string> flag_server, flag_token, flag_token_file,
-    flag_ca, flag_op;
+    flag_ca, flag_cert, flag_key, flag_op;
   std::vector<std::string> words;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -519,6 +742,7 @@ int main(int argc, char** argv) {
     for (auto [name, into] :
          {std::pair{"--server", &flag_server}, {"--token", &flag_token},
           {"--token-file", &flag_token_file}, {"--ca", &flag_ca},
+          {"--cert", &flag_cert}, {"--key", &flag_key},
           {"--operator", &flag_op}}) {
       got = take(name, *into);
       if (got != 0)
@@ -550,6 +774,10 @@ int main(int argc, char** argv) {
   pick(flag_token, "DIRSCOPE_TOKEN", "token", opts.token);
   pick(flag_token_file, "DIRSCOPE_TOKEN_FILE", "token-file", opts.token_file);
   pick(flag_ca, "DIRSCOPE_CA", "ca", opts.ca);
+  pick(flag_cert, "DIRSCOPE_CERT", "cert", opts.cert);
+  pick(flag_key, "DIRSCOPE_KEY", "key", opts.key);
+  if (opts.cert.empty() != opts.key.empty())
+    return usage_error("--cert and --key go together");
   pick(flag_op, "DIRSCOPE_OPERATOR", "operator", opts.op);
   if (opts.op.empty())
     if (auto user = std::getenv("USER"); user != nullptr)
@@ -586,7 +814,7 @@ int main(int argc, char** argv) {
     }
     cmd = std::move(*parsed);
   }
-  if (opts.token.empty())
+  if (opts.token.empty() && opts.cert.empty())
     return usage_error("no operator token: give --token, --token-file, "
                        "DIRSCOPE_TOKEN or token-file in "
                        + config_path()
@@ -603,6 +831,10 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, nullptr);
     return run_shell(api);
   }
+  if (cmd->spec->name == "get")
+    return run_get(api, *cmd);
+  if (cmd->spec->name == "put")
+    return run_put(api, *cmd);
   auto confirm = opts.confirm || (is_rm(*cmd) && says_yes(*cmd));
   return report(api.run(line, confirm, {}, cmd->has_flag("json")));
 }

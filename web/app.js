@@ -232,6 +232,11 @@ function row(x, showNode) {
   else
     name = document.createTextNode(label);
   const actions = el("td");
+  if (x.type === "file")
+    actions.append(el("button", { class: "download",
+                                  onclick: () => download(x.node, path,
+                                                          x.name) },
+                      "download"), " ");
   if (x.type === "file" || x.type === "symlink")
     actions.append(el("button", { class: "delete",
                                   onclick: () => remove(x.node, path) },
@@ -262,6 +267,51 @@ async function browse(node, path) {
   } catch (e) {
     if (generation === view.generation)
       setMessage(e.message + (e.code ? " (" + e.code + ")" : ""));
+  }
+}
+
+// The raw bytes an escaped path stands for (\\ and \xNN as the shell
+// writes them), percent-encoded for a query string.
+function rawQuery(escaped) {
+  const chars = Array.from(escaped); // code points, not UTF-16 halves
+  let out = "";
+  for (let i = 0; i < chars.length; ++i) {
+    const c = chars[i];
+    if (c === "\\" && chars[i + 1] === "\\") {
+      out += "%5C";
+      ++i;
+    } else if (c === "\\" && chars[i + 1] === "x") {
+      out += "%" + chars[i + 2] + chars[i + 3];
+      i += 3;
+    } else {
+      out += encodeURIComponent(c);
+    }
+  }
+  return out;
+}
+
+// Downloads through GET /api/v1/file (the node's policy decides) and hands
+// the bytes to the browser as a file.
+async function download(node, path, name) {
+  setMessage("downloading " + node + ":" + path + " ...");
+  try {
+    const res = await fetch("/api/v1/file?node=" + encodeURIComponent(node)
+                            + "&path=" + rawQuery(path),
+                            { headers: headers() });
+    if (!res.ok) {
+      const x = await res.json().catch(() => ({}));
+      throw new ApiError(x.code || "http_" + res.status,
+                         x.message || res.statusText);
+    }
+    const url = URL.createObjectURL(await res.blob());
+    const a = el("a", { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    setMessage("downloaded " + node + ":" + path);
+  } catch (e) {
+    setMessage(e.message + (e.code ? " (" + e.code + ")" : ""));
   }
 }
 

@@ -163,6 +163,11 @@ struct console_state {
 
 using console_pointer = console_actor::stateful_pointer<console_state>;
 
+/// A fresh query id for a request to a node, unique in the process: node
+/// connections find acks and cancels by query id alone, and several
+/// consoles (the operator API's) share a connection.
+uint64_t next_query_id();
+
 /// Spawned by the server main; `show_prompt` may be empty (piped input).
 console_actor::behavior_type console(console_pointer self,
                                      supervisor_actor supervisor,

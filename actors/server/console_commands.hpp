@@ -47,11 +47,6 @@ struct target {
 
 void prompt(self_ptr self);
 
-/// A fresh query id, unique in the process: node connections find acks
-/// and cancels by query id alone, and several consoles (the operator API's)
-/// share a connection.
-uint64_t next_query_id();
-
 /// A query id for a request of the running command; Ctrl-C sends `cancel`
 /// with it to `dest`.
 template <class Handle>

@@ -15,14 +15,19 @@
 #include "protocol/paths.hpp"
 #include "shell/render.hpp"
 
-namespace dirscope::console_impl {
-
-// -- running commands one at a time -------------------------------------------
+namespace dirscope {
 
 uint64_t next_query_id() {
   static std::atomic<uint64_t> next{1};
   return next++;
 }
+
+} // namespace dirscope
+
+namespace dirscope::console_impl {
+
+// -- running commands one at a time -------------------------------------------
+
 
 
 void prompt(self_ptr self) {

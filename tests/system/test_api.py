@@ -54,9 +54,18 @@ class ApiTest(unittest.TestCase):
         write(os.path.join(cls.root, "tmp", "old.log"), b"old\n")
         write(os.path.join(cls.root, "keep.txt"), b"keep\n")
         cls.api_port = harness.free_port()
+        # A CA of its own for operators' client certificates.
+        cls.ops = os.path.join(cls.tmp, "operators")
+        for extra in (["--init"], ["--issue-client-cert", "alice"]):
+            subprocess.run([harness.server_bin(), "--state-dir=" + cls.ops,
+                            "--log-file=" + os.path.join(cls.tmp, "ops.log")]
+                           + extra, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=True,
+                           timeout=TIMEOUT)
         cls.server = harness.Server(
             cls.tmp, harness.free_port(),
-            args=["--api-listen=127.0.0.1:%d" % cls.api_port])
+            args=["--api-listen=127.0.0.1:%d" % cls.api_port,
+                  "--api-client-ca=" + os.path.join(cls.ops, "ca.crt")])
         assert cls.server.wait_listening()
         harness.wait_for(lambda: "operator API on" in
                          cls.server.stderr_text(), TIMEOUT,
@@ -68,7 +77,8 @@ class ApiTest(unittest.TestCase):
             "web1", harness.client_argv(cls.server.port, cls.root, "web1",
                                         args=cls.server.client_args()
                                         + ["--allow-delete",
-                                           "--allow-download"]),
+                                           "--allow-download",
+                                           "--allow-upload"]),
             cls.tmp)
         cls.server.wait_nodes(1, watch=[cls.node])
 
@@ -103,6 +113,11 @@ class ApiTest(unittest.TestCase):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env=env or self.env(), timeout=TIMEOUT + 5)
 
+    def wait_logged(self, pattern):
+        """Waits (bounded) for a line matching `pattern` in the log."""
+        harness.wait_for(lambda: re.search(pattern, self.server.log_text()),
+                         TIMEOUT, what="%r in the server log" % pattern)
+
     def status_of(self, *args, token=True, data=None):
         res = self.curl("-o", "/dev/null", "-w", "%{http_code}", *args,
                         token=token, data=data)
@@ -124,6 +139,35 @@ class ApiTest(unittest.TestCase):
         # The token is never logged.
         self.assertNotIn(self.token, self.server.log_text())
         self.assertNotIn(self.token, self.server.stderr_text())
+
+    def test_operator_client_certificate(self):
+        cert = os.path.join(self.ops, "clients", "alice.crt")
+        key = os.path.join(self.ops, "clients", "alice.key")
+        res = self.curl("--cert", cert, "--key", key, "-H",
+                        "X-Dirscope-Operator: mallory", self.url
+                        + "/api/v1/run", token=False, data="stat web1:/keep.txt")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn(b"keep.txt", res.stdout)
+        # The certificate names the operator, not the header.
+        self.wait_logged(r"operator=alice addr=\S+ command=\"stat "
+                         r"web1:/keep.txt\"")
+        env = self.env(DIRSCOPE_TOKEN="", DIRSCOPE_CERT=cert, DIRSCOPE_KEY=key)
+        self.assertEqual(self.run_cli("stat", "web1:/keep.txt", env=env)
+                         .returncode, 0)
+        # A certificate of the nodes' CA does not make an operator: the
+        # handshake fails.
+        subprocess.run([harness.server_bin(),
+                        "--state-dir=" + self.server.state_dir,
+                        "--log-file=" + os.path.join(self.tmp, "issue.log"),
+                        "--issue-client-cert", "node9"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=True, timeout=TIMEOUT)
+        clients = os.path.join(self.server.state_dir, "clients")
+        res = self.curl("--cert", os.path.join(clients, "node9.crt"),
+                        "--key", os.path.join(clients, "node9.key"),
+                        self.url + "/api/v1/nodes", token=False)
+        self.assertNotEqual(res.returncode, 0)
+        self.assertNotIn(b"web1", res.stdout)
 
     def test_token_is_not_the_enrollment_token(self):
         self.assertNotEqual(self.token.encode(), self.server.token())
@@ -220,9 +264,120 @@ class ApiTest(unittest.TestCase):
             self.assertEqual(len(lines), 3001)
 
     def test_get_and_put_stay_at_the_server(self):
-        res = self.run_cli("get", "web1:/keep.txt")
+        for cmd in ("get web1:/keep.txt", "put /etc/hostname web1:/x"):
+            res = self.curl("-H", "Accept: application/x-ndjson",
+                            self.url + "/api/v1/run", data=cmd)
+            status = json.loads(res.stdout.decode().splitlines()[-1])
+            self.assertEqual(status["code"], "not_permitted", cmd)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "x")))
+
+    # -- downloads
+
+    def test_file_download(self):
+        with open(os.path.join(self.root, "data", "a.bin"), "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        res = self.curl("-f", self.url + "/api/v1/file?node=web1&path=/data/a.bin")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(hashlib.sha256(res.stdout).hexdigest(), digest)
+        self.assertEqual(self.status_of(
+            self.url + "/api/v1/file?node=web1&path=/data/none"), "404")
+        self.assertEqual(self.status_of(
+            self.url + "/api/v1/file?node=web1&path=/data"), "400")
+        self.assertEqual(self.status_of(
+            self.url + "/api/v1/file?node=nobody&path=/x"), "404")
+        self.assertEqual(self.status_of(
+            self.url + "/api/v1/file?node=web1&path=/data/a.bin",
+            token=False), "401")
+        # dirscope get: a new local file, never over an existing one.
+        work = tempfile.mkdtemp(dir=self.tmp)
+        local = os.path.join(work, "copy.bin")
+        res = self.run_cli("get", "web1:/data/a.bin", local)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        with open(local, "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(), digest)
+        res = self.run_cli("get", "web1:/keep.txt", local)
         self.assertEqual(res.returncode, 1)
-        self.assertIn(b"not_permitted", res.stderr)
+        self.assertIn(b"exists", res.stderr)
+        res = self.run_cli("get", "web1:/missing", local + "2")
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(os.listdir(work), ["copy.bin"])
+        res = self.run_cli("get", "web1:/etc/hostname", "-")
+        self.assertEqual((res.returncode, res.stdout), (0, b"web1\n"))
+
+    def test_file_upload(self):
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        local = os.path.join(self.tmp, "upload.bin")
+        write(local, data)
+        res = self.curl("-T", local, self.url
+                        + "/api/v1/file?node=web1&path=/up/curl.bin")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        # The node creates no directories: /up does not exist.
+        self.assertEqual(json.loads(res.stdout)["status"], "error")
+        res = self.curl("-f", "-T", local, self.url
+                        + "/api/v1/file?node=web1&path=/data/curl.bin")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(json.loads(res.stdout),
+                         {"status": "ok", "size": len(data)})
+        with open(os.path.join(self.root, "data", "curl.bin"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        # Never over an existing file.
+        res = self.curl("-o", "/dev/null", "-w", "%{http_code}", "-T", local,
+                        self.url + "/api/v1/file?node=web1&path=/data/curl.bin")
+        self.assertEqual(res.stdout.decode(), "409")
+        res = self.curl("-o", "/dev/null", "-w", "%{http_code}", "-T", local,
+                        self.url + "/api/v1/file?node=web1&path=/data/x.bin",
+                        token=False)
+        self.assertEqual(res.stdout.decode(), "401")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "data",
+                                                     "x.bin")))
+        # dirscope put, into a directory.
+        res = self.run_cli("put", local, "web1:/data/")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        with open(os.path.join(self.root, "data", "upload.bin"), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
+                             hashlib.sha256(data).hexdigest())
+        self.assertEqual(self.run_cli("put", local, "web1:/data/")
+                         .returncode, 1)
+        # A command body over 64 KiB is refused before it is read.
+        res = self.curl("-o", "/dev/null", "-w", "%{http_code}",
+                        self.url + "/api/v1/run", data="x" * 70000)
+        self.assertEqual(res.stdout.decode(), "413")
+
+    def test_download_needs_the_node_policy(self):
+        root = os.path.join(self.tmp, "ro-root")
+        write(os.path.join(root, "f"), b"f")
+        node = harness.Process(
+            "ro", harness.client_argv(self.server.port, root, "ro",
+                                      args=self.server.client_args()),
+            self.tmp)
+        try:
+            harness.wait_for(lambda: self.run_cli("stat", "ro:/f")
+                             .returncode == 0, TIMEOUT, what="node ro")
+            self.assertEqual(self.status_of(
+                self.url + "/api/v1/file?node=ro&path=/f"), "403")
+            res = self.curl("-o", "/dev/null", "-w", "%{http_code}", "-T",
+                            os.path.join(root, "f"),
+                            self.url + "/api/v1/file?node=ro&path=/g")
+            self.assertEqual(res.stdout.decode(), "403")
+        finally:
+            self.run_cli("kick", "ro")
+            node.wait()
+
+    def test_leaving_download_is_cancelled(self):
+        big = os.path.join(self.root, "data", "big.bin")
+        if not os.path.exists(big):
+            write(big, os.urandom(24 << 20))
+        conn = self.connect()
+        conn.request("GET", "/api/v1/file?node=web1&path=/data/big.bin",
+                     headers={"Authorization": "Bearer " + self.token})
+        res = conn.getresponse()
+        self.assertEqual(res.status, 200)
+        self.assertEqual(int(res.getheader("Content-Length")), 24 << 20)
+        res.read(65536)
+        conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+        self.wait_logged(r"cmd=get path=/data/big.bin status=failed "
+                         r"error=cancelled")
 
     # -- rm
 
@@ -257,6 +412,44 @@ class ApiTest(unittest.TestCase):
         res = self.run_cli("shell", stdin=b"stat web1:/nope\n")
         self.assertEqual(res.returncode, 1)
         self.assertIn(b"(not_found)", res.stderr)
+
+    def test_interactive_shell(self):
+        """dirscope shell at a terminal: the server's prompt, cd that
+        lasts, Ctrl-C cancels the running command, Ctrl-D leaves."""
+        env = {k: v for k, v in self.env().items()
+               if k.startswith("DIRSCOPE_")}
+        term = harness.PtyProcess("dirscope-shell", [cli_bin(), "shell"],
+                                  cwd=self.tmp, env=env)
+        try:
+            at = term.wait_output("dirscope> ")
+            term.type("cd web1:/etc")
+            at = term.wait_output("dirscope web1:/etc> ", at)
+            term.type("ls")
+            at = term.wait_output("hostname", at)
+            term.type("wait-nodes 51 --timeout 120")
+            harness.wait_for(lambda: 'command="wait-nodes 51 --timeout 120" '
+                             '(session)' in self.server.log_text(), TIMEOUT,
+                             what="the command at the server")
+            term.ctrl_c()
+            at = term.wait_output("cancelled", at)
+            at = term.wait_output("dirscope web1:/etc> ", at)
+            term.type("pwd")
+            at = term.wait_output("web1:/etc\r\n", at)
+            # Ctrl-D once the line editor reads again (it drops what came
+            # before), again if it was too early: bounded.
+            at = term.wait_output("dirscope web1:/etc> ", at)
+            for _ in range(10):
+                os.write(term.master, b"\x04")
+                try:
+                    term.proc.wait(timeout=1)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+            self.assertEqual(term.wait(), 0)
+        finally:
+            term.kill()
+        self.wait_logged(r"command=\"wait-nodes 51 --timeout 120\" "
+                         r"status=failed error=cancelled")
 
     # -- events
 
@@ -331,11 +524,8 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(res.status, 200)
         conn.sock.shutdown(socket.SHUT_RDWR)
         conn.close()
-        harness.wait_for(
-            lambda: re.search(r"operator=alice command=\"wait-nodes 50 "
-                              r"--timeout 120\" status=failed error=cancelled",
-                              self.server.log_text()),
-            TIMEOUT, what="the cancel in the log")
+        self.wait_logged(r"operator=alice command=\"wait-nodes 50 "
+                         r"--timeout 120\" status=failed error=cancelled")
 
     # -- certificates
 
@@ -396,6 +586,40 @@ class ApiTest(unittest.TestCase):
                 block, res.stdout.decode(), res.stderr.decode()))
         self.assertFalse(os.path.exists(os.path.join(self.root, "tmp",
                                                      "old.log")))
+
+
+class ApiShutdownTest(unittest.TestCase):
+    def test_quit_with_open_streams(self):
+        """quit at the console ends the server although API clients hold
+        an event stream and a running command open."""
+        tmp = tempfile.mkdtemp(prefix="dirscope-api-stop-")
+        try:
+            port = harness.free_port()
+            server = harness.Server(
+                tmp, harness.free_port(),
+                args=["--api-listen=127.0.0.1:%d" % port])
+            assert server.wait_listening()
+            harness.wait_for(lambda: "operator API on" in
+                             server.stderr_text(), TIMEOUT, what="the API")
+            ctx = ssl.create_default_context(cafile=server.ca_file)
+            headers = {"Authorization": "Bearer " + server.operator_token()}
+            events = http.client.HTTPSConnection("127.0.0.1", port,
+                                                 context=ctx, timeout=TIMEOUT)
+            events.request("GET", "/api/v1/events", headers=headers)
+            self.assertEqual(events.getresponse().status, 200)
+            run = http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
+                                              timeout=TIMEOUT)
+            run.request("POST", "/api/v1/run",
+                        body="wait-nodes 5 --timeout 120", headers=headers)
+            self.assertEqual(run.getresponse().status, 200)
+            server.send("quit")
+            self.assertEqual(server.wait(), 0)
+            self.assertIn('command="wait-nodes 5 --timeout 120" '
+                          'status=failed error=shutdown', server.log_text())
+            events.close()
+            run.close()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

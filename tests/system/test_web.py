@@ -6,7 +6,7 @@ headless Chromium, driven by chromedriver through python3-selenium, loads
 the page the server serves, logs in with the operator token, sees the node,
 navigates into a directory and back by the breadcrumbs, compares a shown
 hash with sha256 of the file, sees a second node join without a reload,
-finds a file by name and deletes one after confirming. The browser trusts
+finds a file by name, downloads one and deletes one after confirming. The browser trusts
 exactly the server's key (its SPKI hash), not every certificate. A
 screenshot is left in the build dir (test-artifacts/web.png).
 """
@@ -80,7 +80,7 @@ class WebViewTest(unittest.TestCase):
                          self.server.stderr_text(), TIMEOUT,
                          what="the operator API")
         self.node = self.start_node("web1", self.root,
-                                    ["--allow-delete"])
+                                    ["--allow-delete", "--allow-download"])
         self.server.wait_nodes(1, watch=[self.node])
 
     def start_node(self, name, root, extra=()):
@@ -104,6 +104,11 @@ class WebViewTest(unittest.TestCase):
         service = Service(CHROMEDRIVER,
                           log_output=os.path.join(self.tmp,
                                                   "chromedriver.log"))
+        self.downloads = os.path.join(self.tmp, "downloads")
+        os.mkdir(self.downloads)
+        options.add_experimental_option("prefs", {
+            "download.default_directory": self.downloads,
+            "download.prompt_for_download": False})
         browser = webdriver.Chrome(service=service, options=options)
         self.addCleanup(browser.quit)
         browser.set_page_load_timeout(TIMEOUT)
@@ -172,6 +177,18 @@ class WebViewTest(unittest.TestCase):
                     exist_ok=True)
         b.save_screenshot(os.path.join(os.environ.get(
             "DIRSCOPE_ARTIFACTS", "test-artifacts"), "web.png"))
+
+        # A download: the bytes the node holds.
+        b.find_element(By.CSS_SELECTOR,
+                       '#listing tr[data-name="motd"] button.download').click()
+        saved = os.path.join(self.downloads, "motd")
+
+        def downloaded():
+            if not os.path.exists(saved):
+                return False
+            with open(saved, "rb") as f:
+                return f.read() == self.motd
+        self.wait(downloaded, "the download of motd")
 
         # A second node joins: it appears without a reload.
         other = os.path.join(self.tmp, "other")

@@ -1,0 +1,106 @@
+#include "api/upload_source.hpp"
+
+#include <algorithm>
+
+#include <openssl/evp.h>
+
+#include "actors/error.hpp"
+#include "node/transfer.hpp"
+#include "protocol/messages.hpp"
+
+namespace dirscope::api {
+
+bool byte_pipe::push(const char* data, size_t len) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  while (len > 0) {
+    cv_.wait(guard, [this] { return aborted_ || buf_.size() < limit_; });
+    if (aborted_)
+      return false;
+    auto n = std::min(len, limit_ - buf_.size());
+    buf_.append(data, n);
+    data += n;
+    len -= n;
+    cv_.notify_all();
+  }
+  return true;
+}
+
+void byte_pipe::finish() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  finished_ = true;
+  cv_.notify_all();
+}
+
+void byte_pipe::abort() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  aborted_ = true;
+  cv_.notify_all();
+}
+
+byte_pipe::got byte_pipe::pop(std::string& out, size_t most,
+                              std::chrono::seconds wait) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  if (!cv_.wait_for(guard, wait, [this] {
+        return aborted_ || finished_ || !buf_.empty();
+      }))
+    return got::timeout;
+  if (aborted_)
+    return got::aborted;
+  if (buf_.empty())
+    return got::end;
+  auto n = std::min(most, buf_.size());
+  out.assign(buf_, 0, n);
+  buf_.erase(0, n);
+  cv_.notify_all();
+  return got::data;
+}
+
+upload_source_actor::behavior_type
+upload_source(upload_source_actor::stateful_pointer<upload_source_state> self,
+              std::shared_ptr<byte_pipe> pipe, uint64_t size) {
+  auto& st = self->state;
+  st.pipe = std::move(pipe);
+  st.size = size;
+  st.hash = std::shared_ptr<void>{EVP_MD_CTX_new(), [](void* p) {
+                                    EVP_MD_CTX_free(
+                                      static_cast<EVP_MD_CTX*>(p));
+                                  }};
+  auto ctx = static_cast<EVP_MD_CTX*>(st.hash.get());
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1)
+    st.hash.reset();
+  return {
+    [self](atom::read) -> caf::result<node::file_chunk> {
+      auto& st = self->state;
+      auto ctx = static_cast<EVP_MD_CTX*>(st.hash.get());
+      if (ctx == nullptr)
+        return make_error(wire_code::internal, "cannot hash the upload");
+      node::file_chunk x;
+      x.offset = st.offset;
+      if (st.offset < st.size) {
+        auto most = std::min<uint64_t>(protocol::max_data_chunk,
+                                       st.size - st.offset);
+        switch (st.pipe->pop(x.data, most, std::chrono::seconds{60})) {
+          case byte_pipe::got::data:
+            break;
+          case byte_pipe::got::timeout:
+            return make_error(wire_code::timeout,
+                              "the client sent nothing for 60 s");
+          case byte_pipe::got::end:
+          case byte_pipe::got::aborted:
+            return make_error(wire_code::cancelled,
+                              "the client did not send the whole file");
+        }
+        EVP_DigestUpdate(ctx, x.data.data(), x.data.size());
+        st.offset += x.data.size();
+        return x;
+      }
+      x.end = true;
+      x.size = st.size;
+      unsigned int len = 0;
+      EVP_DigestFinal_ex(ctx, x.sha256.data(), &len);
+      return x;
+    },
+  };
+}
+
+} // namespace dirscope::api
