@@ -69,7 +69,7 @@ upload_source(upload_source_actor::stateful_pointer<upload_source_state> self,
   if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1)
     st.hash.reset();
   return {
-    [self](atom::read) -> caf::result<node::file_chunk> {
+    [self](atom::read, uint64_t max_chunk) -> caf::result<node::file_chunk> {
       auto& st = self->state;
       auto ctx = static_cast<EVP_MD_CTX*>(st.hash.get());
       if (ctx == nullptr)
@@ -77,8 +77,7 @@ upload_source(upload_source_actor::stateful_pointer<upload_source_state> self,
       node::file_chunk x;
       x.offset = st.offset;
       if (st.offset < st.size) {
-        auto most = std::min<uint64_t>(protocol::max_data_chunk,
-                                       st.size - st.offset);
+        auto most = std::min<uint64_t>(max_chunk, st.size - st.offset);
         switch (st.pipe->pop(x.data, most, std::chrono::seconds{60})) {
           case byte_pipe::got::data:
             break;

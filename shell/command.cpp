@@ -31,10 +31,11 @@ constexpr std::string_view path_notes
     "(stderr with --json). Piped, such a command fails (exit 1) if a node\n"
     "failed or timed out. rm asks once, naming how many nodes it will\n"
     "touch, and so does put; get and cd into a file take one node.\n"
-    "In ls, stat and rm a PATH may hold globs (*, ? and [...]) in any\n"
+    "In ls, stat, get and rm a PATH may hold globs (*, ? and [...]) in any\n"
     "component, as in ls n1:/var/log/*.log: the node walks beneath its root\n"
     "(never through a symlink); * and ? never match / or a leading dot;\n"
-    "rm lists what matches before it asks. Globs take one node.\n"
+    "get puts the matches into LOCAL as a directory; rm lists what matches\n"
+    "before it asks. Globs take one node.\n"
     "At a terminal, Tab completes command names, node names (n1:) and\n"
     "remote paths, escaping names as they must be typed.\n";
 

@@ -137,6 +137,11 @@ void ls_glob(self_ptr self, const std::string& arg, bool json, bool hashes,
 /// stat of each entry a glob matches.
 void stat_glob(self_ptr self, const std::string& arg, bool json);
 
+/// get of each entry a glob matches, one after another, into directory
+/// `local` (empty: the download directory); stops at the first failure.
+void get_glob(self_ptr self, const std::string& arg, std::string local,
+              bool force);
+
 /// rm of the entries a glob matches: lists them, asks once (unless `yes`).
 void rm_glob(self_ptr self, const std::string& arg, bool recursive, bool yes);
 
@@ -208,7 +213,9 @@ void cancel_running(self_ptr self);
 
 failure cancelled_failure();
 
-void run_download(self_ptr self, const target& t, download_job job);
+/// Runs one get; then `next` (if given) instead of finishing the command.
+void run_download(self_ptr self, const target& t, download_job job,
+                  std::function<void()> next = {});
 
 void cmd_get(self_ptr self, const command& cmd);
 

@@ -1,7 +1,7 @@
-// Globs in paths for ls, stat and rm (ls web1:/var/log/*.log): the node
+// Globs in paths for ls, stat, get and rm (ls web1:/var/log/*.log): the node
 // walks beneath its root (a find from the glob's base, as deep as the
 // pattern, never following symlinks); the server keeps what matches the
-// whole pattern, then shows, describes or deletes those entries.
+// whole pattern, then shows, describes, downloads or deletes those entries.
 
 #include "actors/server/console_commands.hpp"
 
@@ -177,6 +177,50 @@ void remove_next(self_ptr self, std::shared_ptr<glob_result> g, size_t next,
 }
 
 } // namespace
+
+namespace {
+
+/// Downloads the matches one after another from `next` on.
+void get_next(self_ptr self, std::shared_ptr<glob_result> g, size_t next,
+              std::string local, bool force) {
+  if (next == g->items.size())
+    return finish(self);
+  if (stop_if_cancelled(self))
+    return;
+  auto& x = g->items[next];
+  target t = g->base;
+  t.path = full_path(*g, x);
+  download_job job;
+  job.conn = t.conn;
+  job.node = t.info.name;
+  job.path = t.path;
+  job.local = local;
+  job.download_dir = self->state.options.download_dir;
+  job.force = force;
+  job.tree = x.type == protocol::entry_type::dir;
+  job.progress = start_progress(self);
+  if (x.type == protocol::entry_type::file)
+    job.progress->total = x.size;
+  run_download(self, t, std::move(job), [self, g, next, local, force] {
+    get_next(self, g, next + 1, local, force);
+  });
+}
+
+} // namespace
+
+void get_glob(self_ptr self, const std::string& arg, std::string local,
+              bool force) {
+  // Several files land in a directory: LOCAL is one (made if missing).
+  if (!local.empty() && local.back() != '/')
+    local += '/';
+  expand_glob(self, arg, false, [self, local, force](glob_result& found) {
+    auto g = std::make_shared<glob_result>(std::move(found));
+    auto count = g->items.size();
+    self->state.out(std::to_string(count)
+                    + (count == 1 ? " entry matches\n" : " entries match\n"));
+    get_next(self, g, 0, local, force);
+  });
+}
 
 void rm_glob(self_ptr self, const std::string& arg, bool recursive,
              bool yes) {

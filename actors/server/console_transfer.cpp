@@ -110,7 +110,8 @@ failure cancelled_failure() {
   return failure{wire_code::cancelled, "cancelled"};
 }
 
-void run_download(self_ptr self, const target& t, download_job job) {
+void run_download(self_ptr self, const target& t, download_job job,
+                  std::function<void()> next) {
   if (self->state.cancel_requested) {
     stop_progress(self);
     return fail(self, cancelled_failure());
@@ -119,10 +120,12 @@ void run_download(self_ptr self, const target& t, download_job job) {
   auto hdl = self->spawn<caf::detached>(download, std::move(job));
   self->request(hdl, caf::infinite, atom::get_v)
     .then(
-      [self, t](uint64_t size, std::string& where) {
+      [self, t, next](uint64_t size, std::string& where) {
         auto seconds = transfer_seconds(self);
         stop_progress(self);
         self->state.out(shell::render_got(shown(t), where, size, seconds));
+        if (next)
+          return next();
         finish(self);
       },
       [self](caf::error& err) {
@@ -148,9 +151,7 @@ void cmd_get(self_ptr self, const command& cmd) {
     local = std::move(*raw);
   }
   if (glob_in(args[0]))
-    return fail(self, failure{wire_code::bad_request,
-                              "get takes one path, not a glob, yet: 'ls "
-                                + args[0] + "' shows what it matches"});
+    return get_glob(self, args[0], local, force);
   with_target(self, args[0], [self, local, force, resume](target& t) {
     auto& st = self->state;
     download_job job;
