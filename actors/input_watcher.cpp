@@ -1,6 +1,5 @@
 #include "actors/input_watcher.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <clocale>
 #include <cstdio>
@@ -13,7 +12,7 @@
 #include <unistd.h>
 
 #include "shell/command.hpp"
-#include "shell/completion.hpp"
+#include "shell/edit_completion.hpp"
 
 namespace dirscope {
 
@@ -45,45 +44,6 @@ extern "C" void on_edited_line(char* line) {
   if (!text.empty())
     add_history(text.c_str());
   editing_callbacks->on_line(std::move(text));
-}
-
-/// The matches of the key press being completed, as libedit wants them:
-/// the part from its word's start on.
-std::vector<std::string> matches;
-
-char* next_match(const char*, int state) {
-  static size_t index = 0;
-  if (state == 0)
-    index = 0;
-  return index < matches.size() ? strdup(matches[index++].c_str()) : nullptr;
-}
-
-/// Only blanks end a word: a name's escapes (\xNN, "\ ") stay in it.
-char word_breaks[] = " \t";
-
-extern "C" char** complete(const char* text, int, int) {
-  rl_attempted_completion_over = 1; // never complete local file names
-  std::string before{rl_line_buffer, static_cast<size_t>(rl_point)};
-  auto typed = shell::word_at_end(before).typed;
-  auto words = editing_callbacks->complete
-                 ? editing_callbacks->complete(before)
-                 : shell::complete_commands(typed);
-  // libedit replaces `text`, the end of our word: drop what precedes it.
-  auto text_len = std::strlen(text);
-  matches.clear();
-  if (text_len <= typed.size())
-    for (auto& w : words)
-      if (w.compare(0, typed.size(), typed) == 0)
-        matches.push_back(w.substr(typed.size() - text_len));
-  // A directory or node name goes on with its path: no space after it.
-  bool goes_on = !matches.empty()
-                 && std::all_of(matches.begin(), matches.end(),
-                                [](const std::string& m) {
-                                  return !m.empty()
-                                         && (m.back() == '/' || m.back() == ':');
-                                });
-  rl_completion_append_character = goes_on ? '\0' : ' ';
-  return matches.empty() ? nullptr : rl_completion_matches(text, next_match);
 }
 
 /// libedit reads multibyte characters only under a multibyte LC_CTYPE;
@@ -121,8 +81,7 @@ void input_watcher::start(callbacks cbs) {
   if (editing_ && cbs_.on_line) {
     use_terminal_charset();
     editing_callbacks = &cbs_;
-    rl_attempted_completion_function = complete;
-    rl_completer_word_break_characters = word_breaks;
+    shell::install_edit_completion(cbs_.complete);
     if (auto file = history_file(); !file.empty())
       read_history(file.c_str());
   } else {

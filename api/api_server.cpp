@@ -508,6 +508,34 @@ struct api_server::impl {
                     "application/json");
   }
 
+  /// Tab in `dirscope shell`: the words the session's console offers for
+  /// the end of the line before the cursor (the body), as the server's own
+  /// console completes (console_complete.cpp).
+  void on_complete(const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res))
+      return;
+    auto id = req.matches[1].str();
+    session_ptr s;
+    {
+      std::lock_guard<std::mutex> guard{reg->mtx};
+      auto i = reg->sessions.find(id);
+      if (i == reg->sessions.end() || !i->second->persistent)
+        return reply_error(res, 404, wire_code::not_found, "no such session");
+      s = i->second;
+    }
+    auto words = json::array();
+    caf::scoped_actor self{sys};
+    self->request(s->console, std::chrono::seconds{3}, atom::complete_v,
+                  req.body)
+      .receive(
+        [&words](std::vector<std::string>& xs) {
+          for (auto& x : xs)
+            words.push_back(std::move(x));
+        },
+        [](caf::error&) {}); // no answer in time: nothing to offer
+    res.set_content(json_line(words), "application/json");
+  }
+
   void on_end_session(const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res))
       return;
@@ -912,6 +940,8 @@ outcome<uint16_t> api_server::start() {
   http.Post("/api/v1/session", d.guarded(&impl::on_new_session));
   http.Delete(R"(/api/v1/session/([0-9a-f]+))",
               d.guarded(&impl::on_end_session));
+  http.Post(R"(/api/v1/session/([0-9a-f]+)/complete)",
+            d.guarded(&impl::on_complete));
   http.Get("/api/v1/nodes", d.guarded(&impl::on_nodes));
   http.Get("/api/v1/events", d.guarded(&impl::on_events));
   http.Get("/api/v1/file", d.guarded(&impl::on_file));

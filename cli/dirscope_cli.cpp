@@ -26,6 +26,7 @@
 
 #include "protocol/names.hpp"
 #include "shell/command.hpp"
+#include "shell/edit_completion.hpp"
 #include "shell/render.hpp"
 
 namespace {
@@ -347,6 +348,25 @@ public:
             body.value("prompt", std::string{"dirscope> "})};
   }
 
+  /// Tab: the words the session's console offers for the end of `before`
+  /// (none when the server does not answer).
+  std::vector<std::string> complete(const std::string& session,
+                                    const std::string& before) {
+    std::vector<std::string> words;
+    auto path = "/api/v1/session/" + session + "/complete";
+    auto res = http_.Post(path, headers(), before, "text/plain");
+    if (!res) // the server closed the idle keep-alive connection: once more
+      res = http_.Post(path, headers(), before, "text/plain");
+    if (!res || res->status != 200)
+      return words;
+    auto body = json::parse(res->body, nullptr, false);
+    if (body.is_array())
+      for (auto& w : body)
+        if (w.is_string())
+          words.push_back(w.get<std::string>());
+    return words;
+  }
+
   /// Downloads `path` of `node` into `local` (a new file; "-": stdout).
   int download(const std::string& node, const std::string& path,
                const std::string& local) {
@@ -598,25 +618,6 @@ int run_put(api_client& api, const dirscope::shell::command& cmd) {
 
 // -- the shell ----------------------------------------------------------------
 
-char* next_command(const char* prefix, int state) {
-  static size_t index = 0;
-  if (state == 0)
-    index = 0;
-  auto& table = dirscope::shell::command_table();
-  auto len = std::strlen(prefix);
-  while (index < table.size()) {
-    auto name = table[index++].name;
-    if (name.compare(0, len, prefix) == 0)
-      return strndup(name.data(), name.size());
-  }
-  return nullptr;
-}
-
-extern "C" char** complete(const char* text, int start, int) {
-  rl_attempted_completion_over = 1; // never complete local file names
-  return start == 0 ? rl_completion_matches(text, next_command) : nullptr;
-}
-
 std::string history_file() {
   auto home = std::getenv("HOME");
   return home != nullptr ? std::string{home} + "/.dirscope_cli_history"
@@ -641,7 +642,11 @@ int run_shell(api_client& api) {
     return 1;
   auto interactive = ::isatty(STDIN_FILENO) == 1;
   if (interactive) {
-    rl_attempted_completion_function = complete;
+    // Tab asks the session's console, as the server's own shell does.
+    dirscope::shell::install_edit_completion(
+      [&api, session = session](const std::string& before) {
+        return api.complete(session, before);
+      });
     if (auto file = history_file(); !file.empty())
       read_history(file.c_str());
   }

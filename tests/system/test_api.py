@@ -451,6 +451,47 @@ class ApiTest(unittest.TestCase):
         self.wait_logged(r"command=\"wait-nodes 51 --timeout 120\" "
                          r"status=failed error=cancelled")
 
+    def test_shell_tab_completes_remote_names(self):
+        """Tab in dirscope shell asks the session's console: node names,
+        directories with '/', as the server's own shell completes."""
+        conn = self.connect()
+        headers = {"Authorization": "Bearer " + self.token}
+        conn.request("POST", "/api/v1/session", body=b"", headers=headers)
+        session = json.loads(conn.getresponse().read())["session"]
+        conn.request("POST", "/api/v1/session/%s/complete" % session,
+                     body=b"ls web1:/et", headers=headers)
+        res = conn.getresponse()
+        self.assertEqual(res.status, 200)
+        self.assertEqual(json.loads(res.read()), ["web1:/etc/"])
+        conn.request("POST", "/api/v1/session/%s/complete" % session,
+                     body=b"stat we", headers=headers)
+        self.assertIn("web1:", json.loads(conn.getresponse().read()))
+        conn.request("DELETE", "/api/v1/session/" + session, headers=headers)
+        conn.getresponse().read()
+        conn.close()
+        env = {k: v for k, v in self.env().items()
+               if k.startswith("DIRSCOPE_")}
+        term = harness.PtyProcess("dirscope-shell-tab", [cli_bin(), "shell"],
+                                  cwd=self.tmp, env=env)
+        try:
+            at = term.wait_output("dirscope> ")
+            # The line editor drops keys typed before it reads: type again
+            # (after Ctrl-U) until they show; bounded.
+            for _ in range(10):
+                os.write(term.master, b"\x15ls web1:/et")
+                try:
+                    term.wait_output("ls web1:/et", at, timeout=2)
+                    break
+                except AssertionError:
+                    pass
+            os.write(term.master, b"\t")
+            # libedit draws only what it added ("c/") at the cursor.
+            term.wait_output("c/", at)
+            os.write(term.master, b"\r")
+            term.wait_output("hostname", at)
+        finally:
+            term.kill()
+
     # -- events
 
     def connect(self):
