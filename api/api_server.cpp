@@ -508,21 +508,24 @@ struct api_server::impl {
                     "application/json");
   }
 
+  /// The open `dirscope shell` session `id`, or null.
+  session_ptr open_session(const std::string& id) {
+    std::lock_guard<std::mutex> guard{reg->mtx};
+    auto i = reg->sessions.find(id);
+    if (i == reg->sessions.end() || !i->second->persistent)
+      return nullptr;
+    return i->second;
+  }
+
   /// Tab in `dirscope shell`: the words the session's console offers for
   /// the end of the line before the cursor (the body), as the server's own
   /// console completes (console_complete.cpp).
   void on_complete(const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res))
       return;
-    auto id = req.matches[1].str();
-    session_ptr s;
-    {
-      std::lock_guard<std::mutex> guard{reg->mtx};
-      auto i = reg->sessions.find(id);
-      if (i == reg->sessions.end() || !i->second->persistent)
-        return reply_error(res, 404, wire_code::not_found, "no such session");
-      s = i->second;
-    }
+    auto s = open_session(req.matches[1].str());
+    if (!s)
+      return reply_error(res, 404, wire_code::not_found, "no such session");
     auto words = json::array();
     caf::scoped_actor self{sys};
     self->request(s->console, std::chrono::seconds{3}, atom::complete_v,
@@ -539,15 +542,9 @@ struct api_server::impl {
   void on_end_session(const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res))
       return;
-    auto id = req.matches[1].str();
-    session_ptr s;
-    {
-      std::lock_guard<std::mutex> guard{reg->mtx};
-      auto i = reg->sessions.find(id);
-      if (i == reg->sessions.end() || !i->second->persistent)
-        return reply_error(res, 404, wire_code::not_found, "no such session");
-      s = i->second;
-    }
+    auto s = open_session(req.matches[1].str());
+    if (!s)
+      return reply_error(res, 404, wire_code::not_found, "no such session");
     caf::anon_send(s->console, atom::shutdown_v);
     spdlog::info("api session closed operator={}", operator_of(req));
     res.set_content(json_line(json{{"status", "ok"}}), "application/json");
