@@ -85,7 +85,16 @@ class FdLimit(harness.SystemTest):
         self.assertEqual(got[0], harness.TAG_WELCOME, got)
         harness.wait_for(lambda: "accepting nodes" in srv.log_text(), 10,
                          what="the log to say accepting again")
-        self.assertEqual(srv.log_text().count(SHORTAGE), 1, srv.log_text())
+        # The closed connections still queued in the listen backlog may fill
+        # the table once more (a second shortage, a clean-clone CI saw it),
+        # but each shortage is said once and followed by its recovery:
+        # never a line per retry.
+        said = [x for x in srv.log_text().splitlines()
+                if SHORTAGE in x or "free again" in x]
+        for first, second in zip(said, said[1:]):
+            self.assertFalse(SHORTAGE in first and SHORTAGE in second,
+                             srv.log_text())
+        self.assertIn("free again", said[-1], srv.log_text())
         self.assertEqual(srv.node_names(), ["fresh"])
 
 
