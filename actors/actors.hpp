@@ -99,13 +99,13 @@ using node_connection_actor = caf::typed_actor<
   reacts_to<atom::tick>,
   /// Lists directory `path`, streaming chunks to `sink` under query `id`;
   /// replies with (total entries, sorted) when the listing is complete.
-  replies_to<atom::list, uint64_t, std::string, uint8_t,
+  replies_to<atom::list, request_origin, std::string, uint8_t,
              listing_sink_actor>::with<uint64_t, bool>,
   /// Walks the tree at `spec.path` on the node (capability::find) with the
   /// filters of `spec` (its id is set here), streaming matches to `sink`
   /// under query `id`; replies with (matched, visited) at the end. Fails
   /// with bad_request for a node without the capability.
-  replies_to<atom::find, uint64_t, protocol::find_request,
+  replies_to<atom::find, request_origin, protocol::find_request,
              find_sink_actor>::with<uint64_t, uint64_t>,
   /// The sink consumed one chunk of query `id`.
   reacts_to<atom::ack, uint64_t>,
@@ -113,21 +113,21 @@ using node_connection_actor = caf::typed_actor<
   /// and the node is told to stop.
   reacts_to<atom::cancel, uint64_t>,
   /// Describes the entry at `path` (query `id`, for cancel).
-  replies_to<atom::stat, uint64_t, std::string>::with<protocol::entry>,
+  replies_to<atom::stat, request_origin, std::string>::with<protocol::entry>,
   /// As stat; the node's hash_progress for it goes to `sink`.
-  replies_to<atom::stat, uint64_t, std::string,
+  replies_to<atom::stat, request_origin, std::string,
              listing_sink_actor>::with<protocol::entry>,
   /// Measures the file or tree at `path` (query `id`, for cancel).
-  replies_to<atom::du, uint64_t, std::string>::with<protocol::du_reply>,
+  replies_to<atom::du, request_origin, std::string>::with<protocol::du_reply>,
   /// Deletes the entry at `path` (a directory only if `recursive`) under
   /// query `id`; replies with the number of entries removed.
-  replies_to<atom::remove, uint64_t, std::string, bool>::with<uint64_t>,
+  replies_to<atom::remove, request_origin, std::string, bool>::with<uint64_t>,
   /// Downloads the regular file `path` from `offset` on (or with flag
   /// transfer_tree the directory `path` as a tar.gz stream, offset 0),
   /// streaming its bytes to `sink` under query `id` (acked with `ack`), with
   /// transfer_meta first its file_meta (if the node knows it); replies with
   /// the size and SHA-256 (of the whole file or stream) after the last byte.
-  replies_to<atom::get, uint64_t, std::string, uint64_t, uint8_t,
+  replies_to<atom::get, request_origin, std::string, uint64_t, uint8_t,
              transfer_sink_actor>::with<uint64_t, protocol::sha256_digest>,
   /// Uploads `size` bytes pulled from `source` as new file `path` (or with
   /// flag transfer_tree a tar.gz stream of unknown size as new directory
@@ -136,7 +136,7 @@ using node_connection_actor = caf::typed_actor<
   /// transfer_resume it continues the node's partial file from the first
   /// chunk's offset (refused by such older nodes); replies with the size
   /// once the node has it in place.
-  replies_to<atom::put, uint64_t, std::string, uint64_t, uint8_t, uint32_t,
+  replies_to<atom::put, request_origin, std::string, uint64_t, uint8_t, uint32_t,
              int64_t, upload_source_actor>::with<uint64_t>,
   /// Sends a notice with this text to the node.
   reacts_to<atom::notice, std::string>,

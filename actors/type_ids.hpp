@@ -17,6 +17,7 @@
 #include "node/find_walk.hpp"
 #include "node/listing.hpp"
 #include "actors/liveness.hpp"
+#include "actors/request_origin.hpp"
 #include "node/transfer.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/wire_code.hpp"
@@ -91,6 +92,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(dirscope, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(dirscope, (dirscope::node::find_batch))
   CAF_ADD_TYPE_ID(dirscope, (std::shared_ptr<dirscope::node::find_walk>))
   CAF_ADD_TYPE_ID(dirscope, (dirscope::node_liveness_ptr))
+  CAF_ADD_TYPE_ID(dirscope, (dirscope::request_origin))
 
 CAF_END_TYPE_ID_BLOCK(dirscope)
 

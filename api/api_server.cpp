@@ -389,9 +389,11 @@ struct api_server::impl {
     return false;
   }
 
-  /// Spawns a console for `s` whose output goes to its running command.
-  void spawn_console(const session_ptr& s) {
+  /// Spawns a console for `s` whose output goes to its running command;
+  /// the nodes' request report names `op` for its requests.
+  void spawn_console(const session_ptr& s, const std::string& op) {
     console_options options;
+    options.operator_name = op;
     options.server_console = false;
     options.local_files = false;
     options.rm_confirmed = [s] { return s->confirmed(); };
@@ -466,7 +468,7 @@ struct api_server::impl {
       if (!reg->add(s))
         return reply_error(res, 503, wire_code::shutdown,
                            "the server is stopping");
-      spawn_console(s);
+      spawn_console(s, r->op);
       caf::anon_send(s->console, atom::line_v, parsed->command);
       caf::anon_send(s->console, atom::eof_v);
     } else {
@@ -499,8 +501,8 @@ struct api_server::impl {
     if (!reg->add(s))
       return reply_error(res, 503, wire_code::shutdown,
                          "the server is stopping");
-    spawn_console(s);
     auto op = operator_of(req);
+    spawn_console(s, op);
     spdlog::info("api session opened operator={} addr={}", op,
                  req.remote_addr);
     res.set_content(json_line(json{{"session", s->id},
@@ -649,7 +651,8 @@ struct api_server::impl {
                                                 + (1u << 20));
     auto start = std::make_shared<file_start>();
     auto query = next_query_id();
-    auto hdl = sys.spawn(file_stream, conn, query, *path, queue, start);
+    auto hdl = sys.spawn(file_stream, conn, request_origin{query, op}, *path,
+                         queue, start);
     if (!track(caf::actor_cast<caf::actor>(hdl))) {
       caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
       return reply_error(res, 503, wire_code::shutdown,
@@ -755,9 +758,9 @@ struct api_server::impl {
     auto source = sys.spawn<caf::detached>(upload_source, pipe, size);
     auto query = next_query_id();
     auto requester = sys.spawn(
-      [conn, query, path{*path}, size, source, pipe,
-       result](caf::event_based_actor* self) {
-        self->request(conn, caf::infinite, atom::put_v, query, path, size,
+      [conn, origin{request_origin{query, op}}, path{*path}, size, source,
+       pipe, result](caf::event_based_actor* self) {
+        self->request(conn, caf::infinite, atom::put_v, origin, path, size,
                       uint8_t{0}, uint32_t{0}, int64_t{0}, source)
           .then(
             [self, result](uint64_t n) {

@@ -32,16 +32,17 @@ std::optional<outcome<uint64_t>> file_start::await(std::chrono::seconds wait) {
 
 file_stream_actor::behavior_type
 file_stream(file_stream_actor::stateful_pointer<file_stream_state> self,
-            node_connection_actor conn, uint64_t query, std::string path,
+            node_connection_actor conn, request_origin origin, std::string path,
             std::shared_ptr<stream_queue> queue,
             std::shared_ptr<file_start> start) {
   auto& st = self->state;
   st.conn = std::move(conn);
-  st.query = query;
+  st.query = origin.query;
   st.queue = std::move(queue);
   st.start = std::move(start);
   auto sink = caf::actor_cast<transfer_sink_actor>(self);
-  self->request(st.conn, caf::infinite, atom::get_v, query, path, uint64_t{0},
+  self->request(st.conn, caf::infinite, atom::get_v, std::move(origin), path,
+                uint64_t{0},
                 protocol::transfer_meta, sink)
     .then(
       [self](uint64_t size, protocol::sha256_digest&) {

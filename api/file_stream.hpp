@@ -54,7 +54,7 @@ constexpr size_t file_stream_high_water = 4u << 20;
 /// Downloads `path` (normalized) through `conn` under query `query`.
 file_stream_actor::behavior_type
 file_stream(file_stream_actor::stateful_pointer<file_stream_state> self,
-            node_connection_actor conn, uint64_t query, std::string path,
+            node_connection_actor conn, request_origin origin, std::string path,
             std::shared_ptr<stream_queue> queue,
             std::shared_ptr<file_start> start);
 

@@ -190,7 +190,7 @@ void cmd_cd(self_ptr self, const command& cmd) {
     return;
   with_target(self, cmd.args[0], [self](target& t) {
     self->request(t.conn, caf::infinite, atom::stat_v,
-                  cancellable_query(self, t.conn), t.path)
+                  cancellable_origin(self, t.conn), t.path)
       .then(
         [self, t](protocol::entry& x) {
           if (x.type == protocol::entry_type::symlink)

@@ -67,6 +67,9 @@ struct console_options {
   /// get and put may use the server's own files (download dir, local
   /// paths); not over the operator API, whose users are elsewhere.
   bool local_files = true;
+  /// Who types the commands, for the nodes' request report: "console" at
+  /// the server's terminal, the operator's name for an API session.
+  std::string operator_name = "console";
 };
 
 /// The operator's shell: runs one command at a time, in input order.

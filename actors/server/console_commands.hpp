@@ -57,6 +57,13 @@ uint64_t cancellable_query(self_ptr self, const Handle& dest) {
   return query;
 }
 
+/// The origin of a request of the running command to a node: a query id
+/// as above, and the operator for the node's request report.
+template <class Handle>
+request_origin cancellable_origin(self_ptr self, const Handle& dest) {
+  return {cancellable_query(self, dest), self->state.options.operator_name};
+}
+
 /// Fails the running command with `cancelled` if Ctrl-C arrived while it
 /// was between two steps; call before starting the next step.
 bool stop_if_cancelled(self_ptr self);

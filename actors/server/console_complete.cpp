@@ -94,7 +94,8 @@ void list_names(self_ptr self, node_connection_actor conn, std::string node,
       }});
   auto sink = caf::actor_cast<listing_sink_actor>(self);
   self
-    ->request(conn, completion_timeout, atom::list_v, query, key.second,
+    ->request(conn, completion_timeout, atom::list_v,
+              request_origin{query, st.options.operator_name}, key.second,
               uint8_t{0}, sink)
     .then(
       [self, query, key, collected, then](uint64_t, bool) {

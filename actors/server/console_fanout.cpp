@@ -299,7 +299,7 @@ fleet_op fleet_stat(self_ptr self, bool json) {
                       std::function<void(const caf::error&)> bad) {
     self
       ->request(t.conn, caf::infinite, atom::stat_v,
-                cancellable_query(self, t.conn), t.path,
+                cancellable_origin(self, t.conn), t.path,
                 caf::actor_cast<listing_sink_actor>(self))
       .then(
         [t, json, out, ok](protocol::entry& x) {
@@ -316,7 +316,7 @@ fleet_op fleet_du(self_ptr self) {
                 std::function<void(const caf::error&)> bad) {
     self
       ->request(t.conn, caf::infinite, atom::du_v,
-                cancellable_query(self, t.conn), t.path)
+                cancellable_origin(self, t.conn), t.path)
       .then(
         [t, out, ok](protocol::du_reply& x) {
           out(shell::render_du(protocol::escape_name(t.path), x));
@@ -378,7 +378,7 @@ void fleet_rm(self_ptr self, fleet_plan plan, bool recursive, bool yes) {
     auto shown = protocol::escape_name(t.path);
     self
       ->request(t.conn, caf::infinite, atom::du_v,
-                cancellable_query(self, t.conn), t.path)
+                cancellable_origin(self, t.conn), t.path)
       .then(
         [t, recursive, found, out, ok, bad, shown](protocol::du_reply& x) {
           out(shell::render_remove_target(shown, x, recursive));
@@ -417,7 +417,7 @@ void fleet_rm(self_ptr self, fleet_plan plan, bool recursive, bool yes) {
                                       bad) {
         self
           ->request(t.conn, caf::infinite, atom::remove_v,
-                    cancellable_query(self, t.conn), t.path, recursive)
+                    cancellable_origin(self, t.conn), t.path, recursive)
           .then(
             [t, out, ok](uint64_t n) {
               out(shell::render_removed(protocol::escape_name(t.path), n));

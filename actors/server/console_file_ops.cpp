@@ -23,7 +23,7 @@ void cmd_du(self_ptr self, const command& cmd) {
     return;
   with_target(self, cmd.args[0], [self](target& t) {
     self->request(t.conn, caf::infinite, atom::du_v,
-                  cancellable_query(self, t.conn), t.path)
+                  cancellable_origin(self, t.conn), t.path)
       .then(
         [self, t](protocol::du_reply& x) {
           self->state.out(shell::render_du(shown(t), x));
@@ -118,7 +118,7 @@ void cmd_rm(self_ptr self, const command& cmd) {
                                 "not permitted by node policy"});
     // Say what the target is before anything is deleted.
     self->request(t.conn, caf::infinite, atom::du_v,
-                  cancellable_query(self, t.conn), t.path)
+                  cancellable_origin(self, t.conn), t.path)
       .then(
         [self, t, recursive, yes](protocol::du_reply& x) {
           self->state.out(shell::render_remove_target(shown(t), x, recursive));
@@ -130,7 +130,7 @@ void cmd_rm(self_ptr self, const command& cmd) {
             if (stop_if_cancelled(self))
               return;
             self->request(t.conn, caf::infinite, atom::remove_v,
-                          cancellable_query(self, t.conn), t.path, recursive)
+                          cancellable_origin(self, t.conn), t.path, recursive)
               .then(
                 [self, t](uint64_t n) {
                   self->state.out(shell::render_removed(shown(t), n));

@@ -27,7 +27,9 @@ start_find(self_ptr self, const node_connection_actor& conn,
   st.find_sinks.emplace(query,
                         console_state::find_sink{conn, std::move(on_matches)});
   auto sink = caf::actor_cast<find_sink_actor>(self);
-  self->request(conn, caf::infinite, atom::find_v, query, std::move(spec), sink)
+  self->request(conn, caf::infinite, atom::find_v,
+                request_origin{query, st.options.operator_name},
+                std::move(spec), sink)
     .then(
       [self, query, on_end](uint64_t matched, uint64_t visited) {
         self->state.find_sinks.erase(query);

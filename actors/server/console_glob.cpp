@@ -166,7 +166,7 @@ void remove_next(self_ptr self, std::shared_ptr<glob_result> g, size_t next,
   auto& x = g->items[next];
   auto conn = g->base.conn;
   self->request(conn, caf::infinite, atom::remove_v,
-                cancellable_query(self, conn), full_path(*g, x), recursive)
+                cancellable_origin(self, conn), full_path(*g, x), recursive)
     .then(
       [self, g, next, recursive](uint64_t n) {
         self->state.out(shell::render_removed(shown_path(*g, g->items[next]),

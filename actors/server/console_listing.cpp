@@ -25,7 +25,9 @@ void cmd_stat_print(self_ptr self, const target& t, bool json,
   auto query = cancellable_query(self, t.conn);
   if (!json)
     watch_hashes(self, query);
-  self->request(t.conn, caf::infinite, atom::stat_v, query, t.path,
+  self->request(t.conn, caf::infinite, atom::stat_v,
+                request_origin{query, self->state.options.operator_name},
+                t.path,
                 caf::actor_cast<listing_sink_actor>(self))
     .then(
       [self, t, json, listing](protocol::entry& x) {
@@ -191,7 +193,7 @@ fleet_op fleet_ls(self_ptr self, const command& cmd) {
         // `ls FILE` shows the file, as on one node.
         self
           ->request(t.conn, caf::infinite, atom::stat_v,
-                    cancellable_query(self, t.conn), t.path,
+                    cancellable_origin(self, t.conn), t.path,
                     caf::actor_cast<listing_sink_actor>(self))
           .then(
             [rows, out, ok](protocol::entry& x) {

@@ -68,7 +68,7 @@ void run_peek(self_ptr self, const target& t, const peek_spec& spec,
               std::function<void(const caf::error&)> on_error) {
   peek_job job;
   job.conn = t.conn;
-  job.query = cancellable_query(self, t.conn);
+  job.origin = cancellable_origin(self, t.conn);
   job.path = t.path;
   job.shown = shown(t);
   job.kind = spec.kind;

@@ -185,7 +185,9 @@ uint64_t start_listing(self_ptr self, const node_connection_actor& conn,
   auto query = cancellable_query(self, conn);
   st.sinks.emplace(query, console_state::listing_sink{conn, on_entries});
   auto sink = caf::actor_cast<listing_sink_actor>(self);
-  self->request(conn, caf::infinite, atom::list_v, query, path, flags, sink)
+  self->request(conn, caf::infinite, atom::list_v,
+                request_origin{query, st.options.operator_name}, path,
+                flags, sink)
     .then(
       [self, query, on_end](uint64_t total, bool sorted) {
         self->state.sinks.erase(query);

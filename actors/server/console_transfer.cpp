@@ -116,7 +116,7 @@ void run_download(self_ptr self, const target& t, download_job job,
     stop_progress(self);
     return fail(self, cancelled_failure());
   }
-  job.query = cancellable_query(self, job.conn);
+  job.origin = cancellable_origin(self, job.conn);
   auto hdl = self->spawn<caf::detached>(download, std::move(job));
   self->request(hdl, caf::infinite, atom::get_v)
     .then(
@@ -167,7 +167,7 @@ void cmd_get(self_ptr self, const command& cmd) {
     // progress line (du reads no data). Should du fail, the get itself
     // reports why.
     self->request(t.conn, caf::infinite, atom::du_v,
-                  cancellable_query(self, t.conn), t.path)
+                  cancellable_origin(self, t.conn), t.path)
       .then(
         [self, t, job](protocol::du_reply& x) mutable {
           if (x.type == protocol::entry_type::file)
@@ -205,8 +205,8 @@ void start_upload(self_ptr self, const node_connection_actor& conn,
   auto& st = self->state;
   if (st.cancel_requested)
     return bad(to_error(cancelled_failure()));
-  upload_job job{conn,  cancellable_query(self, conn), local,
-                 path,  start_progress(self),           tree, resume};
+  upload_job job{conn,  cancellable_origin(self, conn), local,
+                 path,  start_progress(self),            tree, resume};
   auto hdl = self->spawn<caf::detached>(upload, std::move(job));
   self->request(hdl, caf::infinite, atom::put_v)
     .then([ok](uint64_t n) { ok(n); },

@@ -282,11 +282,11 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
     },
     [self](atom::timeout, uint32_t id) { expire_request(self, id); },
     // -- requests from the console --------------------------------------------
-    [self](atom::list, uint64_t query, std::string& path, uint8_t flags,
+    [self](atom::list, request_origin& origin, std::string& path, uint8_t flags,
            listing_sink_actor& sink) -> caf::result<uint64_t, bool> {
       if (auto err = admit_request(self, path))
         return err;
-      auto i = open_request(self, request_kind::list, query, path);
+      auto i = open_request(self, request_kind::list, origin, path);
       i->second.entries_sink = std::move(sink);
       // Nodes that predate late rows get the version-1 flags.
       if ((self->state.info.capabilities
@@ -296,7 +296,7 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
       write(self, protocol::list_request{i->first, path, flags});
       return i->second.reply;
     },
-    [self](atom::find, uint64_t query, protocol::find_request& spec,
+    [self](atom::find, request_origin& origin, protocol::find_request& spec,
            find_sink_actor& sink) -> caf::result<uint64_t, uint64_t> {
       if (auto err = admit_request(self, spec.path))
         return err;
@@ -306,7 +306,7 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
                           "node " + self->state.info.name
                             + " is too old for find (no node-side walk; "
                               "upgrade dirscope-client)");
-      auto i = open_request(self, request_kind::find, query, spec.path);
+      auto i = open_request(self, request_kind::find, origin, spec.path);
       i->second.matches_sink = std::move(sink);
       i->second.max_depth = spec.max_depth;
       spec.id = i->first;
@@ -315,41 +315,41 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
     },
     [self](atom::ack, uint64_t query) { on_consumer_ack(self, query); },
     [self](atom::cancel, uint64_t query) { cancel_query(self, query); },
-    [self](atom::stat, uint64_t query,
+    [self](atom::stat, request_origin& origin,
            std::string& path) -> caf::result<protocol::entry> {
       if (auto err = admit_request(self, path))
         return err;
-      auto i = open_request(self, request_kind::stat, query, path);
+      auto i = open_request(self, request_kind::stat, origin, path);
       write(self, protocol::stat_request{i->first, path});
       return i->second.reply;
     },
-    [self](atom::stat, uint64_t query, std::string& path,
+    [self](atom::stat, request_origin& origin, std::string& path,
            listing_sink_actor& sink) -> caf::result<protocol::entry> {
       if (auto err = admit_request(self, path))
         return err;
-      auto i = open_request(self, request_kind::stat, query, path);
+      auto i = open_request(self, request_kind::stat, origin, path);
       i->second.entries_sink = std::move(sink);
       write(self, protocol::stat_request{i->first, path});
       return i->second.reply;
     },
-    [self](atom::du, uint64_t query,
+    [self](atom::du, request_origin& origin,
            std::string& path) -> caf::result<protocol::du_reply> {
       if (auto err = admit_request(self, path))
         return err;
-      auto i = open_request(self, request_kind::du, query, path);
+      auto i = open_request(self, request_kind::du, origin, path);
       write(self, protocol::du_request{i->first, path});
       return i->second.reply;
     },
-    [self](atom::remove, uint64_t query, std::string& path,
+    [self](atom::remove, request_origin& origin, std::string& path,
            bool recursive) -> caf::result<uint64_t> {
       if (auto err = admit_request(self, path))
         return err;
-      auto i = open_request(self, request_kind::remove, query, path);
+      auto i = open_request(self, request_kind::remove, origin, path);
       i->second.recursive = recursive;
       write(self, protocol::remove_request{i->first, path, recursive});
       return i->second.reply;
     },
-    [self](atom::get, uint64_t query, std::string& path, uint64_t offset,
+    [self](atom::get, request_origin& origin, std::string& path, uint64_t offset,
            uint8_t flags, transfer_sink_actor& sink)
       -> caf::result<uint64_t, protocol::sha256_digest> {
       if (auto err = admit_request(self, path))
@@ -357,7 +357,7 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
       // Nodes that predate file_meta get the version-1 request.
       if (!knows_file_meta(self))
         flags &= ~protocol::transfer_meta;
-      auto i = open_request(self, request_kind::get, query, path);
+      auto i = open_request(self, request_kind::get, origin, path);
       i->second.tree = (flags & protocol::transfer_tree) != 0;
       i->second.meta = (flags & protocol::transfer_meta) != 0;
       i->second.data_sink = std::move(sink);
@@ -365,7 +365,7 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
       write(self, protocol::download_request{i->first, path, offset, flags});
       return i->second.reply;
     },
-    [self](atom::put, uint64_t query, std::string& path, uint64_t size,
+    [self](atom::put, request_origin& origin, std::string& path, uint64_t size,
            uint8_t flags, uint32_t mode, int64_t mtime_ns,
            upload_source_actor& source) -> caf::result<uint64_t> {
       if (auto err = admit_request(self, path))
@@ -377,7 +377,7 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
                               + " is too old to resume uploads");
         flags &= ~protocol::transfer_meta;
       }
-      auto i = open_request(self, request_kind::put, query, path);
+      auto i = open_request(self, request_kind::put, origin, path);
       i->second.tree = (flags & protocol::transfer_tree) != 0;
       i->second.count = size;
       write(self, protocol::upload_request{i->first, path, size, flags});

@@ -52,7 +52,8 @@ caf::error admit_request(self_ptr self, const std::string& path);
 /// Enters a request of `kind` for console query `query` in the table with
 /// its reply promise and deadline, and arms its timer. The caller sends
 /// the request frame under the returned entry's id.
-request_iter open_request(self_ptr self, request_kind kind, uint64_t query,
+request_iter open_request(self_ptr self, request_kind kind,
+                          request_origin& origin,
                           const std::string& path);
 
 /// Ends request `i` with `why`; with `tell_node` the node is told to stop

@@ -22,9 +22,10 @@ void report(const state& st, const pending_request& req, const failure* err,
             uint64_t count, const char* unit) {
   auto shown = protocol::escape_name(req.path);
   if (err == nullptr)
-    spdlog::info("request node={} addr={} cmd={} path={} status=ok {}={}",
-                 st.who(), st.info.endpoint(), command_of(req), shown, unit,
-                 count);
+    spdlog::info("request node={} addr={} operator={} cmd={} path={} "
+                 "status=ok {}={}",
+                 st.who(), st.info.endpoint(), req.operator_name,
+                 command_of(req), shown, unit, count);
   else if (err->code == wire_code::not_a_directory
            && req.kind == request_kind::list)
     // `ls FILE` asks for a listing first; the shell then shows the file
@@ -33,10 +34,10 @@ void report(const state& st, const pending_request& req, const failure* err,
                   "directory: the shell stats it",
                   st.who(), st.info.endpoint(), shown);
   else
-    spdlog::info("request node={} addr={} cmd={} path={} status=failed "
-                 "error={} message=\"{}\"",
-                 st.who(), st.info.endpoint(), command_of(req), shown,
-                 to_string(err->code), err->message);
+    spdlog::info("request node={} addr={} operator={} cmd={} path={} "
+                 "status=failed error={} message=\"{}\"",
+                 st.who(), st.info.endpoint(), req.operator_name,
+                 command_of(req), shown, to_string(err->code), err->message);
 }
 
 /// Removes request `i` from the table and stops its helpers.
@@ -62,12 +63,13 @@ caf::error admit_request(self_ptr self, const std::string& path) {
   return caf::none;
 }
 
-request_iter open_request(self_ptr self, request_kind kind, uint64_t query,
-                          const std::string& path) {
+request_iter open_request(self_ptr self, request_kind kind,
+                          request_origin& origin, const std::string& path) {
   auto& st = self->state;
   pending_request req;
   req.kind = kind;
-  req.query = query;
+  req.query = origin.query;
+  req.operator_name = std::move(origin.operator_name);
   req.path = path;
   req.reply = self->make_response_promise();
   req.deadline = self->clock().now() + st.settings.request_timeout;

@@ -53,7 +53,7 @@ void decide(peek_ptr self, outcome<std::string> x) {
   if (st.answer)
     return;
   st.answer = std::move(x);
-  self->send(st.job.conn, atom::cancel_v, st.job.query);
+  self->send(st.job.conn, atom::cancel_v, st.job.origin.query);
 }
 
 /// Every byte arrived: the answer from what is held.
@@ -105,7 +105,7 @@ void request_from(peek_ptr self, uint64_t offset) {
   st.data.clear();
   st.size.reset();
   auto sink = caf::actor_cast<transfer_sink_actor>(self);
-  self->request(st.job.conn, caf::infinite, atom::get_v, st.job.query,
+  self->request(st.job.conn, caf::infinite, atom::get_v, st.job.origin,
                 st.job.path, offset, protocol::transfer_meta, sink)
     .then(
       [self](uint64_t size, protocol::sha256_digest& sha256) {
@@ -143,7 +143,7 @@ peek(peek_actor::stateful_pointer<peek_state> self, peek_job job) {
     },
     [self](atom::meta, uint64_t query, uint64_t size, uint32_t, int64_t) {
       auto& st = self->state;
-      if (query != st.job.query || st.answer || st.restarting)
+      if (query != st.job.origin.query || st.answer || st.restarting)
         return;
       st.size = size;
       if (size <= st.job.cap)
@@ -152,12 +152,12 @@ peek(peek_actor::stateful_pointer<peek_state> self, peek_job job) {
         return decide(self, over_cap(st));
       if (st.job.kind == shell::peek_kind::tail && st.offset == 0) {
         st.restarting = true;
-        self->send(st.job.conn, atom::cancel_v, st.job.query);
+        self->send(st.job.conn, atom::cancel_v, st.job.origin.query);
       }
     },
     [self](atom::data, uint64_t query, uint64_t offset, std::string& bytes) {
       auto& st = self->state;
-      if (query != st.job.query || st.answer || st.restarting)
+      if (query != st.job.origin.query || st.answer || st.restarting)
         return;
       if (offset != st.base + st.data.size())
         return decide(self, failure{wire_code::protocol_error,

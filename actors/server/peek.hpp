@@ -27,7 +27,7 @@ using peek_actor = transfer_sink_actor::extend<
 /// What to read.
 struct peek_job {
   node_connection_actor conn;
-  uint64_t query = 0;  ///< the console's query id (Ctrl-C cancels it)
+  request_origin origin; ///< the console's query (Ctrl-C cancels it)
   std::string path;    ///< normalized node path
   std::string shown;   ///< node:path, escaped, for messages
   shell::peek_kind kind = shell::peek_kind::cat;

@@ -27,6 +27,8 @@ struct pending_request {
   std::string path;
   /// The console's query id: its acks (list, get) and cancels name it.
   std::optional<uint64_t> query;
+  /// Who asked, for the request report.
+  std::string operator_name;
   /// Gets the reply (its types depend on `kind`, see actors.hpp) or the
   /// error.
   caf::response_promise reply;

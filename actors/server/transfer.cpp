@@ -106,10 +106,10 @@ outcome<node::file_writer_ptr> prepare(download_state& st) {
   if (job.tree)
     return node::file_writer::create_tree(std::move(dir), name,
                                           protocol::escape_name(st.target),
-                                          job.query);
+                                          job.origin.query);
   return node::file_writer::create(std::move(dir), name,
                                    protocol::escape_name(st.target),
-                                   job.force, job.query);
+                                   job.force, job.origin.query);
 }
 
 } // namespace
@@ -190,7 +190,7 @@ void request_file(download_ptr self, uint64_t offset) {
   auto sink = caf::actor_cast<transfer_sink_actor>(self);
   auto flags = st.job.tree ? protocol::transfer_tree
                            : protocol::transfer_meta;
-  self->request(st.job.conn, caf::infinite, atom::get_v, st.job.query,
+  self->request(st.job.conn, caf::infinite, atom::get_v, st.job.origin,
                 st.job.path, offset, flags, sink)
     .then(
       [self](uint64_t size, protocol::sha256_digest& sha256) {
@@ -310,7 +310,7 @@ void send_file(upload_ptr self, uint64_t offset) {
     flags = protocol::transfer_meta
             | (st.job.resume ? protocol::transfer_resume : 0);
   auto source = caf::actor_cast<upload_source_actor>(self);
-  self->request(st.job.conn, caf::infinite, atom::put_v, st.job.query,
+  self->request(st.job.conn, caf::infinite, atom::put_v, st.job.origin,
                 st.job.path, st.reader->size(), flags, st.reader->mode(),
                 st.reader->mtime_ns(), source)
     .then([self](uint64_t n) {
@@ -331,7 +331,7 @@ void find_resume_offset(upload_ptr self) {
     protocol::parent_path(st.job.path),
     node::partial_name(name->back(),
                        {st.reader->size(), st.reader->mtime_ns()}));
-  self->request(st.job.conn, caf::infinite, atom::stat_v, st.job.query,
+  self->request(st.job.conn, caf::infinite, atom::stat_v, st.job.origin,
                 partial)
     .then(
       [self](protocol::entry& x) {

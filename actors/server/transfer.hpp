@@ -27,7 +27,7 @@ using transfer_progress_ptr = std::shared_ptr<transfer_progress>;
 /// without following symlinks.
 struct download_job {
   node_connection_actor conn;
-  uint64_t query = 0;
+  request_origin origin;
   std::string node;
   std::string path;  ///< normalized node path
   std::string local; ///< operator's target, empty: the download directory
@@ -63,7 +63,7 @@ download(download_actor::stateful_pointer<download_state> self,
 /// One `put` to one node (spawn detached: it reads the file).
 struct upload_job {
   node_connection_actor conn;
-  uint64_t query = 0;
+  request_origin origin;
   std::string local;
   std::string path; ///< normalized node path of the new file
   transfer_progress_ptr progress;

@@ -259,6 +259,36 @@ TEST_CASE_METHOD(console_fixture, "console: kick", "[console]") {
 }
 
 TEST_CASE_METHOD(console_fixture,
+                 "console: every request to a node names the operator",
+                 "[console]") {
+  SECTION("the server's terminal console is \"console\"") {
+    start_console();
+    auto alpha = add_node("alpha");
+    type("ls alpha:/");
+    type("stat alpha:/a");
+    type("du alpha:/sub");
+    REQUIRE(alpha.log->operators.size() >= 3);
+    for (auto& who : alpha.log->operators)
+      CHECK(who == "console");
+  }
+  SECTION("an API session's console names its operator, on every node of "
+          "a fleet command") {
+    options.operator_name = "alice";
+    start_console();
+    auto alpha = add_node("alpha");
+    auto beta = add_node("beta", protocol::capability::remove);
+    type("ls all:/");
+    type("du alpha:/sub");
+    CHECK(contains(type("rm -y beta:/a"), "deleted beta:/a (1 entry)"));
+    for (auto* log : {alpha.log.get(), beta.log.get()}) {
+      REQUIRE(log->operators.size() >= 2);
+      for (auto& who : log->operators)
+        CHECK(who == "alice");
+    }
+  }
+}
+
+TEST_CASE_METHOD(console_fixture,
                  "console: commands run one at a time, in input order",
                  "[console]") {
   start_console();

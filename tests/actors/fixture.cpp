@@ -160,8 +160,9 @@ fake_node(node_connection_actor::pointer self,
   return {
     [](atom::deadline) {},
     [](atom::tick) {},
-    [self, log](atom::list, uint64_t query, std::string& path, uint8_t,
+    [self, log](atom::list, request_origin& origin, std::string& path, uint8_t,
                 listing_sink_actor& sink) -> caf::result<uint64_t, bool> {
+      auto query = log->record(origin);
       log->requests.push_back("ls " + path);
       if (log->silent)
         return keep_pending<uint64_t, bool>(self, log, query);
@@ -174,8 +175,9 @@ fake_node(node_connection_actor::pointer self,
         self->send(sink, atom::chunk_v, query, i->second);
       return {uint64_t{i->second.size()}, true};
     },
-    [log](atom::find, uint64_t, protocol::find_request& spec,
+    [log](atom::find, request_origin& origin, protocol::find_request& spec,
           find_sink_actor&) -> caf::result<uint64_t, uint64_t> {
+      log->record(origin);
       // A node that predates find (no capability bit 8).
       log->requests.push_back("find " + spec.path);
       return make_error(wire_code::bad_request, "too old for find");
@@ -189,16 +191,19 @@ fake_node(node_connection_actor::pointer self,
         fail(make_error(wire_code::cancelled, "cancelled"));
       }
     },
-    [self, log](atom::stat, uint64_t query,
+    [self, log](atom::stat, request_origin& origin,
                 std::string& path) -> caf::result<protocol::entry> {
+      auto query = log->record(origin);
       return fake_stat(self, log, query, path);
     },
-    [self, log](atom::stat, uint64_t query, std::string& path,
+    [self, log](atom::stat, request_origin& origin, std::string& path,
                 listing_sink_actor&) -> caf::result<protocol::entry> {
+      auto query = log->record(origin);
       return fake_stat(self, log, query, path);
     },
-    [self, log](atom::du, uint64_t query,
+    [self, log](atom::du, request_origin& origin,
                 std::string& path) -> caf::result<protocol::du_reply> {
+      auto query = log->record(origin);
       log->requests.push_back("du " + path);
       if (log->silent)
         return keep_pending<protocol::du_reply>(self, log, query);
@@ -210,22 +215,25 @@ fake_node(node_connection_actor::pointer self,
                                   i->second.size(), 0};
       return make_error(wire_code::not_found, "no such entry: " + path);
     },
-    [self, log](atom::remove, uint64_t query, std::string& path,
+    [self, log](atom::remove, request_origin& origin, std::string& path,
                 bool recursive) -> caf::result<uint64_t> {
+      auto query = log->record(origin);
       log->requests.push_back((recursive ? "rm -r " : "rm ") + path);
       if (log->silent)
         return keep_pending<uint64_t>(self, log, query);
       return uint64_t{1};
     },
-    [log](atom::get, uint64_t, std::string& path, uint64_t, uint8_t,
+    [log](atom::get, request_origin& origin, std::string& path, uint64_t, uint8_t,
           transfer_sink_actor&)
       -> caf::result<uint64_t, protocol::sha256_digest> {
+      log->record(origin);
       log->requests.push_back("get " + path);
       return make_error(wire_code::not_permitted,
                         "not permitted by node policy");
     },
-    [log](atom::put, uint64_t, std::string& path, uint64_t, uint8_t,
+    [log](atom::put, request_origin& origin, std::string& path, uint64_t, uint8_t,
           uint32_t, int64_t, upload_source_actor&) -> caf::result<uint64_t> {
+      log->record(origin);
       log->requests.push_back("put " + path);
       return make_error(wire_code::not_permitted,
                         "not permitted by node policy");

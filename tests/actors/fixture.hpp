@@ -193,6 +193,13 @@ struct fake_node_log {
   /// Pending requests of a silent node by query: a cancel fails them with
   /// cancelled, as the real connection does.
   std::map<uint64_t, std::function<void(caf::error)>> pending;
+  /// The operator named by each request, in order.
+  std::vector<std::string> operators;
+  /// Notes who asked; returns the request's query id.
+  uint64_t record(const request_origin& origin) {
+    operators.push_back(origin.operator_name);
+    return origin.query;
+  }
 };
 
 /// Spawns (non-detached) an actor speaking node_connection_actor's interface

@@ -176,7 +176,7 @@ struct server_fixture : fixture {
 
   std::shared_ptr<reply<protocol::entry>> stat(const node_connection_actor& c,
                                                std::string path) {
-    auto r = request<protocol::entry>(c, atom::stat_v, uint64_t{1}, std::move(path));
+    auto r = request<protocol::entry>(c, atom::stat_v, request_origin{1, "tester"}, std::move(path));
     run();
     return r;
   }
@@ -564,21 +564,21 @@ TEST_CASE_METHOD(server_fixture,
   };
   protocol::message late;
   SECTION("stat") {
-    r_stat = request<protocol::entry>(conn, atom::stat_v, uint64_t{9},
+    r_stat = request<protocol::entry>(conn, atom::stat_v, request_origin{9, "tester"},
                                       std::string{"/x"});
     run();
     id = single<protocol::stat_request>(sent(ch)).id;
     late = protocol::stat_reply{id, file_entry("x")};
   }
   SECTION("du") {
-    r_du = request<protocol::du_reply>(conn, atom::du_v, uint64_t{9},
+    r_du = request<protocol::du_reply>(conn, atom::du_v, request_origin{9, "tester"},
                                        std::string{"/x"});
     run();
     id = single<protocol::du_request>(sent(ch)).id;
     late = protocol::du_reply{id, protocol::entry_type::file, 1, 1, 0};
   }
   SECTION("rm") {
-    r_rm = request<uint64_t>(conn, atom::remove_v, uint64_t{9},
+    r_rm = request<uint64_t>(conn, atom::remove_v, request_origin{9, "tester"},
                              std::string{"/x"}, true);
     run();
     id = single<protocol::remove_request>(sent(ch)).id;
@@ -613,7 +613,7 @@ TEST_CASE_METHOD(server_fixture,
   auto r = stat(conn, "/x");
   auto sink = std::make_shared<sink_log>();
   auto sink_hdl = track(sys.spawn(recording_sink, sink, conn));
-  auto l = request<uint64_t, bool>(conn, atom::list_v, uint64_t{1},
+  auto l = request<uint64_t, bool>(conn, atom::list_v, request_origin{1, "tester"},
                                    std::string{"/"}, uint8_t{0}, sink_hdl);
   run();
   auto out = sent(alpha);
@@ -653,7 +653,7 @@ TEST_CASE_METHOD(server_fixture,
   auto conn = resolve("alpha");
   auto sink = std::make_shared<sink_log>();
   auto sink_hdl = track(sys.spawn(recording_sink, sink, conn));
-  auto r = request<uint64_t, bool>(conn, atom::list_v, uint64_t{7},
+  auto r = request<uint64_t, bool>(conn, atom::list_v, request_origin{7, "tester"},
                                    std::string{"/"},
                                    protocol::list_flags::with_hashes, sink_hdl);
   run();
@@ -772,7 +772,7 @@ TEST_CASE_METHOD(server_fixture,
   SECTION("a listing: every chunk restarts the clock") {
     auto sink = std::make_shared<sink_log>();
     auto sink_hdl = track(sys.spawn(recording_sink, sink, conn));
-    auto r = request<uint64_t, bool>(conn, atom::list_v, uint64_t{1},
+    auto r = request<uint64_t, bool>(conn, atom::list_v, request_origin{1, "tester"},
                                      std::string{"/big"}, uint8_t{0},
                                      sink_hdl);
     run();
@@ -849,7 +849,7 @@ TEST_CASE_METHOD(server_fixture,
   auto sink = std::make_shared<sink_log>();
   sink->auto_ack = false;
   auto sink_hdl = track(sys.spawn(recording_sink, sink, conn));
-  auto r = request<uint64_t, bool>(conn, atom::list_v, uint64_t{5},
+  auto r = request<uint64_t, bool>(conn, atom::list_v, request_origin{5, "tester"},
                                    std::string{"/"}, uint8_t{0}, sink_hdl);
   run();
   auto id = single<protocol::list_request>(sent(ch)).id;
@@ -925,7 +925,8 @@ struct broker_fixture : server_fixture {
   std::shared_ptr<get_reply> get(uint64_t query, std::string path,
                                  const transfer_sink_actor& sink) {
     auto r = request<uint64_t, protocol::sha256_digest>(
-      conn, atom::get_v, query, std::move(path), uint64_t{0}, uint8_t{0},
+      conn, atom::get_v, request_origin{query, "tester"}, std::move(path),
+      uint64_t{0}, uint8_t{0},
       sink);
     run();
     return r;
@@ -947,7 +948,7 @@ TEST_CASE_METHOD(broker_fixture,
                  "[server][regression]") {
   auto sink = std::make_shared<sink_log>();
   auto sink_hdl = track(sys.spawn(recording_sink, sink, conn));
-  auto r = request<uint64_t, bool>(conn, atom::list_v, uint64_t{7},
+  auto r = request<uint64_t, bool>(conn, atom::list_v, request_origin{7, "tester"},
                                    std::string{"/"}, uint8_t{0}, sink_hdl);
   run();
   auto id = single<protocol::list_request>(sent(ch)).id;
@@ -1069,7 +1070,7 @@ TEST_CASE_METHOD(broker_fixture,
 TEST_CASE_METHOD(broker_fixture,
                  "server: a du_reply whose counts overflow is refused",
                  "[server][regression]") {
-  auto r = request<protocol::du_reply>(conn, atom::du_v, uint64_t{1}, std::string{"/d"});
+  auto r = request<protocol::du_reply>(conn, atom::du_v, request_origin{1, "tester"}, std::string{"/d"});
   run();
   auto id = single<protocol::du_request>(sent(ch)).id;
   auto max = std::numeric_limits<uint64_t>::max();
@@ -1390,7 +1391,7 @@ struct meta_fixture : server_fixture {
   std::shared_ptr<reply<uint64_t, protocol::sha256_digest>>
   get(uint8_t flags) {
     auto r = request<uint64_t, protocol::sha256_digest>(
-      conn, atom::get_v, uint64_t{5}, std::string{"/key"}, uint64_t{0}, flags,
+      conn, atom::get_v, request_origin{5, "tester"}, std::string{"/key"}, uint64_t{0}, flags,
       sink);
     run();
     return r;
@@ -1452,7 +1453,7 @@ TEST_CASE_METHOD(server_fixture,
   auto log = std::make_shared<data_log>();
   auto sink = track(sys.spawn(recording_data_sink, log, conn));
   auto r = request<uint64_t, protocol::sha256_digest>(
-    conn, atom::get_v, uint64_t{5}, std::string{"/f"}, uint64_t{0},
+    conn, atom::get_v, request_origin{5, "tester"}, std::string{"/f"}, uint64_t{0},
     uint8_t{0}, sink);
   run();
   auto id = single<protocol::download_request>(sent(ch)).id;
@@ -1482,11 +1483,11 @@ TEST_CASE_METHOD(server_fixture,
   auto log = std::make_shared<data_log>();
   auto sink = track(sys.spawn(recording_data_sink, log, conn));
   auto r = request<uint64_t, protocol::sha256_digest>(
-    conn, atom::get_v, uint64_t{5}, std::string{"/key"}, uint64_t{0},
+    conn, atom::get_v, request_origin{5, "tester"}, std::string{"/key"}, uint64_t{0},
     protocol::transfer_meta, sink);
   run();
   CHECK(single<protocol::download_request>(sent(ch)).flags == 0);
-  auto p = request<uint64_t>(conn, atom::put_v, uint64_t{6},
+  auto p = request<uint64_t>(conn, atom::put_v, request_origin{6, "tester"},
                              std::string{"/new"}, uint64_t{0},
                              uint8_t{protocol::transfer_meta
                                      | protocol::transfer_resume},
@@ -1543,7 +1544,9 @@ struct upload_fixture : broker_fixture {
   }
 
   std::shared_ptr<reply<uint64_t>> put(uint64_t query) {
-    auto r = request<uint64_t>(conn, atom::put_v, query, std::string{"/up"},
+    auto r = request<uint64_t>(conn, atom::put_v,
+                               request_origin{query, "tester"},
+                               std::string{"/up"},
                                uint64_t{log->content.size()}, uint8_t{0},
                                uint32_t{0644}, int64_t{0},
                                caf::actor_cast<upload_source_actor>(source));

@@ -109,8 +109,11 @@ class FileOpsTest(harness.SystemTest):
         out = server.command("du n1:/tree/out/keep.txt")
         self.assertTrue(out[0].startswith("error:"), out)
         log = server.log_text()
-        self.assertRegex(log, r"cmd=du path=/tree status=ok")
-        self.assertRegex(log, r"cmd=du path=/nope status=failed error=not_found")
+        # The request report names who asked: the server's own terminal.
+        self.assertRegex(log, r"request node=n1 addr=\S+ operator=console "
+                              r"cmd=du path=/tree status=ok")
+        self.assertRegex(log, r"operator=console cmd=du path=/nope "
+                              r"status=failed error=not_found")
 
     # -- rm
 
