@@ -54,7 +54,10 @@ test: configure
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -j $(JOBS)
 
 ## package: the .deb packages dirscope-server and dirscope-client in build/
-package: build
+## (the server's package carries the `dirscope` command too)
+package: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) \
+	  --target dirscope-server dirscope-client dirscope
 	cd $(BUILD_DIR) && cpack -G DEB
 
 ## container-check: what the Dockerfile's runtime stage and compose.yaml

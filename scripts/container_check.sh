@@ -240,6 +240,11 @@ if [ ! -e "$BASE/.dirscope-base-complete" ]; then
   timeout 1800 debootstrap --variant=minbase bookworm "$BASE.partial" "$MIRROR" \
     >"$CACHE/debootstrap.log" 2>&1 \
     || { tail -n 20 "$CACHE/debootstrap.log"; die "debootstrap failed"; }
+  # debian:bookworm-slim's sources: the release, its updates and security.
+  rm -f "$BASE.partial/etc/apt/sources.list"
+  printf 'Types: deb\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb\nURIs: %s\nSuites: bookworm-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$MIRROR" "${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}" \
+    >"$BASE.partial/etc/apt/sources.list.d/debian.sources"
   touch "$BASE.partial/.dirscope-base-complete"
   mv "$BASE.partial" "$BASE"
 fi
