@@ -58,10 +58,10 @@ as_image_user() {
   local user=$1 home=$2 workdir=$3
   shift 3
   if [ "$user" = root ]; then
-    exec env -i PATH="$PATH_IN" HOME="$home" -C "$workdir" "$@"
+    exec env -i -C "$workdir" PATH="$PATH_IN" HOME="$home" "$@"
   fi
   exec setpriv --reuid="$user" --regid="$user" --init-groups \
-    env -i PATH="$PATH_IN" HOME="$home" -C "$workdir" "$@"
+    env -i -C "$workdir" PATH="$PATH_IN" HOME="$home" "$@"
 }
 
 # The runtime stage of the Dockerfile, in an overlay over the base.
@@ -368,20 +368,25 @@ done
 
 # Waits (bounded) until ARGV run in the exec service prints every WORD.
 expect_output() {
-  local what=$1 words=$2 n out missing w
+  local what=$1 words=$2 n out rc missing w
   shift 2
   for n in $(seq "$WAIT_SECONDS"); do
-    out=$(container_exec "$EXEC_SERVICE" "$@" 2>&1) || true
+    for w in "${STARTED[@]}"; do
+      alive "$w" || die "$what: ${SERVICES[$w]} exited (see $CACHE/last-run/${SERVICES[$w]}.out)"
+    done
+    rc=0
+    out=$(container_exec "$EXEC_SERVICE" "$@" 2>&1) || rc=$?
     missing=""
     for w in $words; do grep -qwF -- "$w" <<<"$out" || missing="$missing $w"; done
-    if [ -z "$missing" ]; then
+    if [ -z "$missing" ] && [ "$rc" = 0 ]; then
       say "ok: $what"
+      while IFS= read -r w; do echo "    | $w"; done <<<"$out"
       return 0
     fi
     sleep 1
   done
   echo "$out"
-  die "$what: missing$missing after $WAIT_SECONDS tries"
+  die "$what: exit status $rc, missing$missing after $WAIT_SECONDS tries"
 }
 
 listing() { ls -A "$1" | tr '\n' ' '; }
