@@ -290,7 +290,7 @@ container_exec() {
   local i=$1 p
   shift
   p=$(pid_of "$i")
-  timeout -k 5 30 nsenter --target "$p" --mount --uts --net --pid --root -- \
+  timeout -k 5 30 nsenter --target "$p" --mount --uts --net --pid --root --wd -- \
     /bin/sh -c "$(declare -f as_image_user); PATH_IN=$PATH_IN; as_image_user \"\$@\"" \
     sh "$IMG_USER" "$IMG_HOME" "$IMG_WORKDIR" "$@"
 }
