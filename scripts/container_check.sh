@@ -113,6 +113,14 @@ image_main() {
     fi
   done
   [ "$missing" = 0 ] || exit 1
+  # `docker run IMAGE`: the image's own CMD, as its user.
+  if [ ${#IMAGE_CMD[@]} -gt 0 ]; then
+    echo "cmd: ${IMAGE_CMD[*]}"
+    timeout 30 chroot "$root" /bin/sh -c \
+      "$(declare -f as_image_user); PATH_IN=$PATH_IN; as_image_user \"\$@\"" \
+      sh "$user" "$home" "$workdir" "${IMAGE_CMD[@]}" >/dev/null \
+      || { echo "image: its CMD ${IMAGE_CMD[*]} failed"; exit 1; }
+  fi
   printf 'IMG_USER=%q\nIMG_UID=%q\nIMG_HOME=%q\nIMG_WORKDIR=%q\n' \
     "$user" "$uid" "$home" "$workdir" >"$RUN/image.env"
 }
@@ -260,7 +268,7 @@ say "image: the Dockerfile's runtime stage on the base (apt-get from $MIRROR)"
 mkdir -p "$RUN"/image/{upper,work,root} "$RUN/volumes"
 timeout 900 unshare --mount --propagation private "$SELF" __image \
   >"$RUN/image.log" 2>&1 || { tail -n 30 "$RUN/image.log"; die "image build failed"; }
-grep -E '^(user|workdir):' "$RUN/image.log" | while read -r l; do say "image $l"; done
+grep -E '^(user|workdir|cmd):' "$RUN/image.log" | while read -r l; do say "image $l"; done
 source "$RUN/image.env"
 
 # 4. The network (a bridge in a namespace of its own) and the services.

@@ -61,6 +61,7 @@ def dockerfile():
         fail("Dockerfile: expected a build stage and a runtime stage")
     final = stages[-1]
     print("IMAGE_FROM=%s" % q(final["from"]))
+    arr("IMAGE_CMD", [])
     steps = []
     for word, rest in final["steps"]:
         if word == "COPY":
@@ -73,8 +74,12 @@ def dockerfile():
             if word == "RUN" and rest.startswith("["):
                 fail("Dockerfile: exec-form RUN not emulated: " + rest)
             steps.append(word + "\t" + rest)
-        elif word in ("EXPOSE", "CMD", "LABEL"):
-            pass  # metadata; compose gives every service its command
+        elif word == "CMD":
+            if not rest.startswith("["):
+                fail("Dockerfile: shell-form CMD not emulated: " + rest)
+            arr("IMAGE_CMD", yaml.safe_load(rest))  # a JSON array
+        elif word in ("EXPOSE", "LABEL"):
+            pass  # metadata
         else:
             fail("Dockerfile: instruction not emulated: " + word)
     arr("IMAGE_STEPS", steps)
