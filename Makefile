@@ -32,7 +32,8 @@ FUZZ_CAMPAIGN_SECONDS ?= 1800
 FUZZ_HARNESSES ?=
 
 .PHONY: all deps configure build test test-asan fuzz-build fuzz fuzz-smoke \
-        fuzz-campaign ci demo bench bench-scale bench-fleet package clean
+        fuzz-campaign ci demo bench bench-scale bench-fleet package \
+        container-check clean
 
 all: build
 
@@ -53,8 +54,20 @@ test: configure
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -j $(JOBS)
 
 ## package: the .deb packages dirscope-server and dirscope-client in build/
-package: build
+## (the server's package carries the `dirscope` command too)
+package: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) \
+	  --target dirscope-server dirscope-client dirscope
 	cd $(BUILD_DIR) && cpack -G DEB
+
+## container-check: what the Dockerfile's runtime stage and compose.yaml
+## promise, without Docker: the packages installed in a debootstrapped
+## bookworm (cached in build/container/), compose's three services in
+## namespaces, `ls web1:/` and `nodes` through the API (as root; not in `test`)
+CONTAINER_PACKAGES := debootstrap python3-yaml iproute2 curl
+container-check:
+	@scripts/install-deps.sh $(CONTAINER_PACKAGES)
+	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) scripts/container_check.sh
 
 ## test-asan: unit, actor and hostile-peer system tests on an ASan+UBSan build
 test-asan: deps

@@ -19,13 +19,18 @@ install(TARGETS dirscope-client RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
 install(FILES conf/systemd/dirscope-client@.service
         DESTINATION lib/systemd/system COMPONENT client)
 install(FILES conf/deb/client-example.ini
-        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT client)
+        DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/dirscope-client/examples
+        COMPONENT client)
 
+# Each package its own doc dir (/usr/share/doc/PACKAGE): a file in both
+# packages stops dpkg from installing the second one.
 foreach(component server client)
   install(FILES README.md DESIGN.md PROTOCOL.md
-          DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT ${component})
+          DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/dirscope-${component}
+          COMPONENT ${component})
 endforeach()
-install(FILES API.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT server)
+install(FILES API.md DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/dirscope-server
+        COMPONENT server)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME dirscope)

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """System test: the Dockerfile and compose.yaml stay in step with the code
 (issue 8 item 5). No container runtime or registry is reachable here, so
-the image is not built; what can drift is checked instead: the build
+the image is not built (`make container-check`, as root, runs its runtime
+stage and compose's services without Docker); what can drift is checked
+here instead: the build
 stage installs only packages the Makefile's build needs, the files and
 directories they name exist, and every option the compose commands pass
 is one the binaries accept (and the commands parse)."""

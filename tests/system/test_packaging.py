@@ -53,21 +53,23 @@ class Packaging(harness.SystemTest):
         expected = {
             "dirscope-server": ["./usr/bin/dirscope-server",
                                 "./usr/bin/dirscope",
-                                "./usr/share/doc/dirscope/API.md",
+                                "./usr/share/doc/dirscope-server/API.md",
                                 "./usr/lib/systemd/system/dirscope-server.service",
                                 "./etc/dirscope/server.ini",
-                                "./usr/share/doc/dirscope/README.md"],
+                                "./usr/share/doc/dirscope-server/README.md"],
             "dirscope-client": ["./usr/bin/dirscope-client",
                                 "./usr/lib/systemd/system/dirscope-client@.service",
-                                "./usr/share/doc/dirscope/examples/"
+                                "./usr/share/doc/dirscope-client/examples/"
                                 "client-example.ini"],
         }
+        owned = {}
         for name, deb in debs.items():
             listing = run(["dpkg-deb", "-c", deb])
             self.assertEqual(listing.returncode, 0, listing.stderr)
             files = [line.split()[-1] for line in listing.stdout.splitlines()]
             for path in expected[name]:
                 self.assertIn(path, files, "%s lacks %s" % (name, path))
+            owned[name] = {f for f in files if not f.endswith("/")}
             # Nothing outside the package's own places, nothing setuid.
             for line in listing.stdout.splitlines():
                 mode, path = line.split()[0], line.split()[-1]
@@ -90,6 +92,10 @@ class Packaging(harness.SystemTest):
             if name == "dirscope-server":
                 with open(os.path.join(control, "conffiles")) as f:
                     self.assertIn("/etc/dirscope/server.ini", f.read())
+        # Both on one host (the container image installs both): dpkg
+        # refuses a file that another installed package already owns.
+        self.assertEqual(owned["dirscope-server"] & owned["dirscope-client"],
+                         set())
 
 
 if __name__ == "__main__":
