@@ -169,7 +169,11 @@ def start_server(workdir, port, state_dir, count, extra, name="server",
     server = harness.Server(workdir, port, name=name, state_dir=state_dir,
                             args=["--max-clients=%d" % (count + 10)]
                             + list(extra), **more)
-    server.wait_listening(timeout=60)
+    try:
+        server.wait_listening(timeout=60)
+    except BaseException:
+        server.kill()
+        raise
     return server
 
 
