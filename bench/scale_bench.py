@@ -115,7 +115,8 @@ class Swarm:
         self.status = {}
         self.reasons = []  # "swarm: COUNT x WHY" lines printed at the end
         self.lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self):
         for line in self.proc.stdout:
@@ -152,6 +153,8 @@ class Swarm:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        # Its last lines (the reasons) are still being copied to the file.
+        self._reader.join(timeout=5)
         self._out.close()
 
 
@@ -364,7 +367,6 @@ def run_one(args, n, tmp):
     finally:
         fleet.stop()
         if fleet.swarm is not None:
-            time.sleep(0.2)
             for line in fleet.swarm.reasons:
                 print("  " + line, file=sys.stderr)
     return row
