@@ -9,7 +9,6 @@ nodes/s) and the server's CPU per join (CPU-seconds during admission / N).
 
 usage: bench/admission_bench.py [--bin-dir build] [--nodes 1000] [--rounds 5]
 """
-import argparse
 import os
 import statistics
 import subprocess
@@ -21,7 +20,6 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import scale_bench as sb  # noqa: E402
-harness = sb.harness
 
 
 def rsa_cert(tmp):
@@ -41,40 +39,27 @@ def one_run(args, kind, tmp, index, rsa):
     extra = list(args.server_arg)
     if kind == "rsa-2048":
         extra += ["--cert-file=" + rsa[0], "--key-file=" + rsa[1]]
-    server = sb.start_server(workdir, harness.free_port(),
-                             os.path.join(tmp, "state"), args.nodes, extra)
-    swarm = None
-    try:
+    with sb.Fleet(workdir, args.nodes, extra,
+                  os.path.join(tmp, "state")) as fleet:
+        server = fleet.server
         target = types.SimpleNamespace(
             host=server.host, port=server.port,
             ca_file=rsa[0] if kind == "rsa-2048" else server.ca_file,
             token_file=server.token_file)
         c0, t0 = sb.cpu_seconds(server.pid), time.monotonic()
-        swarm = sb.Swarm(args.bin_dir, target, args.nodes, workdir,
-                         args.connect_rate)
-        if sb.wait_all(server, args.nodes, 120 + args.nodes // 20) is None:
-            raise AssertionError("%s: not all nodes joined" % kind)
+        swarm = fleet.start_swarm(args, target)
+        fleet.wait_joined(what="%s: not all nodes joined" % kind)
         seconds = time.monotonic() - t0
         cpu = sb.cpu_seconds(server.pid) - c0
         return {"rate": args.nodes / seconds, "ms": 1000.0 * cpu / args.nodes,
                 "failures": swarm.failures()}
-    finally:
-        if swarm is not None:
-            swarm.stop()
-        server.kill()
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin-dir", default="build")
-    ap.add_argument("--nodes", type=int, default=1000)
+    ap = sb.bench_parser(__doc__, 1000)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--connect-rate", type=int, default=2000)
-    ap.add_argument("--server-arg", action="append", default=[])
-    args = ap.parse_args()
-    args.bin_dir = os.path.abspath(args.bin_dir)
-    harness.parse_bin_dir(["--bin-dir", args.bin_dir])
-    sb.raise_nofile()
+    sb.swarm_flags(ap)
+    args = sb.parse_bench_args(ap)
     kinds = ["ecdsa-p256", "rsa-2048"]
     load_start = sb.loadavg()
     results = {k: [] for k in kinds}

@@ -14,53 +14,25 @@ over --idle-seconds. Prints, per transport:
 usage: bench/conn_cost.py [--bin-dir build] [--nodes 1000] [--repeat 1]
                           [--idle-seconds 20] [--server-arg=--x=y ...]
 """
-import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "system"))
-import harness  # noqa: E402
-import scale_bench as sb  # noqa: E402  (rss, cpu, nofile helpers)
-
-
-def swarm_argv(bin_dir, server, n, tls):
-    argv = [os.path.join(bin_dir, "dirscope-swarm"),
-            "--server", "%s:%d" % (server.host, server.port),
-            "--count", str(n), "--connect-rate", "2000",
-            "--max-joining", "64", "--report", "5"]
-    if tls:
-        argv.append("--ca-file=" + server.ca_file)
-    else:
-        argv.append("--tls=false")
-    if server.token_file:
-        argv.append("--token-file=" + server.token_file)
-    return argv
+import scale_bench as sb  # noqa: E402  (Fleet, rss, cpu helpers)
 
 
 def run_one(args, tls, tmp):
     workdir = tempfile.mkdtemp(dir=tmp)
-    port = harness.free_port()
-    server = harness.Server(workdir, port, tls=tls,
-                            args=["--max-clients=%d" % (args.nodes + 10)]
-                            + list(args.server_arg))
-    swarm = None
-    try:
-        server.wait_listening(timeout=60)
+    with sb.Fleet(workdir, args.nodes, args.server_arg, tls=tls) as fleet:
+        server = fleet.server
         time.sleep(1)
         rss0 = sb.rss_mb(server.proc.pid)
-        out = open(os.path.join(workdir, "swarm.out"), "w")
-        swarm = subprocess.Popen(swarm_argv(args.bin_dir, server, args.nodes,
-                                            tls),
-                                 stdout=out, stderr=out,
-                                 start_new_session=True)
-        if sb.wait_all(server, args.nodes, 300) is None:
-            raise RuntimeError("not all nodes joined")
+        fleet.start_swarm(args, tls=tls, report=5)
+        fleet.wait_joined(timeout=300)
         time.sleep(args.settle_seconds)
         rss_n = sb.rss_mb(server.proc.pid)
         cpu0 = sb.cpu_seconds(server.proc.pid)
@@ -69,26 +41,16 @@ def run_one(args, tls, tmp):
         cpu = (sb.cpu_seconds(server.proc.pid) - cpu0) / (time.monotonic()
                                                           - t0)
         return rss0, rss_n, (rss_n - rss0) * 1024.0 / args.nodes, cpu * 100
-    finally:
-        if swarm is not None and swarm.poll() is None:
-            swarm.terminate()
-            swarm.wait(timeout=30)
-        server.kill()
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin-dir", default="build")
-    ap.add_argument("--nodes", type=int, default=1000)
+    ap = sb.bench_parser(__doc__, 1000)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--settle-seconds", type=float, default=12)
     ap.add_argument("--idle-seconds", type=float, default=20)
     ap.add_argument("--server-arg", action="append", default=[])
     ap.add_argument("--only", choices=["plain", "tls"], default=None)
-    args = ap.parse_args()
-    args.bin_dir = os.path.abspath(args.bin_dir)
-    harness.parse_bin_dir(["--bin-dir", args.bin_dir])
-    sb.raise_nofile()
+    args = sb.parse_bench_args(ap)
     print("load before: %s" % sb.loadavg())
     print("%-6s %6s %8s %8s %12s %8s" % ("mode", "nodes", "rss0 MB", "rssN MB",
                                          "KB/conn", "cpu %"))

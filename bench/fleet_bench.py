@@ -16,7 +16,6 @@ average before and after.
 usage: bench/fleet_bench.py [--bin-dir build] [--nodes 1000] [--runs 5]
        [--server-arg=--fleet-parallel=64]
 """
-import argparse
 import os
 import re
 import statistics
@@ -26,8 +25,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import scale_bench  # noqa: E402  (Swarm, start_server, wait_all, loadavg)
-from scale_bench import harness  # noqa: E402
+import scale_bench  # noqa: E402  (Fleet, the flags, loadavg)
 
 SUMMARY = re.compile(r"^(\d+) nodes? answered, (\d+) failed, (\d+) timed out")
 
@@ -52,37 +50,21 @@ def run_fleet(server, line, expect, timeout=120):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin-dir", default="build")
-    ap.add_argument("--nodes", type=int, default=1000)
+    ap = scale_bench.bench_parser(__doc__, 1000)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--connect-rate", type=int, default=2000)
-    ap.add_argument("--max-joining", type=int, default=64)
-    ap.add_argument("--rejoin-max-joining", type=int, default=0)
-    ap.add_argument("--server-arg", action="append", default=[])
-    args = ap.parse_args()
-    args.bin_dir = os.path.abspath(args.bin_dir)
-    harness.parse_bin_dir(["--bin-dir", args.bin_dir])
-    scale_bench.raise_nofile()
+    scale_bench.swarm_flags(ap, joining=True)
+    args = scale_bench.parse_bench_args(ap)
     n = args.nodes
     with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmp:
         root = os.path.join(tmp, "root")
         os.makedirs(os.path.join(root, "etc"))
         with open(os.path.join(root, "etc", "passwd"), "w") as f:
             f.write("root:x:0:0::/root:/bin/sh\n")
-        port = harness.free_port()
-        server = scale_bench.start_server(tmp, port, None, n, args.server_arg)
-        swarm = node = None
-        try:
-            node = harness.Process(
-                "node", harness.client_argv(port, root, "real-node",
-                                            args=server.client_args()),
-                tmp)
-            if scale_bench.wait_all(server, 1, 30) is None:
-                raise AssertionError("the real node did not join")
-            swarm = scale_bench.Swarm(args.bin_dir, server, n, tmp, args)
-            if scale_bench.wait_all(server, n + 1, 120 + n // 20) is None:
-                raise AssertionError("the swarm did not join")
+        with scale_bench.Fleet(tmp, n, args.server_arg) as fleet:
+            server = fleet.server
+            fleet.add_real_node(root)
+            fleet.start_swarm(args)
+            fleet.wait_joined(what="the swarm did not join")
             time.sleep(2)  # let admission settle
             cases = [("find", "find all:/etc --name passwd"),
                      ("ls", "ls all:/")]
@@ -102,12 +84,6 @@ def main():
                       % (name, statistics.median(xs), min(xs), max(xs), line))
             print("load before: %s" % load_before)
             print("load after:  %s" % load_after)
-        finally:
-            if swarm is not None:
-                swarm.stop()
-            if node is not None:
-                node.kill()
-            server.kill()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ usage: bench/idle_probe.py [--bin-dir build] [--nodes 10000]
                            [--idle-seconds 30] [--perf 20] [--malloc-stats]
                            [--server-arg=--x=y ...]
 """
-import argparse
 import os
 import subprocess
 import sys
@@ -29,8 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "system"))
 import harness  # noqa: E402
-import scale_bench as sb  # noqa: E402  (rss, cpu, nofile helpers)
-import conn_cost  # noqa: E402  (the swarm's command line)
+import scale_bench as sb  # noqa: E402  (Fleet, rss, cpu helpers)
 
 
 def smaps_rollup(pid):
@@ -69,9 +67,7 @@ def heap_mappings(pid):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin-dir", default="build")
-    ap.add_argument("--nodes", type=int, default=10000)
+    ap = sb.bench_parser(__doc__, 10000)
     ap.add_argument("--settle-seconds", type=float, default=12)
     ap.add_argument("--idle-seconds", type=float, default=30)
     ap.add_argument("--perf", type=float, default=0)
@@ -82,24 +78,21 @@ def main():
     ap.add_argument("--wrap", default="",
                     help="run the server under this command, e.g. "
                          "'heaptrack -o /tmp/x' (then --idle-seconds 0)")
-    args = ap.parse_args()
-    harness.parse_bin_dir(["--bin-dir", args.bin_dir])
-    sb.raise_nofile()
+    args = sb.parse_bench_args(ap)
     tmp = tempfile.mkdtemp(prefix="idle-probe-")
     port = harness.free_port()
-    extra = ["--max-clients=%d" % (args.nodes + 10)] + args.server_arg
     argv = None
     state = os.path.join(tmp, "state")
     if args.wrap:
         argv = args.wrap.split() + [
             harness.server_bin(), "--state-dir=" + state, "--bind",
             "127.0.0.1", "--port", str(port),
-            "--log-file=" + os.path.join(tmp, "server.log")] + extra
-    server = harness.Server(tmp, port, args=extra, argv=argv,
-                            state_dir=state)
-    swarm = None
+            "--log-file=" + os.path.join(tmp, "server.log"),
+            "--max-clients=%d" % (args.nodes + 10)] + args.server_arg
+    fleet = sb.Fleet(tmp, args.nodes, args.server_arg, state, port,
+                     argv=argv)
+    server = fleet.server
     try:
-        server.wait_listening(timeout=60)
         pid = server.proc.pid
         if args.wrap:  # the server is the wrapper's child
             pid = [int(x) for x in subprocess.run(
@@ -109,17 +102,14 @@ def main():
                     "dirscope-server")][0]
         time.sleep(1)
         rss0 = sb.rss_mb(pid)
-        out = open(os.path.join(tmp, "swarm.out"), "w")
-        swarm = subprocess.Popen(
-            conn_cost.swarm_argv(args.bin_dir, server, args.nodes, True),
-            stdout=out, stderr=out, start_new_session=True)
+        swarm = fleet.start_swarm(args, report=5)
         t0 = time.monotonic()
         if args.wrap:
             # A wrapper may give the server no stdin: the swarm says it.
             harness.wait_for(lambda: "all %d welcomed" % args.nodes
-                             in harness.read_text(out.name), 600)
-        elif sb.wait_all(server, args.nodes, 600) is None:
-            raise RuntimeError("not all nodes joined")
+                             in harness.read_text(swarm.out_path), 600)
+        else:
+            fleet.wait_joined(timeout=600)
         print("admission %.1f s" % (time.monotonic() - t0))
         time.sleep(args.settle_seconds)
         rss = sb.rss_mb(pid)
@@ -194,10 +184,7 @@ def main():
               % (time.monotonic() - t0,
                  server.log_text().count(" left: "), args.nodes))
     finally:
-        if swarm is not None and swarm.poll() is None:
-            swarm.terminate()
-            swarm.wait(timeout=30)
-        server.kill()
+        fleet.stop()
         print("work dir:", tmp)
 
 

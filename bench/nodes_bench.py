@@ -14,7 +14,6 @@ the `echo` after it returns (the console runs commands in order), with
 
 usage: bench/nodes_bench.py [--bin-dir build] [--nodes 10000] [--rounds 5]
 """
-import argparse
 import os
 import statistics
 import sys
@@ -23,7 +22,6 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import scale_bench as sb  # noqa: E402
-harness = sb.harness
 
 COMMANDS = [
     ("anchor: echo", "echo x"),
@@ -36,29 +34,18 @@ COMMANDS = [
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin-dir", default="build")
-    ap.add_argument("--nodes", type=int, default=10000)
+    ap = sb.bench_parser(__doc__, 10000)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--connect-rate", type=int, default=2000)
-    ap.add_argument("--server-arg", action="append", default=[])
-    args = ap.parse_args()
-    args.bin_dir = os.path.abspath(args.bin_dir)
-    harness.parse_bin_dir(["--bin-dir", args.bin_dir])
-    sb.raise_nofile()
+    sb.swarm_flags(ap)
+    args = sb.parse_bench_args(ap)
     times = {name: [] for name, _ in COMMANDS}
     rows = {}
     with tempfile.TemporaryDirectory(prefix="dirscope-nodes-") as tmp:
-        server = sb.start_server(tmp, harness.free_port(),
-                                 os.path.join(tmp, "state"), args.nodes,
-                                 args.server_arg)
-        swarm = None
-        try:
-            swarm = sb.Swarm(args.bin_dir, server, args.nodes, tmp,
-                             args.connect_rate)
-            if sb.wait_all(server, args.nodes, 120 + args.nodes // 20) \
-                    is None:
-                raise AssertionError("not all nodes joined")
+        with sb.Fleet(tmp, args.nodes, args.server_arg,
+                      os.path.join(tmp, "state")) as fleet:
+            server = fleet.server
+            fleet.start_swarm(args)
+            fleet.wait_joined()
             load_start = sb.loadavg()
             for _ in range(args.rounds):
                 for name, line in COMMANDS:
@@ -66,10 +53,6 @@ def main():
                     times[name].append(t)
                     rows[name] = len(out)
             load_end = sb.loadavg()
-        finally:
-            if swarm is not None:
-                swarm.stop()
-            server.kill()
     anchor = times[COMMANDS[0][0]]
     print("\n%d nodes, %d rounds, load at start %s, at end %s\n"
           % (args.nodes, args.rounds, load_start, load_end))

@@ -81,21 +81,31 @@ def loadavg():
         return f.read().strip()
 
 
+def swarm_argv(bin_dir, server, count, connect_rate=2000, max_joining=64,
+               rejoin_max_joining=None, report=1, tls=True):
+    """dirscope-swarm's command line: `count` nodes joining `server` (its
+    host, port, ca_file and token_file), over TLS 1.3 or plain TCP."""
+    argv = [os.path.join(bin_dir, "dirscope-swarm"),
+            "--server", "%s:%d" % (server.host, server.port),
+            "--count", str(count), "--connect-rate", str(connect_rate),
+            "--max-joining", str(max_joining)]
+    if rejoin_max_joining is not None:
+        argv += ["--rejoin-max-joining", str(rejoin_max_joining)]
+    argv += ["--report", str(report)]
+    argv.append("--ca-file=" + server.ca_file if tls else "--tls=false")
+    if server.token_file:
+        argv.append("--token-file=" + server.token_file)
+    return argv
+
+
 class Swarm:
-    """dirscope-swarm with its status lines read by a thread."""
+    """dirscope-swarm with its status lines read by a thread (and copied to
+    WORKDIR/swarm.out). options: those of swarm_argv()."""
 
     STATUS = re.compile(r"swarm: t=\S+ (.*)")
 
-    def __init__(self, bin_dir, server, count, workdir, args):
-        argv = [os.path.join(bin_dir, "dirscope-swarm"),
-                "--server", "%s:%d" % (server.host, server.port),
-                "--count", str(count), "--connect-rate",
-                str(args.connect_rate), "--max-joining", str(args.max_joining),
-                "--rejoin-max-joining", str(args.rejoin_max_joining),
-                "--report", "1"]
-        argv += ["--ca-file=" + server.ca_file]
-        if server.token_file:
-            argv.append("--token-file=" + server.token_file)
+    def __init__(self, bin_dir, server, count, workdir, **options):
+        argv = swarm_argv(bin_dir, server, count, **options)
         self.out_path = os.path.join(workdir, "swarm.out")
         self._out = open(self.out_path, "w")
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
@@ -105,7 +115,8 @@ class Swarm:
         self.status = {}
         self.reasons = []  # "swarm: COUNT x WHY" lines printed at the end
         self.lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self):
         for line in self.proc.stdout:
@@ -142,6 +153,8 @@ class Swarm:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        # Its last lines (the reasons) are still being copied to the file.
+        self._reader.join(timeout=5)
         self._out.close()
 
 
@@ -152,11 +165,18 @@ def timed(server, line, timeout):
     return time.monotonic() - start, out
 
 
-def start_server(workdir, port, state_dir, count, extra, name="server"):
+def start_server(workdir, port, state_dir, count, extra, name="server",
+                 **more):
+    """A dirscope-server with room for `count` nodes, listening; more:
+    other harness.Server arguments (tls, argv)."""
     server = harness.Server(workdir, port, name=name, state_dir=state_dir,
                             args=["--max-clients=%d" % (count + 10)]
-                            + list(extra))
-    server.wait_listening(timeout=60)
+                            + list(extra), **more)
+    try:
+        server.wait_listening(timeout=60)
+    except BaseException:
+        server.kill()
+        raise
     return server
 
 
@@ -167,6 +187,108 @@ def wait_all(server, n, timeout):
                          timeout=timeout + 30)
     ok = len(out) == 1 and out[0].endswith("node(s) connected")
     return (time.monotonic() - start) if ok else None
+
+
+class Fleet:
+    """What every fleet bench starts: a fresh dirscope-server (free port
+    unless given, room for `count` nodes), then on request one real node
+    and `count` swarm nodes; stop(), or leaving a `with` block, ends the
+    swarm, the node and the server. server: other start_server()
+    arguments (name, tls, argv)."""
+
+    def __init__(self, workdir, count, extra=(), state_dir=None, port=None,
+                 **server):
+        self.workdir = workdir
+        self.count = count
+        self.swarm = self.node = None
+        self.server = start_server(workdir, port or harness.free_port(),
+                                   state_dir, count, extra, **server)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def add_real_node(self, root, name="real-node", args=()):
+        """A dirscope-client serving `root`; returns once it has joined."""
+        self.node = harness.Process(
+            "node", harness.client_argv(self.server.port, root, name,
+                                        args=self.server.client_args()
+                                        + list(args)),
+            self.workdir)
+        self.wait_joined(1, "the real node did not join", timeout=30)
+
+    def start_swarm(self, args, target=None, **options):
+        """The swarm's `count` nodes joining `target` (default the server).
+        args: the script's flags: bin_dir, and connect_rate, max_joining,
+        rejoin_max_joining where it has them; options: other swarm_argv()
+        ones (report, tls). Does not wait: see wait_joined()."""
+        for key in ("connect_rate", "max_joining", "rejoin_max_joining"):
+            if hasattr(args, key):
+                options.setdefault(key, getattr(args, key))
+        self.swarm = Swarm(args.bin_dir, target or self.server, self.count,
+                           self.workdir, **options)
+        return self.swarm
+
+    def wait_joined(self, n=None, what="not all nodes joined",
+                    timeout=None):
+        """Seconds until the server has `n` nodes (default: the swarm's, and
+        the real node if any); AssertionError(what) if not within `timeout`
+        (default 120 s + 1 s a 20 nodes)."""
+        if n is None:
+            n = self.count + (self.node is not None)
+        t = wait_all(self.server, n, timeout or 120 + self.count // 20)
+        if t is None:
+            raise AssertionError(what)
+        return t
+
+    def stop(self):
+        if self.swarm is not None:
+            self.swarm.stop()
+        if self.node is not None:
+            self.node.kill()
+        self.server.kill()
+
+
+def bench_parser(doc, nodes):
+    """A fleet bench's flags start with --bin-dir and --nodes (default
+    `nodes`); the first line of `doc` describes it."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--bin-dir", default="build")
+    ap.add_argument("--nodes", type=int, default=nodes)
+    return ap
+
+
+def swarm_flags(ap, joining=False, server_arg=True):
+    """--connect-rate (and with `joining` --max-joining and
+    --rejoin-max-joining), and --server-arg unless told not to."""
+    ap.add_argument("--connect-rate", type=int, default=2000,
+                    help="swarm connects started per second")
+    if joining:
+        ap.add_argument("--max-joining", type=int, default=64,
+                        help="most swarm connections between connect and "
+                             "welcome at once (raise it for a storm that "
+                             "does not wait for the server)")
+        ap.add_argument("--rejoin-max-joining", type=int, default=0,
+                        help="the same for swarm nodes coming back after a "
+                             "restart (default 0: no limit, each node "
+                             "reconnects when its jittered backoff says, as "
+                             "a fleet would)")
+    if server_arg:
+        ap.add_argument("--server-arg", action="append", default=[],
+                        help="extra server option, e.g. "
+                             "--server-arg=--foo=1")
+
+
+def parse_bench_args(ap):
+    """Parses the flags; the binaries come from --bin-dir (made absolute),
+    and the descriptor limit is raised (inherited by server and swarm)."""
+    args = ap.parse_args()
+    args.bin_dir = os.path.abspath(args.bin_dir)
+    harness.parse_bin_dir(["--bin-dir", args.bin_dir])
+    raise_nofile()
+    return args
 
 
 def run_one(args, n, tmp):
@@ -180,21 +302,15 @@ def run_one(args, n, tmp):
             f.write(name * 100)
     port = harness.free_port()
     row = {"n": n, "load_before": loadavg()}
-    server = start_server(workdir, port, state_dir, n, args.server_arg)
-    swarm = None
-    node = None
+    fleet = Fleet(workdir, n, args.server_arg, state_dir, port)
+    server = fleet.server
     try:
-        node = harness.Process(
-            "node", harness.client_argv(port, root, "real-node",
-                                        args=server.client_args()
-                                        + ["--reconnect-min=100ms"]),
-            workdir)
-        if wait_all(server, 1, 30) is None:
-            raise AssertionError("the real node did not join")
+        fleet.add_real_node(root, args=["--reconnect-min=100ms"])
+        node = fleet.node
         # -- admission
         admit_timeout = 120 + n // 20
         start = time.monotonic()
-        swarm = Swarm(args.bin_dir, server, n, workdir, args)
+        swarm = fleet.start_swarm(args)
         t = wait_all(server, n + 1, admit_timeout)
         row["admission"] = None if t is None else time.monotonic() - start
         # -- idle
@@ -235,8 +351,8 @@ def run_one(args, n, tmp):
         row["left"] = server.log_text().count(" left: ")
         start = time.monotonic()
         server.kill()
-        server = start_server(workdir, port, state_dir, n, args.server_arg,
-                              name="server2")
+        server = fleet.server = start_server(workdir, port, state_dir, n,
+                                             args.server_arg, name="server2")
         t = wait_all(server, n, 120 + n // 20)
         row["restart"] = None if t is None else time.monotonic() - start
         time.sleep(1.5)
@@ -249,14 +365,10 @@ def run_one(args, n, tmp):
         except AssertionError:
             pass  # measured above; killed below
     finally:
-        if swarm is not None:
-            swarm.stop()
-            time.sleep(0.2)
-            for line in swarm.reasons:
+        fleet.stop()
+        if fleet.swarm is not None:
+            for line in fleet.swarm.reasons:
                 print("  " + line, file=sys.stderr)
-        for p in (node, server):
-            if p is not None:
-                p.kill()
     return row
 
 
@@ -306,18 +418,7 @@ def main():
     ap.add_argument("--settle-seconds", type=float, default=5)
     ap.add_argument("--ls-runs", type=int, default=20)
     ap.add_argument("--nodes-runs", type=int, default=5)
-    ap.add_argument("--connect-rate", type=int, default=2000,
-                    help="swarm connects started per second")
-    ap.add_argument("--max-joining", type=int, default=64,
-                    help="most swarm connections between connect and "
-                         "welcome at once (raise it for a storm that does "
-                         "not wait for the server)")
-    ap.add_argument("--rejoin-max-joining", type=int, default=0,
-                    help="the same for swarm nodes coming back after the "
-                         "restart (default 0: no limit, each node reconnects "
-                         "when its jittered backoff says, as a fleet would)")
-    ap.add_argument("--server-arg", action="append", default=[],
-                    help="extra server option, e.g. --server-arg=--foo=1")
+    swarm_flags(ap, joining=True)
     ap.add_argument("--quit-timeout", type=float, default=60,
                     help="how long `quit` may take before the server is "
                          "killed (the table says so)")
@@ -325,14 +426,11 @@ def main():
                     help="append the table to bench/RESULTS.md")
     ap.add_argument("--note", default="",
                     help="a line to write under the table (with --results)")
-    args = ap.parse_args()
-    args.bin_dir = os.path.abspath(args.bin_dir)
-    harness.parse_bin_dir(["--bin-dir", args.bin_dir])
+    args = parse_bench_args(ap)
     harness.isolate_home()
     if not os.access(os.path.join(args.bin_dir, "dirscope-swarm"), os.X_OK):
         sys.exit("scale_bench: %s/dirscope-swarm is missing (cmake --build "
                  "%s --target dirscope-swarm)" % (args.bin_dir, args.bin_dir))
-    raise_nofile()  # inherited by server, node and swarm
     hard = fd_hard_limit()
     if args.nodes:
         ns = [int(x) for x in args.nodes.split(",") if x]

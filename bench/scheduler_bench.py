@@ -14,7 +14,6 @@ usage: bench/scheduler_bench.py [--bin-dir build] [--nodes 2000]
 ARGS are server options separated by spaces, e.g.
   --config "sharing=--scheduler.policy=sharing"
 """
-import argparse
 import os
 import statistics
 import sys
@@ -24,7 +23,6 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import scale_bench as sb  # noqa: E402
-harness = sb.harness
 
 DEFAULT_CONFIGS = [
     ("stealing (CAF default)", "--scheduler.policy=stealing"),
@@ -39,19 +37,13 @@ DEFAULT_CONFIGS = [
 def one_run(args, name, extra, tmp, index):
     workdir = os.path.join(tmp, "run%d" % index)
     os.makedirs(workdir)
-    state_dir = os.path.join(tmp, "state")
-    port = harness.free_port()
-    server = sb.start_server(workdir, port, state_dir, args.nodes,
-                             extra.split())
-    swarm = None
-    try:
-        swarm = sb.Swarm(args.bin_dir, server, args.nodes, workdir,
-                         args.connect_rate)
+    with sb.Fleet(workdir, args.nodes, extra.split(),
+                  os.path.join(tmp, "state")) as fleet:
+        server = fleet.server
+        swarm = fleet.start_swarm(args)
         start = time.monotonic()
-        t = sb.wait_all(server, args.nodes, 120 + args.nodes // 20)
-        if t is None:
-            raise AssertionError("%s: not all %d nodes joined"
-                                 % (name, args.nodes))
+        fleet.wait_joined(what="%s: not all %d nodes joined"
+                          % (name, args.nodes))
         admission = time.monotonic() - start
         time.sleep(args.settle_seconds)
         c0, t0 = sb.cpu_seconds(server.pid), time.monotonic()
@@ -60,27 +52,18 @@ def one_run(args, name, extra, tmp, index):
             / (time.monotonic() - t0)
         return {"cpu": cpu, "admission": admission,
                 "rss": sb.rss_mb(server.pid), "failures": swarm.failures()}
-    finally:
-        if swarm is not None:
-            swarm.stop()
-        server.kill()
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin-dir", default="build")
-    ap.add_argument("--nodes", type=int, default=2000)
+    ap = sb.bench_parser(__doc__, 2000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--idle-seconds", type=float, default=60)
     ap.add_argument("--settle-seconds", type=float, default=5)
-    ap.add_argument("--connect-rate", type=int, default=2000)
+    sb.swarm_flags(ap, server_arg=False)
     ap.add_argument("--config", action="append", default=[],
                     help="NAME=SERVER ARGS (repeatable; default: stealing, "
                          "sharing, stealing with relaxed polling)")
-    args = ap.parse_args()
-    args.bin_dir = os.path.abspath(args.bin_dir)
-    harness.parse_bin_dir(["--bin-dir", args.bin_dir])
-    sb.raise_nofile()
+    args = sb.parse_bench_args(ap)
     configs = [tuple(c.split("=", 1)) for c in args.config] \
         or DEFAULT_CONFIGS
     load_start = sb.loadavg()

@@ -431,6 +431,40 @@ class PtyProcess:
             pass
 
 
+def wait_quiet(term, quiet=0.3, timeout=10):
+    """Waits until the pty `term` (a PtyProcess, or any object with
+    output()) shows nothing new for `quiet` s."""
+    last = [len(term.output()), 0]
+
+    def settled():
+        n = len(term.output())
+        if n != last[0]:
+            last[0], last[1] = n, 0
+            return False
+        last[1] += 1
+        return last[1] * 0.05 >= quiet
+    wait_for(settled, timeout, interval=0.05, what="a quiet terminal")
+
+
+def type_keys(term, keys, expect, timeout=20):
+    """Types `keys` on the pty `term` (a PtyProcess, or any object with
+    `master` and output()), Tab as \\t, then Enter; after each Tab it waits
+    until the terminal is quiet, so the completion (maybe a round trip to a
+    node) lands before the next keys. Returns what the terminal showed from
+    the first key on, once `expect` is among it."""
+    mark = len(term.output())
+    for part in re.split(r"(\t)", keys):
+        if part:
+            os.write(term.master, part.encode())
+        if part == "\t":
+            wait_quiet(term)
+    os.write(term.master, b"\r")
+    wait_for(lambda: expect in term.output()[mark:], timeout,
+             what="%r on the terminal; shown:\n%s"
+             % (expect, term.output()[-1500:]))
+    return term.output()[mark:]
+
+
 class Server(Process):
     """dirscope-server with stdin open for commands and stdout read
     line by line by a thread."""
