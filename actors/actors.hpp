@@ -136,10 +136,11 @@ using node_connection_actor = caf::typed_actor<
   /// transfer_resume it continues the node's partial file from the first
   /// chunk's offset (refused by such older nodes); replies with the size
   /// once the node has it in place.
-  replies_to<atom::put, request_origin, std::string, uint64_t, uint8_t, uint32_t,
-             int64_t, upload_source_actor>::with<uint64_t>,
-  /// Sends a notice with this text to the node.
-  reacts_to<atom::notice, std::string>,
+  replies_to<atom::put, request_origin, std::string, uint64_t, uint8_t,
+             uint32_t, int64_t, upload_source_actor>::with<uint64_t>,
+  /// Sends a notice with `text` to the node; `operator_name` sent it (for
+  /// the request report).
+  reacts_to<atom::notice, std::string, std::string>,
   /// Sends goodbye with this reason (code and text) to the node, then
   /// closes.
   reacts_to<atom::goodbye, caf::error>>;
@@ -191,8 +192,9 @@ using supervisor_actor = caf::typed_actor<
   /// Finds a node by name or id.
   replies_to<atom::resolve, std::string>::with<node_info,
                                                node_connection_actor>,
-  /// Disconnects a node; replies once it is gone.
-  replies_to<atom::kick, std::string>::with<node_info>,
+  /// Operator `operator_name` disconnects node `name`; replies once it is
+  /// gone.
+  replies_to<atom::kick, std::string, std::string>::with<node_info>,
   /// Replies with the node count once at least `n` nodes are connected;
   /// fails with timeout after `timeout` (query `id`, for cancel).
   replies_to<atom::wait, uint64_t, uint64_t, caf::timespan>::with<uint64_t>,
@@ -203,8 +205,9 @@ using supervisor_actor = caf::typed_actor<
   replies_to<atom::shutdown>::with<uint64_t>,
   /// Like shutdown, but the goodbye says `restarting`: nodes reconnect.
   replies_to<atom::restart>::with<uint64_t>,
-  /// Sends a notice to every joined node; replies with how many got it.
-  replies_to<atom::broadcast, std::string>::with<uint64_t>,
+  /// Operator `operator_name` sends notice `text` to every joined node;
+  /// replies with how many got it.
+  replies_to<atom::broadcast, std::string, std::string>::with<uint64_t>,
   /// Node `name` sent line `text`: forwarded to the echo subscriber.
   reacts_to<atom::echo, std::string, std::string>,
   /// From now on, lines from nodes go to `sink` (the console).

@@ -221,7 +221,7 @@ void cmd_pwd(self_ptr self) {
 
 void cmd_kick(self_ptr self, const command& cmd) {
   self->request(self->state.supervisor, caf::infinite, atom::kick_v,
-                cmd.args[0])
+                self->state.options.operator_name, cmd.args[0])
     .then(
       [self](node_info& info) {
         auto& st = self->state;

@@ -159,7 +159,7 @@ void cmd_rm(self_ptr self, const command& cmd) {
 
 void cmd_broadcast(self_ptr self, const command& cmd) {
   self->request(self->state.supervisor, caf::infinite, atom::broadcast_v,
-                cmd.args[0])
+                self->state.options.operator_name, cmd.args[0])
     .then(
       [self](uint64_t n) {
         self->state.out("notice sent to " + std::to_string(n) + " node"

@@ -252,7 +252,7 @@ void put_to(self_ptr self, const std::string& local, const std::string& typed,
            + " on " + std::to_string(t->got_it.size()) + " of "
            + std::to_string(t->total) + " nodes\n");
     for (auto& conn : t->got_it)
-      self->send(conn, atom::notice_v,
+      self->send(conn, atom::notice_v, st.options.operator_name,
                  "new file available: " + shown_path);
     finish(self);
   };

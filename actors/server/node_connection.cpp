@@ -390,12 +390,13 @@ node_connection(node_connection_broker self, caf::io::connection_handle hdl,
                                    uint64_t{self->state.data_chunk_limit});
       return i->second.reply;
     },
-    [self](atom::notice, std::string& text) {
+    [self](atom::notice, const std::string& operator_name, std::string& text) {
       auto& st = self->state;
       if (st.stage != state::phase::joined)
         return;
-      spdlog::info("request node={} addr={} cmd=notice status=ok bytes={}",
-                   st.who(), st.info.endpoint(), text.size());
+      spdlog::info("request node={} addr={} operator={} cmd=notice "
+                   "status=ok bytes={}",
+                   st.who(), st.info.endpoint(), operator_name, text.size());
       write(self, protocol::notice{std::move(text)});
     },
     [self](atom::goodbye, const caf::error& reason) {

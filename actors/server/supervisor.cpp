@@ -342,13 +342,14 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       return make_error(wire_code::not_found,
                         "no node named '" + name + "' (see 'nodes')");
     },
-    [self](atom::kick, const std::string& name) -> caf::result<node_info> {
+    [self](atom::kick, const std::string& operator_name,
+           const std::string& name) -> caf::result<node_info> {
       auto rec = self->state.find(name);
       if (rec == nullptr)
         return make_error(wire_code::not_found,
                           "no node named '" + name + "' (see 'nodes')");
-      spdlog::info("kicking node {} ({})", rec->info.name,
-                   rec->info.endpoint());
+      spdlog::info("kicking node {} ({}) operator={}", rec->info.name,
+                   rec->info.endpoint(), operator_name);
       self->send(rec->conn, atom::goodbye_v,
                  make_error(wire_code::kicked,
                             "disconnected by the server operator"));
@@ -375,7 +376,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       self->delayed_send(self, timeout, atom::timeout_v, id);
       return promise;
     },
-    [self](atom::broadcast, std::string& text) -> caf::result<uint64_t> {
+    [self](atom::broadcast, const std::string& operator_name,
+           const std::string& text) -> caf::result<uint64_t> {
       auto& st = self->state;
       // Every node accepts frames of at least min_frame_limit; a longer
       // notice would make a node drop its connection with protocol_error.
@@ -386,7 +388,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
                             + " bytes is too long (at most "
                             + std::to_string(most) + ")");
       for (auto& [id, rec] : st.nodes)
-        self->send(rec.conn, atom::notice_v, text);
+        self->send(rec.conn, atom::notice_v, operator_name, text);
       return st.nodes.size();
     },
     [self](atom::echo, std::string& node, std::string& text) {

@@ -280,6 +280,8 @@ TEST_CASE_METHOD(console_fixture,
     type("ls all:/");
     type("du alpha:/sub");
     CHECK(contains(type("rm -y beta:/a"), "deleted beta:/a (1 entry)"));
+    CHECK(type("broadcast hello") == "notice sent to 2 nodes\n");
+    CHECK(beta.log->requests.back() == "notice hello");
     for (auto* log : {alpha.log.get(), beta.log.get()}) {
       REQUIRE(log->operators.size() >= 2);
       for (auto& who : log->operators)

@@ -238,7 +238,8 @@ fake_node(node_connection_actor::pointer self,
       return make_error(wire_code::not_permitted,
                         "not permitted by node policy");
     },
-    [log](atom::notice, std::string& text) {
+    [log](atom::notice, const std::string& operator_name, std::string& text) {
+      log->operators.push_back(operator_name);
       log->requests.push_back("notice " + text);
     },
     [self, log](atom::goodbye, const caf::error& reason) {

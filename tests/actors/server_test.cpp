@@ -800,7 +800,8 @@ TEST_CASE_METHOD(server_fixture,
                  "server: kick writes goodbye(kicked) and closes", "[server]") {
   auto alpha = join("alpha");
   auto beta = join("beta");
-  auto r = request<node_info>(sup, atom::kick_v, std::string{"alpha"});
+  auto r = request<node_info>(sup, atom::kick_v, std::string{"tester"},
+                              std::string{"alpha"});
   run();
   REQUIRE(r->value);
   CHECK(r->get().name == "alpha");

@@ -217,7 +217,8 @@ TEST_CASE_METHOD(supervisor_fixture,
   auto beta = joined("beta");
   SECTION("a connection that stays up delays the reply") {
     alpha.log->leave_on_goodbye = false;
-    auto r = request<node_info>(sup, atom::kick_v, std::string{"alpha"});
+    auto r = request<node_info>(sup, atom::kick_v, std::string{"tester"},
+                              std::string{"alpha"});
     run();
     REQUIRE(alpha.log->goodbyes.size() == 1);
     CHECK(code_of(alpha.log->goodbyes[0]) == wire_code::kicked);
@@ -232,7 +233,8 @@ TEST_CASE_METHOD(supervisor_fixture,
     CHECK(node_names() == names{"beta"});
   }
   SECTION("kick by id") {
-    auto r = request<node_info>(sup, atom::kick_v, std::string{"2"});
+    auto r = request<node_info>(sup, atom::kick_v, std::string{"tester"},
+                              std::string{"2"});
     run();
     REQUIRE(r->value);
     CHECK(r->get().name == "beta");
@@ -241,7 +243,8 @@ TEST_CASE_METHOD(supervisor_fixture,
     CHECK(node_names() == names{"alpha"});
   }
   SECTION("kicking an unknown node fails with not_found") {
-    auto r = request<node_info>(sup, atom::kick_v, std::string{"gamma"});
+    auto r = request<node_info>(sup, atom::kick_v, std::string{"tester"},
+                              std::string{"gamma"});
     run();
     REQUIRE(r->error);
     CHECK(code_of(r->error) == wire_code::not_found);
@@ -419,9 +422,11 @@ TEST_CASE_METHOD(supervisor_fixture,
                  "[supervisor][regression]") {
   auto alpha = joined("alpha");
   alpha.log->leave_on_goodbye = false;
-  auto r1 = request<node_info>(sup, atom::kick_v, std::string{"alpha"});
+  auto r1 = request<node_info>(sup, atom::kick_v, std::string{"tester"},
+                              std::string{"alpha"});
   run();
-  auto r2 = request<node_info>(sup, atom::kick_v, std::string{"alpha"});
+  auto r2 = request<node_info>(sup, atom::kick_v, std::string{"tester"},
+                              std::string{"alpha"});
   run();
   CHECK_FALSE(r1->done());
   CHECK_FALSE(r2->done());
