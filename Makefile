@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 PACKAGES := cmake g++ make pkg-config libcaf-dev libspdlog-dev \
             libcrypto++-dev catch2 nlohmann-json3-dev libedit-dev python3 openssl \
             libssl-dev libarchive-dev libcpp-httplib-dev curl jq \
-            dpkg-dev systemd chromium chromium-driver python3-selenium
+            dpkg-dev systemd chromium chromium-driver python3-selenium strace
 
 # The ASan+UBSan build (test-asan) and the libFuzzer build (fuzz*) live in
 # build directories of their own.

@@ -443,8 +443,12 @@ outcome<uint64_t> tree_unpacker::finish() {
   return x.entries;
 }
 
-outcome<uint64_t> tree_unpacker::place() {
+outcome<uint64_t> tree_unpacker::place(bool durable) {
   auto& x = *impl_;
+  // One syncfs for the whole tree: an fsync per file would cost a disk
+  // flush per file of a tree of many small files.
+  if (durable && ::syncfs(x.temp.get()) != 0)
+    return io_failure(errno, "sync " + x.shown + " to disk");
   if (::renameat2(x.dir.get(), x.temp_name.c_str(), x.dir.get(),
                   x.name.c_str(), RENAME_NOREPLACE)
       != 0) {
@@ -455,6 +459,8 @@ outcome<uint64_t> tree_unpacker::place() {
     return io_failure(err, "rename into " + x.shown);
   }
   x.placed = true;
+  if (durable)
+    ::fsync(x.dir.get());
   return x.entries;
 }
 

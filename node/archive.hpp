@@ -67,8 +67,10 @@ public:
   /// returns how many there were.
   outcome<uint64_t> finish();
 
-  /// Moves the finished tree under its final name (never replacing).
-  outcome<uint64_t> place();
+  /// Moves the finished tree under its final name (never replacing); with
+  /// `durable` the tree is on disk before it gets its name, and the name
+  /// after (a crash never leaves a named tree with empty files).
+  outcome<uint64_t> place(bool durable = true);
 
   /// Name of the temporary directory (for tests).
   const std::string& temp_name() const noexcept;

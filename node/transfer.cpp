@@ -608,7 +608,8 @@ file_writer::commit(uint64_t size, const protocol::sha256_digest& sha256) {
   if (x.tree) {
     if (auto n = x.tree->finish(); !n)
       return n.error();
-    if (auto n = x.tree->place(); !n)
+    if (auto n = x.tree->place(!skip_fsync.load(std::memory_order_relaxed));
+        !n)
       return n.error();
     x.committed = true;
     return x.written;

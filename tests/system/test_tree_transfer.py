@@ -10,6 +10,9 @@ SHA-256). Refusals (policy, existing target) leave nothing behind.
 
 import hashlib
 import os
+import shutil
+import signal
+import subprocess
 import sys
 import unittest
 
@@ -191,6 +194,41 @@ class TreeTransferTest(harness.SystemTest):
                             for x in out), out)
         self.assertEqual(leftovers(root), [])
         self.assertRegex(server.log_text(), r"cmd=put path=/site status=ok")
+
+    @unittest.skipUnless(shutil.which("strace"), "needs strace (make deps)")
+    def test_put_tree_is_on_disk_before_it_gets_its_name(self):
+        # A crash must never leave a named tree with empty files: the node
+        # syncs the unpacked tree's filesystem, then renames it into place,
+        # then syncs the directory holding it.
+        server, nodes = self.start([("n1", ["--allow-upload"])])
+        client, root = nodes["n1"]
+        src = os.path.join(self.make_dir("src"), "durable")
+        make_tree(src, os.path.join(self.tmp, "secret"))
+        trace = os.path.join(self.tmp, "strace.out")
+        tracer = subprocess.Popen(
+            ["strace", "-f", "-o", trace, "-e",
+             "trace=syncfs,renameat2,fsync", "-p", str(client.proc.pid)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            # strace says so once it has attached to the node's threads.
+            attached = tracer.stderr.readline()
+            self.assertIn("attached", attached)
+            out = server.command("put -r %s n1:/" % src)
+            self.assert_ok(out, "put ")
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(timeout=10)
+        calls = [line.split(None, 1)[1] for line in harness.read_text(trace)
+                 .splitlines() if "resumed" not in line and " " in line]
+        renames = [i for i, c in enumerate(calls)
+                   if c.startswith("renameat2(") and '"durable"' in c]
+        self.assertEqual(len(renames), 1, calls)
+        syncs = [i for i, c in enumerate(calls) if c.startswith("syncfs(")]
+        self.assertTrue(syncs and syncs[0] < renames[0], calls)
+        self.assertTrue(any(c.startswith("fsync(")
+                            for c in calls[renames[0] + 1:]), calls)
+        self.assertEqual(snapshot(os.path.join(root, "durable")),
+                         snapshot(src))
 
     def test_put_tree_never_plants_special_modes(self):
         # The node runs with umask 027: nothing it creates may be more
