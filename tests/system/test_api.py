@@ -10,6 +10,7 @@ event stream, a client that leaves cancels its command, a certificate that
 does not verify is refused, and API.md's curl examples run as written.
 """
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -122,6 +123,19 @@ class ApiTest(unittest.TestCase):
         res = self.curl("-o", "/dev/null", "-w", "%{http_code}", *args,
                         token=token, data=data)
         return res.stdout.decode()
+
+    @contextlib.contextmanager
+    def shell_on_pty(self, name):
+        """`dirscope shell` at a terminal, as (terminal, offset past its
+        first prompt); killed when the block ends."""
+        env = {k: v for k, v in self.env().items()
+               if k.startswith("DIRSCOPE_")}
+        term = harness.PtyProcess(name, [cli_bin(), "shell"], cwd=self.tmp,
+                                  env=env)
+        try:
+            yield term, term.wait_output("dirscope> ")
+        finally:
+            term.kill()
 
     # -- authentication
 
@@ -416,12 +430,7 @@ class ApiTest(unittest.TestCase):
     def test_interactive_shell(self):
         """dirscope shell at a terminal: the server's prompt, cd that
         lasts, Ctrl-C cancels the running command, Ctrl-D leaves."""
-        env = {k: v for k, v in self.env().items()
-               if k.startswith("DIRSCOPE_")}
-        term = harness.PtyProcess("dirscope-shell", [cli_bin(), "shell"],
-                                  cwd=self.tmp, env=env)
-        try:
-            at = term.wait_output("dirscope> ")
+        with self.shell_on_pty("dirscope-shell") as (term, at):
             term.type("cd web1:/etc")
             at = term.wait_output("dirscope web1:/etc> ", at)
             term.type("ls")
@@ -446,8 +455,6 @@ class ApiTest(unittest.TestCase):
                 except subprocess.TimeoutExpired:
                     pass
             self.assertEqual(term.wait(), 0)
-        finally:
-            term.kill()
         self.wait_logged(r"command=\"wait-nodes 51 --timeout 120\" "
                          r"status=failed error=cancelled")
 
@@ -469,12 +476,7 @@ class ApiTest(unittest.TestCase):
         conn.request("DELETE", "/api/v1/session/" + session, headers=headers)
         conn.getresponse().read()
         conn.close()
-        env = {k: v for k, v in self.env().items()
-               if k.startswith("DIRSCOPE_")}
-        term = harness.PtyProcess("dirscope-shell-tab", [cli_bin(), "shell"],
-                                  cwd=self.tmp, env=env)
-        try:
-            at = term.wait_output("dirscope> ")
+        with self.shell_on_pty("dirscope-shell-tab") as (term, at):
             # The line editor drops keys typed before it reads: type again
             # (after Ctrl-U) until they show; bounded.
             for _ in range(10):
@@ -489,8 +491,6 @@ class ApiTest(unittest.TestCase):
             term.wait_output("c/", at)
             os.write(term.master, b"\r")
             term.wait_output("hostname", at)
-        finally:
-            term.kill()
 
     # -- events
 
