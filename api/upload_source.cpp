@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include <openssl/evp.h>
-
 #include "actors/error.hpp"
 #include "node/transfer.hpp"
 #include "protocol/messages.hpp"
@@ -61,19 +59,9 @@ upload_source(upload_source_actor::stateful_pointer<upload_source_state> self,
   auto& st = self->state;
   st.pipe = std::move(pipe);
   st.size = size;
-  st.hash = std::shared_ptr<void>{EVP_MD_CTX_new(), [](void* p) {
-                                    EVP_MD_CTX_free(
-                                      static_cast<EVP_MD_CTX*>(p));
-                                  }};
-  auto ctx = static_cast<EVP_MD_CTX*>(st.hash.get());
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1)
-    st.hash.reset();
   return {
     [self](atom::read, uint64_t max_chunk) -> caf::result<node::file_chunk> {
       auto& st = self->state;
-      auto ctx = static_cast<EVP_MD_CTX*>(st.hash.get());
-      if (ctx == nullptr)
-        return make_error(wire_code::internal, "cannot hash the upload");
       node::file_chunk x;
       x.offset = st.offset;
       if (st.offset < st.size) {
@@ -89,14 +77,13 @@ upload_source(upload_source_actor::stateful_pointer<upload_source_state> self,
             return make_error(wire_code::cancelled,
                               "the client did not send the whole file");
         }
-        EVP_DigestUpdate(ctx, x.data.data(), x.data.size());
+        st.hash.update(x.data);
         st.offset += x.data.size();
         return x;
       }
       x.end = true;
       x.size = st.size;
-      unsigned int len = 0;
-      EVP_DigestFinal_ex(ctx, x.sha256.data(), &len);
+      x.sha256 = st.hash.finish();
       return x;
     },
   };

@@ -15,6 +15,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "node/sha256.hpp"
 
 namespace dirscope::api {
 
@@ -51,7 +52,7 @@ struct upload_source_state {
   std::shared_ptr<byte_pipe> pipe;
   uint64_t size = 0;
   uint64_t offset = 0;
-  std::shared_ptr<void> hash; // EVP_MD_CTX
+  node::sha256_hasher hash;
   bool done = false;
 };
 

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 
-#include <cryptopp/sha.h>
 
 #include "node/confine.hpp"
 #include "node/sha256.hpp"
@@ -104,7 +103,7 @@ outcome<protocol::sha256_digest> sha256_file_prefix(const std::string& path,
   unique_fd fd{::open(path.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC)};
   if (!fd)
     return errno_failure(errno, protocol::escape_name(path));
-  CryptoPP::SHA256 hash;
+  sha256_hasher hash;
   std::string buf(hash_read_size, '\0');
   uint64_t done = 0;
   while (done < n) {
@@ -118,13 +117,10 @@ outcome<protocol::sha256_digest> sha256_file_prefix(const std::string& path,
       return make_failure(wire_code::io_error,
                           protocol::escape_name(path) + " is shorter than "
                             + std::to_string(n) + " bytes");
-    hash.Update(reinterpret_cast<const CryptoPP::byte*>(buf.data()),
-                static_cast<size_t>(got));
+    hash.update({buf.data(), static_cast<size_t>(got)});
     done += static_cast<uint64_t>(got);
   }
-  protocol::sha256_digest result;
-  hash.Final(result.data());
-  return result;
+  return hash.finish();
 }
 
 void created_dirs::add(int parent_fd, std::string name) {

@@ -4,27 +4,37 @@
 #include <cstdint>
 #include <memory>
 
-#include <cryptopp/sha.h>
 #include <unistd.h>
 
 #include "node/confine.hpp"
 
 namespace dirscope::node {
 
+void sha256_hasher::update(std::string_view data) {
+  hash_.Update(reinterpret_cast<const CryptoPP::byte*>(data.data()),
+                     data.size());
+}
+
+protocol::sha256_digest sha256_hasher::finish() {
+  protocol::sha256_digest digest;
+  static_assert(sizeof(digest) == CryptoPP::SHA256::DIGESTSIZE);
+  hash_.Final(digest.data());
+  return digest;
+}
+
 outcome<protocol::sha256_digest> sha256_fd(int fd,
                                            const std::atomic<bool>* stop,
                                            std::atomic<uint64_t>* progress) {
-  CryptoPP::SHA256 hash;
+  sha256_hasher hash;
   // One buffer per worker thread: a listing of many small files allocates
   // nothing per file.
-  thread_local std::unique_ptr<CryptoPP::byte[]> buf{
-    new CryptoPP::byte[hash_read_size]};
+  thread_local std::unique_ptr<char[]> buf{new char[hash_read_size]};
   for (;;) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed))
       return make_failure(wire_code::cancelled, "hashing cancelled");
     auto n = ::read(fd, buf.get(), hash_read_size);
     if (n > 0) {
-      hash.Update(buf.get(), static_cast<size_t>(n));
+      hash.update({buf.get(), static_cast<size_t>(n)});
       if (progress != nullptr)
         progress->fetch_add(static_cast<uint64_t>(n),
                             std::memory_order_relaxed);
@@ -37,19 +47,13 @@ outcome<protocol::sha256_digest> sha256_fd(int fd,
       return result;
     }
   }
-  protocol::sha256_digest digest;
-  static_assert(sizeof(digest) == CryptoPP::SHA256::DIGESTSIZE);
-  hash.Final(digest.data());
-  return digest;
+  return hash.finish();
 }
 
 protocol::sha256_digest sha256_bytes(std::string_view data) {
-  CryptoPP::SHA256 hash;
-  hash.Update(reinterpret_cast<const CryptoPP::byte*>(data.data()),
-              data.size());
-  protocol::sha256_digest digest;
-  hash.Final(digest.data());
-  return digest;
+  sha256_hasher hash;
+  hash.update(data);
+  return hash.finish();
 }
 
 } // namespace dirscope::node

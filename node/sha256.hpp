@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include <cryptopp/sha.h>
+
 #include "protocol/messages.hpp"
 #include "protocol/outcome.hpp"
 
@@ -15,6 +17,20 @@ namespace dirscope::node {
 
 /// Size of each read() while hashing.
 constexpr size_t hash_read_size = 64u << 10;
+
+/// SHA-256 of bytes that arrive piece by piece (a transfer hashes what it
+/// streams).
+class sha256_hasher {
+public:
+  void update(std::string_view data);
+
+  /// The digest of everything added since construction or the last
+  /// finish(); the hasher then starts over.
+  protocol::sha256_digest finish();
+
+private:
+  CryptoPP::SHA256 hash_;
+};
 
 /// Hashes everything readable from `fd` (from its current offset). Gives
 /// up with wire_code::cancelled between two reads once `*stop` is true, so

@@ -8,7 +8,6 @@
 #include <optional>
 #include <random>
 
-#include <cryptopp/sha.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,7 +61,7 @@ struct file_reader::impl {
   std::string shown;
   uint64_t pos = 0;
   uint64_t skip = 0;
-  CryptoPP::SHA256 hash;
+  sha256_hasher hash;
   bool done = false;
   std::unique_ptr<tree_packer> tree; ///< set: a directory as tar.gz
   bool tree_end = false;             ///< the packer has nothing more
@@ -230,9 +229,7 @@ outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
         return end.error();
       x.tree_end = *end;
       if (!result.data.empty()) {
-        x.hash.Update(
-          reinterpret_cast<const CryptoPP::byte*>(result.data.data()),
-          result.data.size());
+        x.hash.update(result.data);
         x.pos += result.data.size();
         return result;
       }
@@ -241,7 +238,7 @@ outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
     x.tree.reset(); // closes every fd of the walk
     result.end = true;
     result.size = x.pos;
-    x.hash.Final(result.sha256.data());
+    result.sha256 = x.hash.finish();
     return result;
   }
   for (;;) {
@@ -263,9 +260,7 @@ outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
       }
       if (n == 0)
         break;
-      x.hash.Update(
-        reinterpret_cast<const CryptoPP::byte*>(result.data.data() + filled),
-        static_cast<size_t>(n));
+      x.hash.update({result.data.data() + filled, static_cast<size_t>(n)});
       filled += static_cast<size_t>(n);
     }
     result.data.resize(filled);
@@ -293,7 +288,7 @@ outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
   result.offset = x.pos;
   result.end = true;
   result.size = x.pos;
-  x.hash.Final(result.sha256.data());
+  result.sha256 = x.hash.finish();
   return result;
 }
 
@@ -308,7 +303,7 @@ struct file_writer::impl {
   bool replace = false;
   bool committed = false;
   uint64_t written = 0;
-  CryptoPP::SHA256 hash;
+  sha256_hasher hash;
   std::unique_ptr<tree_unpacker> tree; ///< set: a directory from tar.gz
   std::optional<source_identity> source; ///< set: keep a partial file
   uint32_t mode = 0644;
@@ -368,8 +363,7 @@ outcome<uint64_t> settle(file_writer::impl& x, uint64_t offset) {
     if (n <= 0)
       return io_failure(n < 0 ? errno : EIO,
                         "read the partial file of " + x.shown);
-    x.hash.Update(reinterpret_cast<const CryptoPP::byte*>(buf.data()),
-                  static_cast<size_t>(n));
+    x.hash.update({buf.data(), static_cast<size_t>(n)});
     pos += static_cast<uint64_t>(n);
   }
   if (::lseek(x.fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0)
@@ -517,8 +511,7 @@ outcome<uint64_t> file_writer::write(uint64_t offset, std::string_view data) {
                         "chunk at offset " + std::to_string(offset)
                           + ", expected " + std::to_string(x.written));
   if (x.tree) {
-    x.hash.Update(reinterpret_cast<const CryptoPP::byte*>(data.data()),
-                  data.size());
+    x.hash.update(data);
     if (auto n = x.tree->feed(data); !n)
       return n.error();
     x.written += data.size();
@@ -528,8 +521,7 @@ outcome<uint64_t> file_writer::write(uint64_t offset, std::string_view data) {
   // the hash left it in the cache.
   while (!data.empty()) {
     auto piece = data.substr(0, hash_read_size);
-    x.hash.Update(reinterpret_cast<const CryptoPP::byte*>(piece.data()),
-                  piece.size());
+    x.hash.update(piece);
     data.remove_prefix(piece.size());
     while (!piece.empty()) {
       auto n = ::write(x.fd.get(), piece.data(), piece.size());
@@ -594,8 +586,7 @@ file_writer::commit(uint64_t size, const protocol::sha256_digest& sha256) {
                           + std::to_string(x.written) + " bytes, sender "
                           "says " + std::to_string(size));
   }
-  protocol::sha256_digest got;
-  x.hash.Final(got.data());
+  auto got = x.hash.finish();
   if (got != sha256) {
     x.discarded = true; // a resumed prefix that differs must not stay
     return make_failure(wire_code::io_error,

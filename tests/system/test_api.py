@@ -10,6 +10,7 @@ event stream, a client that leaves cancels its command, a certificate that
 does not verify is refused, and API.md's curl examples run as written.
 """
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -122,6 +123,19 @@ class ApiTest(unittest.TestCase):
         res = self.curl("-o", "/dev/null", "-w", "%{http_code}", *args,
                         token=token, data=data)
         return res.stdout.decode()
+
+    @contextlib.contextmanager
+    def shell_on_pty(self, name):
+        """`dirscope shell` at a terminal, as (terminal, offset past its
+        first prompt); killed when the block ends."""
+        env = {k: v for k, v in self.env().items()
+               if k.startswith("DIRSCOPE_")}
+        term = harness.PtyProcess(name, [cli_bin(), "shell"], cwd=self.tmp,
+                                  env=env)
+        try:
+            yield term, term.wait_output("dirscope> ")
+        finally:
+            term.kill()
 
     # -- authentication
 
@@ -416,12 +430,7 @@ class ApiTest(unittest.TestCase):
     def test_interactive_shell(self):
         """dirscope shell at a terminal: the server's prompt, cd that
         lasts, Ctrl-C cancels the running command, Ctrl-D leaves."""
-        env = {k: v for k, v in self.env().items()
-               if k.startswith("DIRSCOPE_")}
-        term = harness.PtyProcess("dirscope-shell", [cli_bin(), "shell"],
-                                  cwd=self.tmp, env=env)
-        try:
-            at = term.wait_output("dirscope> ")
+        with self.shell_on_pty("dirscope-shell") as (term, at):
             term.type("cd web1:/etc")
             at = term.wait_output("dirscope web1:/etc> ", at)
             term.type("ls")
@@ -446,8 +455,6 @@ class ApiTest(unittest.TestCase):
                 except subprocess.TimeoutExpired:
                     pass
             self.assertEqual(term.wait(), 0)
-        finally:
-            term.kill()
         self.wait_logged(r"command=\"wait-nodes 51 --timeout 120\" "
                          r"status=failed error=cancelled")
 
@@ -469,12 +476,7 @@ class ApiTest(unittest.TestCase):
         conn.request("DELETE", "/api/v1/session/" + session, headers=headers)
         conn.getresponse().read()
         conn.close()
-        env = {k: v for k, v in self.env().items()
-               if k.startswith("DIRSCOPE_")}
-        term = harness.PtyProcess("dirscope-shell-tab", [cli_bin(), "shell"],
-                                  cwd=self.tmp, env=env)
-        try:
-            at = term.wait_output("dirscope> ")
+        with self.shell_on_pty("dirscope-shell-tab") as (term, at):
             # The line editor drops keys typed before it reads: type again
             # (after Ctrl-U) until they show; bounded.
             for _ in range(10):
@@ -489,8 +491,6 @@ class ApiTest(unittest.TestCase):
             term.wait_output("c/", at)
             os.write(term.master, b"\r")
             term.wait_output("hostname", at)
-        finally:
-            term.kill()
 
     # -- events
 
@@ -550,6 +550,33 @@ class ApiTest(unittest.TestCase):
         res = self.curl(self.url + "/api/v1/nodes")
         rows = json.loads(res.stdout)
         self.assertIn("web1", [x["name"] for x in rows])
+
+    # -- the request report
+
+    def test_request_report_names_the_operator(self):
+        # A one-shot command, a session's command and a download: each
+        # request to the node is in the report under its operator's name.
+        res = self.curl("-H", "X-Dirscope-Operator: carol", "--json",
+                        json.dumps({"command": "stat web1:/keep.txt"}),
+                        self.url + "/api/v1/run")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.wait_logged(r"request node=web1 addr=\S+ operator=carol "
+                         r"cmd=stat path=/keep\.txt status=ok")
+        res = self.curl("-d", "", "-H", "X-Dirscope-Operator: dave",
+                        self.url + "/api/v1/session")
+        session = json.loads(res.stdout)["session"]
+        res = self.curl("-H", "X-Dirscope-Operator: dave", "--json",
+                        json.dumps({"command": "du web1:/data",
+                                    "session": session}),
+                        self.url + "/api/v1/run")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.curl("-X", "DELETE", self.url + "/api/v1/session/" + session)
+        self.wait_logged(r"operator=dave cmd=du path=/data status=ok")
+        res = self.curl("-f", "-o", "/dev/null", "-H",
+                        "X-Dirscope-Operator: erin",
+                        self.url + "/api/v1/file?node=web1&path=/data/a.bin")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.wait_logged(r"operator=erin cmd=get path=/data/a\.bin status=ok")
 
     # -- a client that leaves cancels its command
 

@@ -29,6 +29,7 @@ import harness  # noqa: E402
 sys.path.append("/usr/lib/python3/dist-packages")
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -115,8 +116,12 @@ class WebViewTest(unittest.TestCase):
         return browser
 
     def wait(self, predicate, what):
-        return WebDriverWait(self.browser, TIMEOUT).until(
-            lambda b: predicate(), message="waiting for " + what)
+        # The page replaces its rows while a predicate may be reading them:
+        # such a predicate is asked again.
+        return WebDriverWait(
+            self.browser, TIMEOUT,
+            ignored_exceptions=(StaleElementReferenceException,)).until(
+                lambda b: predicate(), message="waiting for " + what)
 
     def rows(self):
         """The listing as {name: [type, mtime, size, details, name text]}."""

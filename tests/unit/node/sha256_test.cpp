@@ -110,3 +110,22 @@ TEST_CASE("sha256_fd fails with io_error when reading fails", "[sha256]") {
     CHECK(digest.error().code == wire_code::io_error);
   }
 }
+
+TEST_CASE("sha256_hasher fed in pieces matches the whole", "[sha256]") {
+  auto content = patterned(3 * hash_read_size + 17);
+  auto piece = GENERATE(size_t{1}, size_t{63}, size_t{64}, hash_read_size);
+  INFO("piece " << piece);
+  sha256_hasher hash;
+  for (size_t at = 0; at < content.size(); at += piece)
+    hash.update(std::string_view{content}.substr(at, piece));
+  CHECK(hash.finish() == sha256_bytes(content));
+}
+
+TEST_CASE("sha256_hasher starts over after finish", "[sha256]") {
+  sha256_hasher hash;
+  hash.update("skipped");
+  hash.finish();
+  hash.update("abc");
+  CHECK(hex(hash.finish())
+        == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
