@@ -70,7 +70,10 @@ std::string option_list(const caf::config_option_set& xs) {
 std::string dump_options(const caf::config_option_set& xs) {
   std::string result = "[global]\n";
   for (auto& opt : xs) {
-    if (is_caf_option(opt.long_name()) || opt.long_name() == "config-file")
+    // CAF's stream and openssl options share the set under categories of
+    // their own; dirscope's are all in "global".
+    if (is_caf_option(opt.long_name()) || opt.long_name() == "config-file"
+        || opt.category() != "global")
       continue;
     auto value = opt.get();
     if (!value)

@@ -127,6 +127,12 @@ class Operator(harness.SystemTest):
         for unwanted in ("middleman", "scheduler", "logger", "stream",
                          "work-stealing", "dump-config"):
             self.assertNotIn(unwanted, text)
+        # CAF's stream and openssl options (certificate=, cafile=, ...)
+        # would read like the server's own TLS settings.
+        keys = [x.split("=", 1)[0] for x in text.splitlines()[1:]]
+        for unwanted in ("desired-batch-complexity", "certificate", "cafile",
+                         "capath", "passphrase", "key"):
+            self.assertNotIn(unwanted, keys)
         lines = text.splitlines()
         self.assertEqual(lines[0], "[global]")
         self.assertIn("port=4242", lines)
