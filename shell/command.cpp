@@ -271,7 +271,7 @@ std::vector<command_spec> make_table() {
     "rm",
     {},
     1,
-    3,
+    1,
     {"recursive", "yes"},
     {},
     "rm PATH [-r] [-y]",
@@ -293,12 +293,13 @@ std::vector<command_spec> make_table() {
     "  rm n1:/tmp/old.log\n"
     "  rm n1:/tmp/cache -r -y\n"
     "  rm web*:/tmp/old.log\n",
+    {{'r', "recursive"}, {'y', "yes"}},
   });
   result.push_back(command_spec{
     "get",
     {},
     1,
-    3,
+    2,
     {"force", "resume"},
     {},
     "get NODE:PATH [LOCAL] [-f] [--resume]",
@@ -329,6 +330,7 @@ std::vector<command_spec> make_table() {
     "  get n1:/etc/hosts\n"
     "  get n1:/var/log/big.log /tmp/ -f\n"
     "  get n1:/isos/big.iso --resume\n",
+    {{'f', "force"}},
   });
   result.push_back(command_spec{
     "cat",
@@ -400,7 +402,7 @@ std::vector<command_spec> make_table() {
     "put",
     {},
     2,
-    4,
+    2,
     {"all", "recursive", "resume", "yes"},
     {},
     "put [--all] [-r] [-y] [--resume] LOCAL PATH",
@@ -433,6 +435,7 @@ std::vector<command_spec> make_table() {
     "  put ./motd.txt web*:/etc/\n"
     "  put -r ./site n1:/srv/\n"
     "  put --resume ./big.iso n1:/isos/\n",
+    {{'r', "recursive"}, {'y', "yes"}},
   });
   result.push_back(command_spec{
     "broadcast",

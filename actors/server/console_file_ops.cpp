@@ -72,25 +72,7 @@ void confirm(self_ptr self, const std::string& question,
 void cmd_rm(self_ptr self, const command& cmd) {
   auto recursive = cmd.has_flag("recursive");
   auto yes = cmd.has_flag("yes");
-  std::optional<std::string> path;
-  for (auto& arg : cmd.args) {
-    // Short flags -r, -y, -ry, -yr (a file named -r is written ./-r).
-    if (arg.size() >= 2 && arg[0] == '-'
-        && arg.find_first_not_of("ry", 1) == std::string::npos) {
-      recursive |= arg.find('r') != std::string::npos;
-      yes |= arg.find('y') != std::string::npos;
-    } else if (!path) {
-      path = arg;
-    } else {
-      return fail(self, failure{wire_code::bad_request,
-                                "too many arguments for rm; usage: rm PATH "
-                                "[-r] [-y]"});
-    }
-  }
-  if (!path)
-    return fail(self, failure{wire_code::bad_request,
-                              "missing argument for rm; usage: rm PATH [-r] "
-                              "[-y]"});
+  std::optional<std::string> path = cmd.args[0];
   if (auto& confirmed = self->state.options.rm_confirmed) {
     if (!confirmed())
       return fail(self, failure{wire_code::not_permitted,

@@ -68,23 +68,6 @@ void show_progress(self_ptr self, uint64_t generation) {
                      generation);
 }
 
-/// Splits "-f" style short flags made of `letters` off the arguments.
-std::vector<std::string> split_short_flags(const command& cmd,
-                                           const std::string& letters,
-                                           std::string& seen) {
-  std::vector<std::string> rest;
-  bool options_done = false;
-  for (auto& arg : cmd.args) {
-    if (!options_done && arg.size() >= 2 && arg[0] == '-'
-        && arg.find_first_not_of(letters, 1) == std::string::npos) {
-      seen += arg.substr(1);
-    } else {
-      rest.push_back(arg);
-    }
-  }
-  return rest;
-}
-
 /// Ctrl-C: the running command fails with cancelled as soon as each of its
 /// transfers and listings has been cancelled on its node (the download and
 /// upload actors then drop their temporary files, the node its own).
@@ -135,13 +118,9 @@ void run_download(self_ptr self, const target& t, download_job job,
 }
 
 void cmd_get(self_ptr self, const command& cmd) {
-  std::string seen;
-  auto args = split_short_flags(cmd, "f", seen);
-  auto force = cmd.has_flag("force") || !seen.empty();
+  auto& args = cmd.args;
+  auto force = cmd.has_flag("force");
   auto resume = cmd.has_flag("resume");
-  if (args.empty() || args.size() > 2)
-    return fail(self, failure{wire_code::bad_request,
-                              "usage: get NODE:PATH [LOCAL] [-f] [--resume]"});
   std::string local;
   if (args.size() == 2) {
     auto raw = protocol::unescape_name(args[1]);
@@ -347,16 +326,10 @@ void put_all(self_ptr self, const std::string& local, const std::string& arg,
 
 void cmd_put(self_ptr self, const command& cmd) {
   auto all = cmd.has_flag("all");
-  std::string seen;
-  auto args = split_short_flags(cmd, "ry", seen);
-  auto tree = cmd.has_flag("recursive")
-              || seen.find('r') != std::string::npos;
-  auto yes = cmd.has_flag("yes") || seen.find('y') != std::string::npos;
+  auto& args = cmd.args;
+  auto tree = cmd.has_flag("recursive");
+  auto yes = cmd.has_flag("yes");
   auto resume = cmd.has_flag("resume");
-  if (args.size() != 2)
-    return fail(self, failure{wire_code::bad_request,
-                              "usage: put [-r] [--resume] LOCAL NODE:PATH, or "
-                              "put --all [-r] [--resume] LOCAL PATH"});
   if (tree && resume)
     return fail(self, failure{wire_code::bad_request,
                               "--resume continues a single file, not -r"});

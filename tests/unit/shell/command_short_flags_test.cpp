@@ -41,3 +41,30 @@ TEST_CASE("short flags are arguments after -- or with unknown letters") {
   // Commands without short flags keep taking -h as a name.
   CHECK(parsed("stat -h").args == std::vector<std::string>{"-h"});
 }
+
+TEST_CASE("rm, get and put take their one-letter switches from the parser") {
+  auto cmd = parsed("rm -ry n1:/tmp/x");
+  CHECK(cmd.args == std::vector<std::string>{"n1:/tmp/x"});
+  CHECK(cmd.has_flag("recursive"));
+  CHECK(cmd.has_flag("yes"));
+  cmd = parsed("rm n1:/tmp/x -y");
+  CHECK(cmd.has_flag("yes"));
+  CHECK_FALSE(cmd.has_flag("recursive"));
+  // A file named -r is written after --.
+  cmd = parsed("rm -y -- -r");
+  CHECK(cmd.args == std::vector<std::string>{"-r"});
+  CHECK_FALSE(cmd.has_flag("recursive"));
+  CHECK_FALSE(parse_command("rm a b"));
+  CHECK_FALSE(parse_command("rm -r"));
+  cmd = parsed("get -f n1:/a local");
+  CHECK(cmd.args == std::vector<std::string>{"n1:/a", "local"});
+  CHECK(cmd.has_flag("force"));
+  CHECK_FALSE(parse_command("get n1:/a b c"));
+  cmd = parsed("put -ry --resume a.txt n1:/in/");
+  CHECK(cmd.args == std::vector<std::string>{"a.txt", "n1:/in/"});
+  CHECK(cmd.has_flag("recursive"));
+  CHECK(cmd.has_flag("yes"));
+  CHECK(cmd.has_flag("resume"));
+  CHECK_FALSE(parse_command("put a.txt"));
+  CHECK_FALSE(parse_command("put -r a b c"));
+}
