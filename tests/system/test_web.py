@@ -8,7 +8,7 @@ navigates into a directory and back by the breadcrumbs, compares a shown
 hash with sha256 of the file, sees a second node join without a reload,
 finds a file by name, downloads one and deletes one after confirming. The browser trusts
 exactly the server's key (its SPKI hash), not every certificate. A
-screenshot is left in the build dir (test-artifacts/web.png).
+screenshot is left in the build dir (tests/test-artifacts/web.png).
 """
 
 import base64
