@@ -62,7 +62,8 @@ Options:
   --cert FILE --key FILE
                     a client certificate instead of the token (servers with
                     --api-client-ca; its CN names you in the log)
-  --operator NAME   your name in the server's log (default: $USER)
+  --operator NAME   your name in the server's log and request report
+                    (default: $USER)
   --confirm         allow rm to delete (also: rm -y); without it rm refuses
   --help            this text
 
