@@ -250,6 +250,31 @@ class TransferResumeTest(harness.SystemTest):
                         "the server read %d bytes for a %d-byte file"
                         % (read, size))
 
+    def test_put_resume_over_a_differing_partial_starts_over(self):
+        """A partial file named for this source whose bytes differ: the
+        hashed prefix does not match, the put starts over from 0 with a
+        fresh reader and the node drops what it held."""
+        size = 4 << 20
+        src = os.path.join(self.make_dir("src"), "big")
+        with open(src, "wb") as f:
+            f.write(os.urandom(size))
+        st = os.stat(src)
+        with open(os.path.join(self.root, ".dirscope-partial-%d-%d-big"
+                               % (size, st.st_mtime_ns)), "wb") as out:
+            out.write(os.urandom(3 << 20))
+        server = self.start_server(args=self.server_args())
+        self.start_client(server, self.root, "n1",
+                          args=CLIENT_ARGS + ["--allow-upload"])
+        server.wait_nodes(1)
+        out = server.command("put --resume %s n1:/big" % src,
+                             timeout=BIG_TIMEOUT)
+        self.assert_got(out, "put ")
+        self.assertIn("the node's partial file differs, starting over",
+                      server.log_text())
+        self.assertEqual(sha256_of(os.path.join(self.root, "big")),
+                         sha256_of(src))
+        self.assertEqual(partials(self.root), [])
+
 
 if __name__ == "__main__":
     harness.main()
