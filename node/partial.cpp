@@ -98,31 +98,6 @@ size_t remove_stale_partials(int dir_fd, std::string_view name,
   return n;
 }
 
-outcome<protocol::sha256_digest> sha256_file_prefix(const std::string& path,
-                                                    uint64_t n) {
-  unique_fd fd{::open(path.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC)};
-  if (!fd)
-    return errno_failure(errno, protocol::escape_name(path));
-  sha256_hasher hash;
-  std::string buf(hash_read_size, '\0');
-  uint64_t done = 0;
-  while (done < n) {
-    auto want = static_cast<size_t>(std::min<uint64_t>(buf.size(), n - done));
-    auto got = ::read(fd.get(), buf.data(), want);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0)
-      return errno_failure(errno, protocol::escape_name(path));
-    if (got == 0)
-      return make_failure(wire_code::io_error,
-                          protocol::escape_name(path) + " is shorter than "
-                            + std::to_string(n) + " bytes");
-    hash.update({buf.data(), static_cast<size_t>(got)});
-    done += static_cast<uint64_t>(got);
-  }
-  return hash.finish();
-}
-
 void created_dirs::add(int parent_fd, std::string name) {
   bool cwd = parent_fd < 0;
   unique_fd fd{cwd ? -1 : ::fcntl(parent_fd, F_DUPFD_CLOEXEC, 0)};

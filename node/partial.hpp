@@ -50,11 +50,6 @@ std::optional<std::string> find_partial(int dir_fd, std::string_view name);
 size_t remove_stale_partials(int dir_fd, std::string_view name,
                              std::string_view keep);
 
-/// SHA-256 of the first `n` bytes of the local file `path` (what a resumed
-/// upload's partial file must hash to); fails if the file is shorter.
-outcome<protocol::sha256_digest> sha256_file_prefix(const std::string& path,
-                                                    uint64_t n);
-
 /// Directories a transfer created on its way to the target, removed again
 /// (deepest first, only while empty) when the transfer fails, so a refused
 /// `get` leaves nothing behind.

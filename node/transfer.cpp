@@ -292,6 +292,38 @@ outcome<file_chunk> file_reader::next(const std::atomic<bool>* stop) {
   return result;
 }
 
+outcome<protocol::sha256_digest>
+file_reader::hash_prefix(uint64_t offset, const std::atomic<bool>* stop) {
+  auto& x = *impl_;
+  if (x.tree || x.done || x.pos > 0)
+    return make_failure(wire_code::internal,
+                        "hash_prefix after reading " + x.shown);
+  if (offset > size())
+    return make_failure(wire_code::bad_request,
+                        "offset " + std::to_string(offset)
+                          + " is beyond the end of " + x.shown);
+  std::string buf(hash_read_size, '\0');
+  while (x.pos < offset) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed))
+      return make_failure(wire_code::cancelled, "transfer cancelled");
+    auto want = static_cast<size_t>(
+      std::min<uint64_t>(buf.size(), offset - x.pos));
+    auto n = ::read(x.fd.get(), buf.data(), want);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return io_failure(errno, "read " + x.shown);
+    if (n == 0)
+      return make_failure(wire_code::io_error,
+                          x.shown + " changed while being read");
+    x.hash.update({buf.data(), static_cast<size_t>(n)});
+    x.pos += static_cast<uint64_t>(n);
+  }
+  x.skip = std::max(x.skip, offset);
+  auto prefix = x.hash; // the running hash goes on for the whole file
+  return prefix.finish();
+}
+
 // -- writer -------------------------------------------------------------------
 
 struct file_writer::impl {

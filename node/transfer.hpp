@@ -74,6 +74,15 @@ public:
   /// The next chunk; gives up with cancelled once `*stop` is true.
   outcome<file_chunk> next(const std::atomic<bool>* stop = nullptr);
 
+  /// Reads and hashes the file's first `offset` bytes now and returns
+  /// their SHA-256; chunks then start at `offset` and the end's hash still
+  /// covers the whole file. A resume compares it with the prefix its peer
+  /// holds and goes on with this reader: the prefix is read once. Only
+  /// before the first chunk (bad_request beyond the size; io_error if the
+  /// file is shorter now; cancelled once `*stop` is true).
+  outcome<protocol::sha256_digest>
+  hash_prefix(uint64_t offset, const std::atomic<bool>* stop = nullptr);
+
   struct impl;
 
 private:

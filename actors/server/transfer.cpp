@@ -288,23 +288,11 @@ void end_upload(upload_ptr self, caf::error err) {
   self->quit();
 }
 
-/// Sends the file from `offset` on (0, or the verified prefix the node
-/// holds for a resume).
+/// Sends the file from where the reader stands: 0, or the verified prefix
+/// the node holds for a resume (`offset`, already read and hashed).
 void send_file(upload_ptr self, uint64_t offset) {
   auto& st = self->state;
-  if (offset > 0) {
-    auto r = node::file_reader::open_local(st.job.local, offset);
-    if (!r)
-      return end_upload(self, to_error(r.error()));
-    if ((*r)->size() != st.reader->size()
-        || (*r)->mtime_ns() != st.reader->mtime_ns())
-      return end_upload(self, make_error(wire_code::io_error,
-                                         protocol::escape_name(st.job.local)
-                                           + " changed while the put "
-                                             "resumed; run put again"));
-    st.reader = std::move(*r);
-    st.job.progress->done += offset;
-  }
+  st.job.progress->done += offset;
   uint8_t flags = protocol::transfer_tree;
   if (!st.job.tree)
     flags = protocol::transfer_meta
@@ -320,8 +308,27 @@ void send_file(upload_ptr self, uint64_t offset) {
           [self](caf::error& err) { end_upload(self, std::move(err)); });
 }
 
+/// put --resume found nothing to continue after the reader hashed a
+/// prefix: send the whole file with a fresh reader (the node drops its
+/// partial file), which must be the file first opened.
+void start_over(upload_ptr self) {
+  auto& st = self->state;
+  auto r = node::file_reader::open_local(st.job.local);
+  if (!r)
+    return end_upload(self, to_error(r.error()));
+  if ((*r)->size() != st.reader->size()
+      || (*r)->mtime_ns() != st.reader->mtime_ns())
+    return end_upload(self, make_error(wire_code::io_error,
+                                       protocol::escape_name(st.job.local)
+                                         + " changed while the put "
+                                           "resumed; run put again"));
+  st.reader = std::move(*r);
+  send_file(self, 0);
+}
+
 /// put --resume: how much of the node's partial file (named by this
-/// file's size and mtime) hashes the same as our prefix.
+/// file's size and mtime) hashes the same as our prefix. The reader hashes
+/// that prefix and goes on from there, so it is read once.
 void find_resume_offset(upload_ptr self) {
   auto& st = self->state;
   auto name = protocol::split_node_path(st.job.path);
@@ -341,13 +348,11 @@ void find_resume_offset(upload_ptr self) {
         if (x.type != protocol::entry_type::file
             || x.size > st.reader->size())
           return send_file(self, 0);
-        if (x.sha256) {
-          auto mine = node::sha256_file_prefix(st.job.local, x.size);
-          if (!mine || *mine != *x.sha256) {
-            spdlog::info("put --resume {}: the node's partial file differs, "
-                         "starting over", shown);
-            return send_file(self, 0); // the node drops it
-          }
+        auto mine = st.reader->hash_prefix(x.size);
+        if (!mine || (x.sha256 && *mine != *x.sha256)) {
+          spdlog::info("put --resume {}: the node's partial file differs, "
+                       "starting over", shown);
+          return start_over(self); // the node drops it
         }
         spdlog::info("put --resume {}: the node holds {} verified bytes",
                      shown, x.size);

@@ -66,6 +66,15 @@ def temp_file_size(pid):
     return best
 
 
+def rchar(pid):
+    """Bytes the process has read (any read(), cached or not, sockets too)."""
+    with open("/proc/%d/io" % pid) as f:
+        for line in f:
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/%d/io" % pid)
+
+
 def partials(top):
     return sorted(x for x in os.listdir(top)
                   if x.startswith(".dirscope-partial-"))
@@ -203,6 +212,65 @@ class TransferResumeTest(harness.SystemTest):
         out = server.command("put --resume %s n1:/big" % src,
                              timeout=BIG_TIMEOUT)
         self.assert_got(out, "put ")
+        self.assertEqual(sha256_of(os.path.join(self.root, "big")),
+                         sha256_of(src))
+        self.assertEqual(partials(self.root), [])
+
+    def test_put_resume_reads_the_held_prefix_once(self):
+        """The server reads its file once for a resume: the prefix the node
+        holds is hashed by the reader that then sends the rest (before, it
+        was hashed once to compare and once more to continue the whole
+        file's hash: 1.75 x the file here)."""
+        size, held = 8 << 20, 6 << 20
+        src = os.path.join(self.make_dir("src"), "big")
+        with open(src, "wb") as f:
+            f.write(os.urandom(size))
+        st = os.stat(src)
+        # What a broken put leaves on the node.
+        with open(src, "rb") as f, open(os.path.join(
+                self.root, ".dirscope-partial-%d-%d-big"
+                % (size, st.st_mtime_ns)), "wb") as out:
+            out.write(f.read(held))
+        server = self.start_server(args=self.server_args())
+        self.start_client(server, self.root, "n1",
+                          args=CLIENT_ARGS + ["--allow-upload"])
+        server.wait_nodes(1)
+        before = rchar(server.pid)
+        out = server.command("put --resume %s n1:/big" % src,
+                             timeout=BIG_TIMEOUT)
+        read = rchar(server.pid) - before
+        self.assert_got(out, "put ")
+        self.assertIn("the node holds %d verified bytes" % held,
+                      server.log_text())
+        self.assertEqual(sha256_of(os.path.join(self.root, "big")),
+                         sha256_of(src))
+        self.assertEqual(partials(self.root), [])
+        self.assertGreaterEqual(read, size - held)
+        self.assertLess(read, 1.3 * size,
+                        "the server read %d bytes for a %d-byte file"
+                        % (read, size))
+
+    def test_put_resume_over_a_differing_partial_starts_over(self):
+        """A partial file named for this source whose bytes differ: the
+        hashed prefix does not match, the put starts over from 0 with a
+        fresh reader and the node drops what it held."""
+        size = 4 << 20
+        src = os.path.join(self.make_dir("src"), "big")
+        with open(src, "wb") as f:
+            f.write(os.urandom(size))
+        st = os.stat(src)
+        with open(os.path.join(self.root, ".dirscope-partial-%d-%d-big"
+                               % (size, st.st_mtime_ns)), "wb") as out:
+            out.write(os.urandom(3 << 20))
+        server = self.start_server(args=self.server_args())
+        self.start_client(server, self.root, "n1",
+                          args=CLIENT_ARGS + ["--allow-upload"])
+        server.wait_nodes(1)
+        out = server.command("put --resume %s n1:/big" % src,
+                             timeout=BIG_TIMEOUT)
+        self.assert_got(out, "put ")
+        self.assertIn("the node's partial file differs, starting over",
+                      server.log_text())
         self.assertEqual(sha256_of(os.path.join(self.root, "big")),
                          sha256_of(src))
         self.assertEqual(partials(self.root), [])

@@ -145,6 +145,45 @@ TEST_CASE("file_reader resumes at an offset, hashing the whole file",
   CHECK_FALSE(file_reader::open_beneath(t.root_fd(), "/f", 150001).ok());
 }
 
+TEST_CASE("file_reader hashes a resumed prefix once and goes on from it",
+          "[node][transfer]") {
+  temp_tree t;
+  std::string content(200000, 'q');
+  content[100] = 'x';
+  content[150000] = 'y';
+  write_file(t.at("/f"), content);
+  auto r = file_reader::open_beneath(t.root_fd(), "/f");
+  REQUIRE(r.ok());
+  auto prefix = (*r)->hash_prefix(70000);
+  REQUIRE(prefix.ok());
+  CHECK(*prefix == sha256_bytes(content.substr(0, 70000)));
+  auto first = (*r)->next();
+  REQUIRE(first.ok());
+  CHECK(first->offset == 70000);
+  auto [more, end] = read_all(**r);
+  CHECK(first->data + more == content.substr(70000));
+  CHECK(end.sha256 == sha256_bytes(content));
+  CHECK(end.size == content.size());
+  // Only before the first chunk, and never beyond the end.
+  CHECK_FALSE((*r)->hash_prefix(10).ok());
+  auto s = file_reader::open_beneath(t.root_fd(), "/f");
+  REQUIRE(s.ok());
+  CHECK((*s)->hash_prefix(200001).error().code == wire_code::bad_request);
+  auto whole = (*s)->hash_prefix(200000);
+  REQUIRE(whole.ok());
+  CHECK(*whole == sha256_bytes(content));
+  auto [none, last] = read_all(**s);
+  CHECK(none.empty());
+  CHECK(last.sha256 == sha256_bytes(content));
+  // A file cut short after the open has changed.
+  auto u = file_reader::open_beneath(t.root_fd(), "/f");
+  REQUIRE(u.ok());
+  REQUIRE(::truncate(t.at("/f").c_str(), 50000) == 0);
+  auto cut = (*u)->hash_prefix(70000);
+  REQUIRE_FALSE(cut.ok());
+  CHECK(cut.error().code == wire_code::io_error);
+}
+
 TEST_CASE("file_reader refuses directories, FIFOs and escapes",
           "[node][transfer]") {
   temp_tree t;
